@@ -1,1 +1,9 @@
-//! healthpipe
+//! The `healthpipe` binary's library: the command line, database migrations, Kafka topic
+//! set-up and the demo. The services themselves live in their own crates (`gateway`,
+//! `processors`, `registry`); this crate wires them to the command line so tests can drive
+//! the same code the binary runs.
+
+pub mod cli;
+pub mod migrate;
+pub mod telemetry;
+pub mod topics;

@@ -1,1 +1,34 @@
-//! Pure domain logic.
+//! Pure health-data domain logic for healthpipe: no I/O, no async, no clock of its own.
+//!
+//! Two kinds of callers share these rules so that they cannot disagree:
+//!
+//! - the **gateway** validates what clients send: [`validate`] turns a [`RawSample`] into a
+//!   [`ValidSample`] (known [`SampleType`], value converted to the canonical unit by [`Unit`]
+//!   and inside the type's plausible range, sane times) or a [`ValidationError`] whose message
+//!   goes back to the client;
+//! - the **processors** turn a user's stored samples into aggregate rows: [`dedup`] decides what
+//!   of each sample counts when devices overlap (ranked by [`DeviceRanking`]), [`buckets`]
+//!   places instants and ranges in the user's local hours, days, ISO weeks and months, and
+//!   [`aggregate`] produces the [`AggregateRow`]s. [`aggregate_user`] does clean-up and all steps.
+//!
+//! The deduplication and aggregation rules are the contract in the shared `dedup-cases`
+//! README; `tests/golden_cases.rs` runs every case in that folder.
+
+pub mod aggregate;
+pub mod buckets;
+pub mod dedup;
+pub mod ranking;
+pub mod sample;
+pub mod sample_type;
+mod time;
+pub mod units;
+pub mod validation;
+
+pub use aggregate::{aggregate, aggregate_user, AggregateRow};
+pub use buckets::{bucket_start, next_bucket_start, split_amount, split_range, BucketSpan, Period};
+pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
+pub use ranking::{DevicePriority, DeviceRanking};
+pub use sample::{clean_up, Sample};
+pub use sample_type::{AggregationKind, SampleType, TypeSpec, UnknownSampleType, TYPES};
+pub use units::{accepted_units, to_canonical, CanonicalUnit, Unit, UnknownUnit};
+pub use validation::{validate, RawSample, ValidSample, ValidationError};

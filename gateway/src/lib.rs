@@ -1,1 +1,65 @@
-//! gateway
+//! The ingestion gateway. Devices and apps talk to it over HTTP; it validates and normalises
+//! what they send and appends immutable events to Kafka. A 200 means "durably in Kafka":
+//! every handler that emits events answers only after the broker acknowledged them.
+//!
+//! Layout: `config` (environment), `error` (the one place errors become HTTP), `auth`
+//! (accounts and sessions), `devices` (the device registry), `sync` (sample ingestion),
+//! `publisher` (Kafka + schema registry), `routes` (the warp filter tree), `metrics`.
+
+mod accounts;
+mod auth;
+mod config;
+mod db;
+mod devices;
+mod error;
+mod metrics;
+mod publisher;
+mod query;
+mod routes;
+mod sync;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use config::GatewayConfig;
+pub use error::GatewayError;
+pub use publisher::Publisher;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub config: GatewayConfig,
+    pub db: deadpool_postgres::Pool,
+    pub publisher: Publisher,
+    pub login_limiter: auth::LoginLimiter,
+}
+
+/// Binds the listener, serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    config: GatewayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| GatewayError::Bind(config.addr, e))?;
+    let state = Arc::new(AppState::connect(config).await?);
+    tracing::info!(addr = %listener.local_addr().map_err(|e| GatewayError::Bind(state.config.addr, e))?, "gateway listening");
+    warp::serve(routes::routes(state))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+    Ok(())
+}
+
+impl AppState {
+    pub async fn connect(config: GatewayConfig) -> Result<Self, GatewayError> {
+        let db = db::pool(&config.database_url, config.db_pool_size)?;
+        let publisher = Publisher::new(&config)?;
+        Ok(Self {
+            config,
+            db,
+            publisher,
+            login_limiter: auth::LoginLimiter::new(),
+        })
+    }
+}

@@ -22,7 +22,11 @@ pub struct Stack {
 pub fn repo_root() -> PathBuf {
     let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
     while !dir.join("scripts/stack").exists() {
-        assert!(dir.pop(), "scripts/stack not found above {}", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            dir.pop(),
+            "scripts/stack not found above {}",
+            env!("CARGO_MANIFEST_DIR")
+        );
     }
     dir
 }
@@ -38,7 +42,10 @@ pub fn stack() -> &'static Stack {
             .current_dir(&root)
             .status()
             .expect("could not run scripts/stack");
-        assert!(status.success(), "`scripts/stack up` failed: the integration tests need the real stack");
+        assert!(
+            status.success(),
+            "`scripts/stack up` failed: the integration tests need the real stack"
+        );
         let vars = read_env_file(&root.join(".stack/env"));
         let get = |k: &str| {
             vars.get(k)
@@ -62,7 +69,10 @@ fn read_env_file(path: &Path) -> HashMap<String, String> {
         .filter_map(|line| {
             let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
             let (k, v) = line.split_once('=')?;
-            Some((k.to_string(), v.trim_matches(|c| c == '\'' || c == '"').to_string()))
+            Some((
+                k.to_string(),
+                v.trim_matches(|c| c == '\'' || c == '"').to_string(),
+            ))
         })
         .collect()
 }

@@ -1,0 +1,248 @@
+//! Accounts and sessions: `POST /api/v1/users`, `POST /api/v1/sessions`,
+//! `DELETE /api/v1/sessions/current`, `GET|PATCH /api/v1/me`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use healthpipe_schemas::{UserRegistered, UserTimeZoneChanged};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use warp::http::StatusCode;
+use warp::Reply;
+
+use crate::auth::{self, AuthUser};
+use crate::error::ApiError;
+use crate::AppState;
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+#[derive(Debug, Deserialize)]
+pub struct NewUser {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub timezone: String,
+    pub role: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfilePatch {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+}
+
+/// Role: none (anyone may sign up). 201, 409 for a taken email, 422 for invalid fields.
+pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Reply, ApiError> {
+    let email = body.email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 {
+        return Err(ApiError::Unprocessable(
+            "email: not an email address".into(),
+        ));
+    }
+    if body.password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ApiError::Unprocessable(format!(
+            "password: at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    let name = body.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ApiError::Unprocessable("name: must not be empty".into()));
+    }
+    let timezone = parse_timezone(body.timezone.as_deref().unwrap_or("UTC"))?;
+    let role = body.role.unwrap_or_else(|| "user".into());
+    if role != "user" && role != "provider" {
+        return Err(ApiError::Unprocessable("role: user or provider".into()));
+    }
+    let password_hash = auth::hash_password(body.password).await?;
+    let id = auth::new_id();
+
+    let mut db = state.db.get().await?;
+    let tx = db.transaction().await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO users (id, email, password_hash, name, timezone, role) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
+            &[&id, &email, &password_hash, &name, &timezone, &role],
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(ApiError::Conflict(
+            "an account with this email exists".into(),
+        ));
+    }
+    let event = UserRegistered {
+        event_id: Uuid::new_v4().to_string(),
+        user_id: id.to_string(),
+        timezone: timezone.clone(),
+        registered_at: Utc::now().timestamp_micros(),
+    };
+    state
+        .publisher
+        .publish(&event.user_id, &[event.clone()])
+        .await?;
+    tx.commit().await?;
+    let view = UserView {
+        id,
+        email,
+        name,
+        timezone,
+        role,
+    };
+    Ok(warp::reply::with_status(
+        warp::reply::json(&view),
+        StatusCode::CREATED,
+    ))
+}
+
+/// Role: none. The same 401 for an unknown email and a wrong password, after the same work.
+pub async fn create_session(
+    state: Arc<AppState>,
+    client: Option<SocketAddr>,
+    body: Credentials,
+) -> Result<impl Reply, ApiError> {
+    let email = body.email.trim().to_lowercase();
+    let keys = vec![
+        format!("account:{email}"),
+        format!(
+            "address:{}",
+            client.map(|a| a.ip().to_string()).unwrap_or_default()
+        ),
+    ];
+    if let Some(retry_after_secs) = state.login_limiter.retry_after(&keys) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let db = state.db.get().await?;
+    let row = db
+        .query_opt(
+            "SELECT id, password_hash FROM users WHERE email = $1",
+            &[&email],
+        )
+        .await?;
+    let (user_id, stored): (Option<Uuid>, Option<String>) = match row {
+        Some(r) => (Some(r.get(0)), Some(r.get(1))),
+        None => (None, None),
+    };
+    let valid = auth::verify_password(body.password, stored).await;
+    let Some(user_id) = user_id.filter(|_| valid) else {
+        state.login_limiter.record_failure(&keys);
+        return Err(ApiError::Unauthorized);
+    };
+    state.login_limiter.clear(&keys[0]);
+    let (token, digest) = auth::new_token();
+    let expires_at: DateTime<Utc> = Utc::now() + state.config.session_ttl;
+    db.execute(
+        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        &[&digest, &user_id, &expires_at],
+    )
+    .await?;
+    Ok(warp::reply::json(
+        &serde_json::json!({"token": token, "expires_at": expires_at.to_rfc3339()}),
+    ))
+}
+
+/// Role: user or provider. The token stops working at once.
+pub async fn delete_session(state: Arc<AppState>, user: AuthUser) -> Result<impl Reply, ApiError> {
+    let db = state.db.get().await?;
+    db.execute(
+        "DELETE FROM sessions WHERE token_hash = $1",
+        &[&user.token_hash],
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Role: user or provider.
+pub async fn get_me(state: Arc<AppState>, user: AuthUser) -> Result<impl Reply, ApiError> {
+    Ok(warp::reply::json(&load_user(&state, user.id).await?))
+}
+
+/// Role: user or provider. A time-zone change is appended to the user's stream before the
+/// profile changes, so the processors re-bucket from the same log the API answers from.
+pub async fn patch_me(
+    state: Arc<AppState>,
+    user: AuthUser,
+    patch: ProfilePatch,
+) -> Result<impl Reply, ApiError> {
+    let current = load_user(&state, user.id).await?;
+    let name = match patch.name.map(|n| n.trim().to_string()) {
+        Some(n) if n.is_empty() => {
+            return Err(ApiError::Unprocessable("name: must not be empty".into()))
+        }
+        Some(n) => n,
+        None => current.name.clone(),
+    };
+    let timezone = match patch.timezone {
+        Some(tz) => parse_timezone(&tz)?,
+        None => current.timezone.clone(),
+    };
+    let mut db = state.db.get().await?;
+    let tx = db.transaction().await?;
+    tx.execute(
+        "UPDATE users SET name = $2, timezone = $3 WHERE id = $1",
+        &[&user.id, &name, &timezone],
+    )
+    .await?;
+    if timezone != current.timezone {
+        let event = UserTimeZoneChanged {
+            event_id: Uuid::new_v4().to_string(),
+            user_id: user.id.to_string(),
+            timezone: timezone.clone(),
+            previous_timezone: current.timezone.clone(),
+            changed_at: Utc::now().timestamp_micros(),
+        };
+        state
+            .publisher
+            .publish(&event.user_id, &[event.clone()])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(warp::reply::json(&UserView {
+        name,
+        timezone,
+        ..current
+    }))
+}
+
+async fn load_user(state: &AppState, id: Uuid) -> Result<UserView, ApiError> {
+    let db = state.db.get().await?;
+    let row = db
+        .query_opt(
+            "SELECT id, email, name, timezone, role FROM users WHERE id = $1",
+            &[&id],
+        )
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(UserView {
+        id: row.get(0),
+        email: row.get(1),
+        name: row.get(2),
+        timezone: row.get(3),
+        role: row.get(4),
+    })
+}
+
+fn parse_timezone(name: &str) -> Result<String, ApiError> {
+    name.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| {
+            ApiError::Unprocessable(format!("timezone: {name:?} is not an IANA time zone"))
+        })
+}

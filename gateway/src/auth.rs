@@ -1,0 +1,184 @@
+//! Passwords, bearer tokens and the `with_user` filter that turns a token into a user.
+//! Passwords are stored only as Argon2id hashes and tokens only as SHA-256 digests, so a
+//! database leak yields neither.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+use warp::Filter;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The caller, as established from a valid, unexpired session token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub role: String,
+    pub token_hash: Vec<u8>,
+}
+
+/// Argon2id is deliberately slow (tens of ms): run it off the async threads.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes(), &new_salt())
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// Verifies against the stored hash, or against a fixed dummy hash when the account does not
+/// exist, so an unknown email and a wrong password take the same time.
+pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    Argon2::default()
+        .hash_password(b"not a password of anyone", &new_salt())
+        .expect("argon2 with default parameters")
+        .to_string()
+});
+
+fn new_salt() -> SaltString {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    SaltString::encode_b64(&bytes).expect("16 bytes make a valid salt")
+}
+
+/// A new random bearer token and the digest stored for it.
+pub fn new_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("hp_{}", hex::encode(bytes));
+    let digest = token_digest(&token);
+    (token, digest)
+}
+
+pub fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Extracts the caller from `Authorization: Bearer <token>`; rejects with 401 otherwise.
+pub fn with_user(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("authorization").and_then(move |header: Option<String>| {
+        let state = state.clone();
+        async move {
+            let token = header
+                .as_deref()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .ok_or(warp::reject::custom(ApiError::Unauthorized))?;
+            lookup(&state, token_digest(token.trim()))
+                .await
+                .map_err(warp::reject::custom)
+        }
+    })
+}
+
+async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiError> {
+    let db = state.db.get().await?;
+    let row = db
+        .query_opt(
+            "SELECT u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > now()",
+            &[&token_hash],
+        )
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(AuthUser {
+        id: row.get(0),
+        role: row.get(1),
+        token_hash,
+    })
+}
+
+/// Limits failed logins per account and per client address: after `MAX_FAILURES` within
+/// `WINDOW`, further attempts get 429 until the window has passed. In-process state: with
+/// several gateway replicas each enforces its own limit.
+pub struct LoginLimiter {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+const MAX_FAILURES: u32 = 5;
+const WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+impl LoginLimiter {
+    pub fn new() -> Self {
+        Self {
+            failures: Default::default(),
+        }
+    }
+
+    /// Seconds to wait if any of `keys` is over the limit.
+    pub fn retry_after(&self, keys: &[String]) -> Option<u64> {
+        let map = self.failures.lock().expect("limiter lock");
+        keys.iter()
+            .filter_map(|k| map.get(k))
+            .filter(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < WINDOW)
+            .map(|(_, since)| (WINDOW - since.elapsed()).as_secs().max(1))
+            .max()
+    }
+
+    pub fn record_failure(&self, keys: &[String]) {
+        let mut map = self.failures.lock().expect("limiter lock");
+        for key in keys {
+            let entry = map
+                .entry(key.clone())
+                .or_insert((0, std::time::Instant::now()));
+            if entry.1.elapsed() >= WINDOW {
+                *entry = (0, std::time::Instant::now());
+            }
+            entry.0 += 1;
+        }
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().expect("limiter lock").remove(key);
+    }
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Like `with_user`, and the caller must have `role` (403 otherwise).
+pub fn with_role(
+    state: Arc<AppState>,
+    role: &'static str,
+) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
+    with_user(state).and_then(move |user: AuthUser| async move {
+        if user.role == role {
+            Ok(user)
+        } else {
+            Err(warp::reject::custom(ApiError::Forbidden(format!(
+                "this endpoint needs the {role} role"
+            ))))
+        }
+    })
+}
+
+pub fn new_id() -> Uuid {
+    Uuid::new_v4()
+}

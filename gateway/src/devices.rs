@@ -1,0 +1,256 @@
+//! The device registry: `POST|GET /api/v1/devices`, `PATCH /api/v1/devices/{id}`.
+//! Registration and priority changes are events, because deduplication downstream ranks
+//! devices by them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use healthpipe_domain::SampleType;
+use healthpipe_schemas::{DevicePriorityChanged, DeviceRegistered};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use warp::http::StatusCode;
+use warp::Reply;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct NewDevice {
+    pub device_type: String,
+    pub device_name: String,
+    pub device_identifier: String,
+    pub priority: Option<i32>,
+    pub type_priorities: Option<HashMap<String, i32>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DevicePatch {
+    pub priority: Option<i32>,
+    pub type_priorities: Option<HashMap<String, i32>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub device_type: String,
+    pub device_name: String,
+    pub device_identifier: String,
+    pub priority: i32,
+    pub type_priorities: HashMap<String, i32>,
+}
+
+/// Apple Health's ordering of sources, as defaults: the watch measures best, manual entries
+/// are the last resort.
+pub fn default_priority(device_type: &str) -> i32 {
+    match device_type {
+        "apple_watch" => 100,
+        "iphone" => 80,
+        "ipad" => 70,
+        "third_party_wearable" => 50,
+        "third_party_scale" => 40,
+        "manual_entry" => 10,
+        _ => 50,
+    }
+}
+
+/// Role: user. 201 for a new device, 200 with the existing one for a known identifier.
+pub async fn register(
+    state: Arc<AppState>,
+    user: AuthUser,
+    body: NewDevice,
+) -> Result<warp::reply::Response, ApiError> {
+    for (field, value) in [
+        ("device_type", &body.device_type),
+        ("device_name", &body.device_name),
+        ("device_identifier", &body.device_identifier),
+    ] {
+        if value.trim().is_empty() || value.len() > 200 {
+            return Err(ApiError::Unprocessable(format!(
+                "{field}: 1 to 200 characters"
+            )));
+        }
+    }
+    let type_priorities = check_type_priorities(body.type_priorities.unwrap_or_default())?;
+    if let Some(existing) = find_by_identifier(&state, user.id, &body.device_identifier).await? {
+        return Ok(warp::reply::json(&existing).into_response());
+    }
+    let device = DeviceView {
+        id: Uuid::new_v4(),
+        priority: body
+            .priority
+            .unwrap_or_else(|| default_priority(&body.device_type)),
+        device_type: body.device_type,
+        device_name: body.device_name,
+        device_identifier: body.device_identifier,
+        type_priorities,
+    };
+    let mut db = state.db.get().await?;
+    let tx = db.transaction().await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO devices (id, user_id, device_type, device_name, device_identifier, priority, type_priorities) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, device_identifier) DO NOTHING",
+            &[
+                &device.id,
+                &user.id,
+                &device.device_type,
+                &device.device_name,
+                &device.device_identifier,
+                &device.priority,
+                &serde_json::to_value(&device.type_priorities).expect("map serialises"),
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        // A concurrent registration of the same identifier won the race.
+        drop(tx);
+        let existing = find_by_identifier(&state, user.id, &device.device_identifier)
+            .await?
+            .ok_or_else(|| ApiError::Internal("device vanished after conflict".into()))?;
+        return Ok(warp::reply::json(&existing).into_response());
+    }
+    let event = DeviceRegistered {
+        event_id: Uuid::new_v4().to_string(),
+        user_id: user.id.to_string(),
+        device_id: device.id.to_string(),
+        device_type: device.device_type.clone(),
+        priority: device.priority,
+        type_priorities: device.type_priorities.clone(),
+        registered_at: Utc::now().timestamp_micros(),
+    };
+    state
+        .publisher
+        .publish(&event.user_id, &[event.clone()])
+        .await?;
+    tx.commit().await?;
+    Ok(warp::reply::with_status(warp::reply::json(&device), StatusCode::CREATED).into_response())
+}
+
+/// Role: user.
+pub async fn list(state: Arc<AppState>, user: AuthUser) -> Result<impl Reply, ApiError> {
+    let db = state.db.get().await?;
+    let rows = db
+        .query(
+            &format!("{SELECT_DEVICE} WHERE user_id = $1 ORDER BY created_at, id"),
+            &[&user.id],
+        )
+        .await?;
+    Ok(warp::reply::json(
+        &rows.iter().map(device_from_row).collect::<Vec<_>>(),
+    ))
+}
+
+/// Role: user. 404 for a device of another user, as for one that does not exist.
+pub async fn patch(
+    state: Arc<AppState>,
+    user: AuthUser,
+    device_id: Uuid,
+    body: DevicePatch,
+) -> Result<impl Reply, ApiError> {
+    let mut device = find(&state, user.id, device_id).await?;
+    if let Some(priority) = body.priority {
+        device.priority = priority;
+    }
+    if let Some(map) = body.type_priorities {
+        device.type_priorities = check_type_priorities(map)?;
+    }
+    let mut db = state.db.get().await?;
+    let tx = db.transaction().await?;
+    tx.execute(
+        "UPDATE devices SET priority = $3, type_priorities = $4 WHERE id = $1 AND user_id = $2",
+        &[
+            &device.id,
+            &user.id,
+            &device.priority,
+            &serde_json::to_value(&device.type_priorities).expect("map serialises"),
+        ],
+    )
+    .await?;
+    let event = DevicePriorityChanged {
+        event_id: Uuid::new_v4().to_string(),
+        user_id: user.id.to_string(),
+        device_id: device.id.to_string(),
+        priority: device.priority,
+        type_priorities: device.type_priorities.clone(),
+        changed_at: Utc::now().timestamp_micros(),
+    };
+    state
+        .publisher
+        .publish(&event.user_id, &[event.clone()])
+        .await?;
+    tx.commit().await?;
+    Ok(warp::reply::json(&device))
+}
+
+/// The caller's device `device_id`, or 404.
+pub async fn find(
+    state: &AppState,
+    user_id: Uuid,
+    device_id: Uuid,
+) -> Result<DeviceView, ApiError> {
+    let db = state.db.get().await?;
+    db.query_opt(
+        &format!("{SELECT_DEVICE} WHERE user_id = $1 AND id = $2"),
+        &[&user_id, &device_id],
+    )
+    .await?
+    .map(|r| device_from_row(&r))
+    .ok_or_else(|| ApiError::NotFound(format!("no device {device_id}")))
+}
+
+async fn find_by_identifier(
+    state: &AppState,
+    user_id: Uuid,
+    identifier: &str,
+) -> Result<Option<DeviceView>, ApiError> {
+    let db = state.db.get().await?;
+    Ok(db
+        .query_opt(
+            &format!("{SELECT_DEVICE} WHERE user_id = $1 AND device_identifier = $2"),
+            &[&user_id, &identifier],
+        )
+        .await?
+        .map(|r| device_from_row(&r)))
+}
+
+const SELECT_DEVICE: &str =
+    "SELECT id, device_type, device_name, device_identifier, priority, type_priorities FROM devices";
+
+fn device_from_row(row: &tokio_postgres::Row) -> DeviceView {
+    DeviceView {
+        id: row.get(0),
+        device_type: row.get(1),
+        device_name: row.get(2),
+        device_identifier: row.get(3),
+        priority: row.get(4),
+        type_priorities: serde_json::from_value(row.get(5)).unwrap_or_default(),
+    }
+}
+
+fn check_type_priorities(map: HashMap<String, i32>) -> Result<HashMap<String, i32>, ApiError> {
+    for key in map.keys() {
+        key.parse::<SampleType>().map_err(|_| {
+            ApiError::Unprocessable(format!("type_priorities: {key:?} is not a sample type"))
+        })?;
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_priorities_follow_the_device_table() {
+        assert_eq!(default_priority("apple_watch"), 100);
+        assert_eq!(default_priority("iphone"), 80);
+        assert_eq!(default_priority("ipad"), 70);
+        assert_eq!(default_priority("third_party_wearable"), 50);
+        assert_eq!(default_priority("third_party_scale"), 40);
+        assert_eq!(default_priority("manual_entry"), 10);
+        assert_eq!(default_priority("toaster"), 50);
+    }
+}

@@ -1,0 +1,138 @@
+//! The read side: `GET /api/v1/aggregates`. It reads only the projections the processors
+//! write, and only the caller's rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use healthpipe_domain::{Period, SampleType};
+use serde::Serialize;
+use warp::Reply;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct AggregateView {
+    pub period_start: DateTime<Utc>,
+    pub value: f64,
+    pub min_value: f64,
+    pub max_value: f64,
+    pub sample_count: i32,
+}
+
+/// Widest range one request may ask for, per period: it bounds the rows one answer holds.
+fn max_range(period: Period) -> TimeDelta {
+    match period {
+        Period::Hour => TimeDelta::days(31),
+        Period::Day => TimeDelta::days(732),
+        Period::Week => TimeDelta::days(7 * 520),
+        Period::Month => TimeDelta::days(366 * 50),
+    }
+}
+
+/// Role: user. `from`/`to` are RFC 3339 instants or local dates (YYYY-MM-DD, in the caller's
+/// zone; `to` as a date includes that whole day).
+pub async fn aggregates(
+    state: Arc<AppState>,
+    user: AuthUser,
+    params: HashMap<String, String>,
+) -> Result<impl Reply, ApiError> {
+    let sample_type: SampleType = required(&params, "type")?
+        .parse()
+        .map_err(|_| ApiError::BadRequest("type: not a known sample type".into()))?;
+    let period = match required(&params, "period")? {
+        "hour" => Period::Hour,
+        "day" => Period::Day,
+        "week" => Period::Week,
+        "month" => Period::Month,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "period: one of hour, day, week, month".into(),
+            ))
+        }
+    };
+    let db = state.db.get().await?;
+    let tz: Tz = db
+        .query_one("SELECT timezone FROM users WHERE id = $1", &[&user.id])
+        .await?
+        .get::<_, String>(0)
+        .parse()
+        .unwrap_or(Tz::UTC);
+    let from = instant(required(&params, "from")?, "from", tz, false)?;
+    let to = instant(required(&params, "to")?, "to", tz, true)?;
+    if to <= from {
+        return Err(ApiError::BadRequest("to: must be after from".into()));
+    }
+    if to - from > max_range(period) {
+        return Err(ApiError::BadRequest(format!(
+            "to: range too wide for period {}; at most {} days",
+            period.as_str(),
+            max_range(period).num_days()
+        )));
+    }
+    let rows = db
+        .query(
+            "SELECT period_start, value, min_value, max_value, sample_count FROM aggregates \
+             WHERE user_id = $1 AND sample_type = $2 AND period = $3 \
+             AND period_start >= $4 AND period_start < $5 ORDER BY period_start",
+            &[
+                &user.id,
+                &sample_type.as_str(),
+                &period.as_str(),
+                &from,
+                &to,
+            ],
+        )
+        .await?;
+    let body: Vec<AggregateView> = rows
+        .iter()
+        .map(|r| AggregateView {
+            period_start: r.get(0),
+            value: r.get(1),
+            min_value: r.get(2),
+            max_value: r.get(3),
+            sample_count: r.get(4),
+        })
+        .collect();
+    Ok(warp::reply::json(&body))
+}
+
+fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::BadRequest(format!("{name}: required")))
+}
+
+/// An RFC 3339 instant, or a local date in `tz` (its start; the next day's start for an
+/// inclusive end).
+fn instant(raw: &str, name: &str, tz: Tz, end: bool) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        ApiError::BadRequest(format!("{name}: an RFC 3339 instant or a date YYYY-MM-DD"))
+    })?;
+    let date = if end {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    };
+    Ok(healthpipe_domain::bucket_start(
+        Period::Day,
+        local_noon(date, tz),
+        tz,
+    ))
+}
+
+/// Noon always exists, even on DST days, so it identifies the local date safely.
+fn local_noon(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let noon = date.and_hms_opt(12, 0, 0).expect("noon is valid");
+    tz.from_local_datetime(&noon)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&noon))
+}

@@ -1,0 +1,270 @@
+//! Turns a batch of decoded events into the changes to write, without I/O: which samples are
+//! new, which stored samples go away, which device rankings and time zones change, and which
+//! (user, type) time ranges need their aggregates recomputed. Events are applied in log
+//! order, so the result is the same whatever the batch boundaries.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use healthpipe_domain::SampleType;
+use healthpipe_schemas::{Sample, UserEvent};
+use uuid::Uuid;
+
+/// What the batch needs to know about sample ids and sync identifiers it mentions.
+#[derive(Debug, Default)]
+pub struct KnownState {
+    /// (user, sample id) → the stored index entry.
+    pub samples: HashMap<(Uuid, Uuid), IndexEntry>,
+    /// (user, sync identifier) → (version, sample id) of the current sample.
+    pub sync_versions: HashMap<(Uuid, String), (i64, Uuid)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexEntry {
+    pub sample_type: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub deleted: bool,
+    /// Created by this batch (not yet in the database).
+    pub new: bool,
+}
+
+/// A sample to store, as the event carried it.
+#[derive(Debug, Clone)]
+pub struct SampleRow {
+    pub user_id: Uuid,
+    pub device_id: Uuid,
+    pub sample_id: Uuid,
+    pub sample: Sample,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceRow {
+    pub device_type: String,
+    pub priority: i32,
+    pub type_priorities: HashMap<String, i32>,
+}
+
+/// The range of one user's samples of one type whose buckets must be recomputed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub profiles: HashMap<Uuid, String>,
+    /// Users whose whole history is re-bucketed (time-zone change).
+    pub rebucket_users: HashSet<Uuid>,
+    pub devices: HashMap<(Uuid, Uuid), DeviceRow>,
+    /// Devices whose ranking changed: every bucket holding their samples is recomputed.
+    pub reranked_devices: HashSet<(Uuid, Uuid)>,
+    /// New samples, in log order (deleted ones already removed).
+    pub inserts: Vec<SampleRow>,
+    /// Stored samples to delete: (user, sample id, start).
+    pub deletes: Vec<(Uuid, Uuid, DateTime<Utc>)>,
+    /// New index entries and index entries that became tombstones.
+    pub index_writes: Vec<(Uuid, Uuid, IndexEntry)>,
+    /// New current versions of sync identifiers.
+    pub sync_writes: HashMap<(Uuid, String), (i64, Uuid)>,
+    pub windows: HashMap<(Uuid, SampleType), Window>,
+}
+
+/// Sample ids and sync identifiers the batch mentions, to load `KnownState` in one query each.
+pub fn mentioned(events: &[UserEvent]) -> (Vec<(Uuid, Uuid)>, Vec<(Uuid, String)>) {
+    let mut ids = Vec::new();
+    let mut syncs = Vec::new();
+    for event in events {
+        match event {
+            UserEvent::SamplesRecorded(e) => {
+                let Ok(user) = Uuid::parse_str(&e.user_id) else {
+                    continue;
+                };
+                for s in &e.samples {
+                    if let Ok(id) = Uuid::parse_str(&s.sample_id) {
+                        ids.push((user, id));
+                    }
+                    if let Some(sync) = &s.sync_identifier {
+                        syncs.push((user, sync.clone()));
+                    }
+                }
+            }
+            UserEvent::SamplesDeleted(e) => {
+                let Ok(user) = Uuid::parse_str(&e.user_id) else {
+                    continue;
+                };
+                ids.extend(
+                    e.sample_ids
+                        .iter()
+                        .filter_map(|s| Uuid::parse_str(s).ok())
+                        .map(|id| (user, id)),
+                );
+            }
+            _ => {}
+        }
+    }
+    (ids, syncs)
+}
+
+impl Plan {
+    /// Applies `events` in order on top of `known`.
+    pub fn build(events: &[UserEvent], mut known: KnownState) -> Plan {
+        let mut plan = Plan::default();
+        for event in events {
+            plan.apply(event, &mut known);
+        }
+        plan.finish(known);
+        plan
+    }
+
+    fn apply(&mut self, event: &UserEvent, known: &mut KnownState) {
+        let Ok(user) = Uuid::parse_str(event.user_id()) else {
+            tracing::warn!("event with a user id that is not a UUID ignored");
+            return;
+        };
+        match event {
+            UserEvent::UserRegistered(e) => {
+                self.profiles.insert(user, e.timezone.clone());
+            }
+            UserEvent::UserTimeZoneChanged(e) => {
+                self.profiles.insert(user, e.timezone.clone());
+                self.rebucket_users.insert(user);
+            }
+            UserEvent::DeviceRegistered(e) => {
+                if let Ok(device) = Uuid::parse_str(&e.device_id) {
+                    self.devices.insert(
+                        (user, device),
+                        DeviceRow {
+                            device_type: e.device_type.clone(),
+                            priority: e.priority,
+                            type_priorities: e.type_priorities.clone(),
+                        },
+                    );
+                }
+            }
+            UserEvent::DevicePriorityChanged(e) => {
+                if let Ok(device) = Uuid::parse_str(&e.device_id) {
+                    let entry = self.devices.entry((user, device)).or_insert(DeviceRow {
+                        device_type: String::new(),
+                        priority: e.priority,
+                        type_priorities: HashMap::new(),
+                    });
+                    entry.priority = e.priority;
+                    entry.type_priorities = e.type_priorities.clone();
+                    self.reranked_devices.insert((user, device));
+                }
+            }
+            UserEvent::SamplesRecorded(e) => {
+                let Ok(device) = Uuid::parse_str(&e.device_id) else {
+                    return;
+                };
+                for sample in &e.samples {
+                    self.record(user, device, sample, known);
+                }
+            }
+            UserEvent::SamplesDeleted(e) => {
+                for id in e.sample_ids.iter().filter_map(|s| Uuid::parse_str(s).ok()) {
+                    self.delete(user, id, known);
+                }
+            }
+            UserEvent::ShareGranted(_)
+            | UserEvent::ShareRevoked(_)
+            | UserEvent::InsightAcknowledged(_) => {}
+        }
+    }
+
+    fn record(&mut self, user: Uuid, device: Uuid, sample: &Sample, known: &mut KnownState) {
+        let Ok(id) = Uuid::parse_str(&sample.sample_id) else {
+            return;
+        };
+        if known.samples.contains_key(&(user, id)) {
+            return; // first occurrence wins
+        }
+        let (Some(start), Some(end)) = (
+            DateTime::from_timestamp_micros(sample.start_time),
+            DateTime::from_timestamp_micros(sample.end_time),
+        ) else {
+            return;
+        };
+        if let Some(sync) = &sample.sync_identifier {
+            let version = sample.sync_version.unwrap_or(0);
+            match known.sync_versions.get(&(user, sync.clone())) {
+                Some((current, _)) if *current >= version => return,
+                Some((_, replaced)) => {
+                    let replaced = *replaced;
+                    self.delete(user, replaced, known);
+                }
+                None => {}
+            }
+            known
+                .sync_versions
+                .insert((user, sync.clone()), (version, id));
+            self.sync_writes.insert((user, sync.clone()), (version, id));
+        }
+        known.samples.insert(
+            (user, id),
+            IndexEntry {
+                sample_type: sample.sample_type.clone(),
+                start,
+                end,
+                deleted: false,
+                new: true,
+            },
+        );
+        self.touch(user, &sample.sample_type, start, end);
+        self.inserts.push(SampleRow {
+            user_id: user,
+            device_id: device,
+            sample_id: id,
+            sample: sample.clone(),
+            start,
+            end,
+        });
+    }
+
+    fn delete(&mut self, user: Uuid, id: Uuid, known: &mut KnownState) {
+        let Some(entry) = known.samples.get_mut(&(user, id)) else {
+            return;
+        };
+        if entry.deleted {
+            return;
+        }
+        entry.deleted = true;
+        let (sample_type, start, end, new) =
+            (entry.sample_type.clone(), entry.start, entry.end, entry.new);
+        if new {
+            self.inserts
+                .retain(|r| !(r.user_id == user && r.sample_id == id));
+        } else {
+            self.deletes.push((user, id, start));
+        }
+        self.touch(user, &sample_type, start, end);
+    }
+
+    fn touch(&mut self, user: Uuid, sample_type: &str, from: DateTime<Utc>, to: DateTime<Utc>) {
+        let Ok(sample_type) = sample_type.parse::<SampleType>() else {
+            return;
+        };
+        self.windows
+            .entry((user, sample_type))
+            .and_modify(|w| {
+                w.from = w.from.min(from);
+                w.to = w.to.max(to);
+            })
+            .or_insert(Window { from, to });
+    }
+
+    /// Index rows to write: every entry this batch created or turned into a tombstone.
+    fn finish(&mut self, known: KnownState) {
+        let deleted_existing: HashSet<(Uuid, Uuid)> =
+            self.deletes.iter().map(|(u, id, _)| (*u, *id)).collect();
+        for ((user, id), entry) in known.samples {
+            if entry.new || deleted_existing.contains(&(user, id)) {
+                self.index_writes.push((user, id, entry));
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Typed configuration from the environment, every setting with a documented default.
+
+use std::time::Duration;
+
+use crate::error::ProcessorError;
+
+#[derive(Clone)]
+pub struct ProcessorConfig {
+    /// `DATABASE_URL` (required).
+    pub database_url: String,
+    /// `KAFKA_BROKERS`, default `127.0.0.1:59092`.
+    pub kafka_brokers: String,
+    /// `SCHEMA_REGISTRY_URL`, default `http://127.0.0.1:58081`.
+    pub registry_url: String,
+    /// `TOPIC_PREFIX`, default `healthpipe`.
+    pub topic_prefix: String,
+    /// `CONSUMER_GROUP`, default `healthpipe-aggregation`.
+    pub group_id: String,
+    /// `BATCH_MAX_MESSAGES`, default 500: messages applied in one transaction at most. A
+    /// message holds up to 500 samples, so this bounds memory at ~250,000 samples.
+    pub batch_max_messages: usize,
+    /// `BATCH_MAX_WAIT_MS`, default 100: how long a partial batch waits for more messages.
+    pub batch_max_wait: Duration,
+}
+
+impl std::fmt::Debug for ProcessorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessorConfig")
+            .field("database_url", &"<redacted>")
+            .field("kafka_brokers", &self.kafka_brokers)
+            .field("registry_url", &self.registry_url)
+            .field("topic_prefix", &self.topic_prefix)
+            .field("group_id", &self.group_id)
+            .field("batch_max_messages", &self.batch_max_messages)
+            .field("batch_max_wait", &self.batch_max_wait)
+            .finish()
+    }
+}
+
+impl ProcessorConfig {
+    /// Reads the environment; reports every bad or missing setting at once.
+    pub fn from_env() -> Result<Self, ProcessorError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mut errors = Vec::new();
+        let mut number = |k: &str, default: u64| -> u64 {
+            match var(k) {
+                None => default,
+                Some(raw) => raw.parse().unwrap_or_else(|_| {
+                    errors.push(format!("{k}={raw:?} is not a whole number"));
+                    default
+                }),
+            }
+        };
+        let batch_max_messages = number("BATCH_MAX_MESSAGES", 500).max(1) as usize;
+        let batch_max_wait = Duration::from_millis(number("BATCH_MAX_WAIT_MS", 100));
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| {
+            errors.push("DATABASE_URL is not set".into());
+            String::new()
+        });
+        if !errors.is_empty() {
+            return Err(ProcessorError::Config(errors.join("; ")));
+        }
+        Ok(Self {
+            database_url,
+            kafka_brokers: var("KAFKA_BROKERS").unwrap_or_else(|| "127.0.0.1:59092".into()),
+            registry_url: var("SCHEMA_REGISTRY_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:58081".into()),
+            topic_prefix: var("TOPIC_PREFIX").unwrap_or_else(|| "healthpipe".into()),
+            group_id: var("CONSUMER_GROUP").unwrap_or_else(|| "healthpipe-aggregation".into()),
+            batch_max_messages,
+            batch_max_wait,
+        })
+    }
+}

@@ -1,0 +1,171 @@
+//! The consumer loop: collect a batch (up to `batch_max_messages` or `batch_max_wait`),
+//! apply it in one transaction, retry with backoff while the database or the registry is
+//! down, then tell Kafka how far we got (informational: the database is the source of truth).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use healthpipe_schemas::{EventCodec, Topics};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::aggregation::Aggregation;
+use crate::config::ProcessorConfig;
+use crate::dead_letter::DeadLetters;
+use crate::error::ProcessorError;
+use crate::{metrics, offsets};
+
+/// Runs the aggregation processor until `shutdown` is cancelled.
+pub async fn run_aggregation(
+    config: ProcessorConfig,
+    shutdown: CancellationToken,
+) -> Result<(), ProcessorError> {
+    let topics = Topics::with_prefix(&config.topic_prefix);
+    let pool = pool(&config)?;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka_brokers)
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        // Bounded prefetch: memory stays flat whatever the backlog.
+        .set("queued.max.messages.kbytes", "65536")
+        .create()?;
+    align_group_offsets(&consumer, &pool, &config.group_id, &topics.user_events).await;
+    consumer.subscribe(&[&topics.user_events])?;
+    let aggregation = Aggregation {
+        pool,
+        codec: EventCodec::new(&config.registry_url),
+        dead_letters: DeadLetters::new(&config.kafka_brokers, topics.dead_letter.clone())?,
+        group: config.group_id.clone(),
+        topic: topics.user_events.clone(),
+    };
+    tracing::info!(group = %config.group_id, topic = %topics.user_events, "aggregation processor started");
+    while !shutdown.is_cancelled() {
+        let batch = collect(&consumer, &config, &shutdown).await?;
+        if batch.is_empty() {
+            continue;
+        }
+        apply_with_retry(&aggregation, &batch, &shutdown).await?;
+        commit_informational(&consumer, &batch);
+    }
+    tracing::info!("aggregation processor stopped");
+    Ok(())
+}
+
+/// Waits for the first message (or shutdown), then takes what arrives within the batch wait.
+async fn collect(
+    consumer: &StreamConsumer,
+    config: &ProcessorConfig,
+    shutdown: &CancellationToken,
+) -> Result<Vec<OwnedMessage>, ProcessorError> {
+    let mut batch = Vec::new();
+    let first = tokio::select! {
+        _ = shutdown.cancelled() => return Ok(batch),
+        m = consumer.recv() => m?,
+    };
+    batch.push(first.detach());
+    let deadline = tokio::time::Instant::now() + config.batch_max_wait;
+    while batch.len() < config.batch_max_messages {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(message) => batch.push(message?.detach()),
+            Err(_) => break,
+        }
+    }
+    Ok(batch)
+}
+
+async fn apply_with_retry(
+    aggregation: &Aggregation,
+    batch: &[OwnedMessage],
+    shutdown: &CancellationToken,
+) -> Result<(), ProcessorError> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match aggregation.apply(batch).await {
+            Ok(outcome) => {
+                tracing::debug!(?outcome, "batch applied");
+                return Ok(());
+            }
+            Err(e) if e.is_retryable() && !shutdown.is_cancelled() => {
+                let cause = match &e {
+                    ProcessorError::Registry(_) => "registry",
+                    ProcessorError::Kafka(_) => "kafka",
+                    _ => "database",
+                };
+                metrics::RETRIES.with_label_values(&[cause]).inc();
+                tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "batch failed, retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Tells Kafka the next offsets (asynchronously; losing this commit only costs skipped
+/// re-reads, since the database holds the real position).
+fn commit_informational(consumer: &StreamConsumer, batch: &[OwnedMessage]) {
+    let mut next: HashMap<(String, i32), i64> = HashMap::new();
+    for m in batch {
+        let slot = next
+            .entry((m.topic().to_string(), m.partition()))
+            .or_insert(0);
+        *slot = (*slot).max(m.offset() + 1);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in next {
+        let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(offset));
+    }
+    if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+        tracing::debug!(error = %e, "informational offset commit failed");
+    }
+}
+
+/// Before joining, makes the group's Kafka offsets equal to the database's, so a consumer
+/// never starts past what the database holds (for example after the database was restored
+/// from an older backup). Kafka refuses this while other members are active; then the group
+/// is already running against this database and nothing needs aligning.
+async fn align_group_offsets(
+    consumer: &StreamConsumer,
+    pool: &deadpool_postgres::Pool,
+    group: &str,
+    topic: &str,
+) {
+    let stored = match pool.get().await {
+        Ok(client) => offsets::load(&client, group, topic)
+            .await
+            .unwrap_or_default(),
+        Err(_) => return,
+    };
+    let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
+        return;
+    };
+    let mut tpl = TopicPartitionList::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let offset = stored.get(&p.id()).copied().unwrap_or(0);
+            let _ = tpl.add_partition_offset(topic, p.id(), Offset::Offset(offset));
+        }
+    }
+    if tpl.count() > 0 {
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+            tracing::debug!(error = %e, "group offsets not aligned (group active)");
+        }
+    }
+}
+
+fn pool(config: &ProcessorConfig) -> Result<deadpool_postgres::Pool, ProcessorError> {
+    let pg: tokio_postgres::Config = config
+        .database_url
+        .parse()
+        .map_err(|e| ProcessorError::Config(format!("DATABASE_URL: {e}")))?;
+    let manager = deadpool_postgres::Manager::new(pg, tokio_postgres::NoTls);
+    deadpool_postgres::Pool::builder(manager)
+        .max_size(4)
+        .build()
+        .map_err(|e| ProcessorError::Config(format!("database pool: {e}")))
+}

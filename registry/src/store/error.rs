@@ -1,0 +1,69 @@
+//! Storage failures, classified by what a caller can do about them.
+
+use deadpool_postgres::PoolError;
+use tokio_postgres::error::SqlState;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No connection could be had in time: the database is down or saturated; retrying later
+    /// may work.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A statement failed for another reason (constraint, syntax, permissions...).
+    #[error("query {query} failed: {source}")]
+    Query {
+        query: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// The pool could not be built from the configuration.
+    #[error("cannot build the connection pool: {0}")]
+    Pool(String),
+    /// The stored data breaks an invariant the registry relies on.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    /// CPU work moved off the async runtime panicked or was cancelled.
+    #[error("background task failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+impl StoreError {
+    /// Classifies a statement error by SQLSTATE: connection-level problems mean "unavailable",
+    /// everything else is reported with the statement's name.
+    pub(crate) fn query(query: &str, source: tokio_postgres::Error) -> Self {
+        let unavailable = source.is_closed()
+            || source.code().is_some_and(|code| {
+                [
+                    &SqlState::ADMIN_SHUTDOWN,
+                    &SqlState::CRASH_SHUTDOWN,
+                    &SqlState::CANNOT_CONNECT_NOW,
+                    &SqlState::TOO_MANY_CONNECTIONS,
+                    &SqlState::QUERY_CANCELED,
+                ]
+                .contains(&code)
+            });
+        if unavailable {
+            Self::Unavailable(format!("{query}: {source}"))
+        } else {
+            Self::Query {
+                query: query.to_string(),
+                source,
+            }
+        }
+    }
+
+    /// Whether the failure is transient (a client may retry).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Backend(source) => Self::query("connect", source),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+SELECT compatibility FROM config WHERE subject = $1

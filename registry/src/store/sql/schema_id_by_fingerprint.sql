@@ -1,0 +1,1 @@
+SELECT id FROM schemas WHERE fingerprint = $1

@@ -1,0 +1,1 @@
+SELECT subject, version FROM subject_versions WHERE schema_id = $1 ORDER BY subject, version

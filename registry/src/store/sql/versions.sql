@@ -1,0 +1,1 @@
+SELECT version FROM subject_versions WHERE subject = $1 ORDER BY version

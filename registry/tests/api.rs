@@ -1,0 +1,21 @@
+//! The registry's HTTP API against a real PostgreSQL (the stack's), one fresh PostgreSQL
+//! schema per test. Each file covers one resource; `helpers` holds the harness.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+#[path = "api/compatibility.rs"]
+mod compatibility;
+#[path = "api/config.rs"]
+mod config;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/instances.rs"]
+mod instances;
+#[path = "api/reads.rs"]
+mod reads;
+#[path = "api/registration.rs"]
+mod registration;

@@ -1,0 +1,139 @@
+//! Confluent wire format (magic byte 0, 4-byte big-endian schema id, Avro binary) through
+//! `schema_registry_converter`, with the TopicRecordNameStrategy: several record types share
+//! one topic, each under the subject `<topic>-<record full name>`.
+
+use apache_avro::types::Value;
+use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::error::SRCError;
+use schema_registry_converter::schema_registry_common::{
+    SchemaType, SubjectNameStrategy, SuppliedSchema,
+};
+
+use crate::events::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// The registry could not be reached or answered with a server error: try again later.
+    #[error("schema registry unavailable: {0}")]
+    RegistryUnavailable(String),
+    /// The bytes, the schema id or the record cannot be decoded: retrying will not help.
+    #[error("undecodable event: {0}")]
+    Undecodable(String),
+    /// A record type this code does not know (written by a newer producer).
+    #[error("unknown record type {0}")]
+    UnknownRecord(String),
+    /// Our own value did not fit its schema: a bug.
+    #[error("cannot encode {record}: {reason}")]
+    Encode {
+        record: &'static str,
+        reason: String,
+    },
+}
+
+impl CodecError {
+    /// Whether waiting and retrying may succeed (registry down) as opposed to a poison message.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RegistryUnavailable(_))
+    }
+
+    fn from_src(e: SRCError) -> Self {
+        if e.retriable {
+            Self::RegistryUnavailable(e.to_string())
+        } else {
+            Self::Undecodable(e.to_string())
+        }
+    }
+}
+
+/// Encodes and decodes events; caches schemas and ids, so it is cheap to share.
+pub struct EventCodec {
+    encoder: AvroEncoder,
+    decoder: AvroDecoder,
+}
+
+impl EventCodec {
+    pub fn new(registry_url: &str) -> Self {
+        let settings = || SrSettings::new(registry_url.trim_end_matches('/').to_string());
+        Self {
+            encoder: AvroEncoder::new(settings()),
+            decoder: AvroDecoder::new(settings()),
+        }
+    }
+
+    /// Encodes `event` for `topic`, registering its schema under `<topic>-<full name>` on
+    /// first use (the registry answers the existing id if it is already there).
+    pub async fn encode<E: Event>(&self, topic: &str, event: &E) -> Result<Vec<u8>, CodecError> {
+        let strategy = strategy::<E>(topic);
+        self.encoder
+            .encode_struct(event, &strategy)
+            .await
+            .map_err(|e| {
+                if e.retriable {
+                    CodecError::RegistryUnavailable(e.to_string())
+                } else {
+                    CodecError::Encode {
+                        record: E::FULL_NAME,
+                        reason: e.to_string(),
+                    }
+                }
+            })
+    }
+
+    /// Decodes one message of the per-user stream.
+    pub async fn decode_user_event(&self, bytes: &[u8]) -> Result<UserEvent, CodecError> {
+        let (name, value) = self.decode_value(bytes).await?;
+        Ok(match name.as_str() {
+            SamplesRecorded::FULL_NAME => UserEvent::SamplesRecorded(from_value(&value)?),
+            SamplesDeleted::FULL_NAME => UserEvent::SamplesDeleted(from_value(&value)?),
+            UserRegistered::FULL_NAME => UserEvent::UserRegistered(from_value(&value)?),
+            UserTimeZoneChanged::FULL_NAME => UserEvent::UserTimeZoneChanged(from_value(&value)?),
+            DeviceRegistered::FULL_NAME => UserEvent::DeviceRegistered(from_value(&value)?),
+            DevicePriorityChanged::FULL_NAME => {
+                UserEvent::DevicePriorityChanged(from_value(&value)?)
+            }
+            ShareGranted::FULL_NAME => UserEvent::ShareGranted(from_value(&value)?),
+            ShareRevoked::FULL_NAME => UserEvent::ShareRevoked(from_value(&value)?),
+            InsightAcknowledged::FULL_NAME => UserEvent::InsightAcknowledged(from_value(&value)?),
+            other => return Err(CodecError::UnknownRecord(other.to_string())),
+        })
+    }
+
+    /// Decodes a message known to hold one record type (topics with a single type).
+    pub async fn decode<E: Event>(&self, bytes: &[u8]) -> Result<E, CodecError> {
+        let (name, value) = self.decode_value(bytes).await?;
+        if name != E::FULL_NAME {
+            return Err(CodecError::UnknownRecord(name));
+        }
+        from_value(&value)
+    }
+
+    async fn decode_value(&self, bytes: &[u8]) -> Result<(String, Value), CodecError> {
+        let decoded = self
+            .decoder
+            .decode(Some(bytes))
+            .await
+            .map_err(CodecError::from_src)?;
+        let name = decoded
+            .name
+            .map(|n| n.fullname(None))
+            .ok_or_else(|| CodecError::Undecodable("schema is not a named record".into()))?;
+        Ok((name, decoded.value))
+    }
+}
+
+fn strategy<E: Event>(topic: &str) -> SubjectNameStrategy {
+    SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
+        topic.to_string(),
+        SuppliedSchema::new(
+            Some(E::FULL_NAME.to_string()),
+            SchemaType::Avro,
+            E::SCHEMA.to_string(),
+        ),
+    )
+}
+
+fn from_value<E: Event>(value: &Value) -> Result<E, CodecError> {
+    apache_avro::from_value(value)
+        .map_err(|e| CodecError::Undecodable(format!("{}: {e}", E::FULL_NAME)))
+}

@@ -1,0 +1,113 @@
+//! The command line. Every service reads its settings from the environment (see each
+//! crate's `config`), so the same binary runs unchanged on a laptop and on Kubernetes.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "healthpipe",
+    version,
+    about = "Event-sourced pipeline for personal health data"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the SQL migrations (DATABASE_URL) and create the Kafka topics (KAFKA_BROKERS).
+    Migrate {
+        /// Replication factor of new topics (3 in production; 1 on the local stack).
+        #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
+        replication: i32,
+    },
+    /// Run the ingestion gateway (GATEWAY_ADDR, DATABASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL).
+    Gateway,
+    /// Run a processor: a Kafka consumer group writing projections.
+    Process {
+        #[arg(value_enum)]
+        processor: Processor,
+    },
+    /// Run the Confluent-compatible schema registry (REGISTRY_ADDR, DATABASE_URL).
+    Registry,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Processor {
+    /// Samples and deduplicated hour/day/week/month aggregates.
+    Aggregation,
+}
+
+impl Cli {
+    /// Services log JSON lines for the log pipeline; one-shot commands log plain text.
+    pub fn log_format(&self) -> LogFormat {
+        match self.command {
+            Command::Migrate { .. } => LogFormat::Text,
+            _ => LogFormat::Json,
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Migrate { replication } => migrate(replication).await,
+        Command::Gateway => {
+            let config = healthpipe_gateway::GatewayConfig::from_env()?;
+            healthpipe_gateway::serve(config, shutdown_signal().cancelled_owned()).await?;
+            Ok(())
+        }
+        Command::Process {
+            processor: Processor::Aggregation,
+        } => {
+            let config = healthpipe_processors::ProcessorConfig::from_env()?;
+            healthpipe_processors::run_aggregation(config, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Registry => {
+            let config = healthpipe_registry::RegistryConfig::from_env()?;
+            healthpipe_registry::serve(config, shutdown_signal().cancelled_owned()).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn migrate(replication: i32) -> Result<()> {
+    let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
+    let applied = crate::migrate::run(&url).await?;
+    println!(
+        "migrations applied: {}",
+        if applied.is_empty() {
+            "none (up to date)".to_string()
+        } else {
+            applied.join(", ")
+        }
+    );
+    let brokers = std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:59092".into());
+    let prefix = std::env::var("TOPIC_PREFIX").unwrap_or_else(|_| "healthpipe".into());
+    let topics = healthpipe_schemas::Topics::with_prefix(&prefix);
+    crate::topics::ensure(&brokers, &topics, replication).await?;
+    println!("topics ready: {}", topics.all().join(", "));
+    Ok(())
+}
+
+/// Cancelled on SIGINT or SIGTERM (what Kubernetes sends before killing a pod).
+fn shutdown_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    token
+}
