@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::buckets::{bucket_start, split_amount, Period};
+use crate::buckets::{Bucketer, Period};
 use crate::dedup::{dedup, Counted, Deduplicated};
 use crate::ranking::DeviceRanking;
 use crate::sample::{clean_up, Sample};
@@ -49,6 +49,7 @@ pub fn aggregate_user(
 pub fn aggregate(deduplicated: &Deduplicated<'_>, tz: Tz) -> Vec<AggregateRow> {
     let mut buckets: HashMap<(SampleType, Period, DateTime<Utc>), Bucket<'_>> = HashMap::new();
     let mut contributions: Vec<(Period, DateTime<Utc>, f64)> = Vec::new();
+    let mut bucketers = Period::ALL.map(|period| Bucketer::new(period, tz));
     for (sample, outcome) in deduplicated.iter() {
         let t = sample.sample_type;
         match &outcome.counted {

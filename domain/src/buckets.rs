@@ -20,6 +20,8 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::time::seconds;
+
 type Instant = DateTime<Utc>;
 
 /// An aggregation period. Serialized lowercase (`"hour"`).
@@ -80,21 +82,8 @@ pub fn next_bucket_start(period: Period, instant: Instant, tz: Tz) -> Instant {
 
 /// Splits `[from, to)` into the parts lying in each bucket, in time order. Empty for `from >= to`.
 pub fn split_range(period: Period, from: Instant, to: Instant, tz: Tz) -> Vec<BucketSpan> {
-    let mut spans: Vec<BucketSpan> = Vec::new();
-    let mut cursor = from;
-    while cursor < to {
-        let period_start = bucket_start(period, cursor, tz);
-        let end = segment_end(period, cursor, tz).min(to);
-        match spans.last_mut() {
-            Some(last) if last.period_start == period_start && last.to == cursor => last.to = end,
-            _ => spans.push(BucketSpan {
-                period_start,
-                from: cursor,
-                to: end,
-            }),
-        }
-        cursor = end;
-    }
+    let mut spans = Vec::new();
+    Bucketer::new(period, tz).split(from, to, |span| spans.push(span));
     spans
 }
 
@@ -107,19 +96,107 @@ pub fn split_amount(
     amount: f64,
     tz: Tz,
 ) -> Vec<(Instant, f64)> {
-    if from >= to {
-        return vec![(bucket_start(period, from, tz), amount)];
+    let mut shares = Vec::new();
+    Bucketer::new(period, tz)
+        .split_amount(from, to, amount, |start, share| shares.push((start, share)));
+    shares
+}
+
+/// Bucket lookups for one period and zone, remembering the stretches of time already resolved
+/// so that many samples in the same buckets cost one map lookup each instead of several
+/// time-zone computations.
+#[derive(Debug)]
+pub struct Bucketer {
+    period: Period,
+    tz: Tz,
+    /// `from -> (to, bucket start)`: every instant in `[from, to)` belongs to that bucket.
+    known: BTreeMap<Instant, (Instant, Instant)>,
+}
+
+impl Bucketer {
+    pub fn new(period: Period, tz: Tz) -> Self {
+        Bucketer {
+            period,
+            tz,
+            known: BTreeMap::new(),
+        }
     }
-    let total = crate::time::seconds(to - from);
-    split_range(period, from, to, tz)
-        .into_iter()
-        .map(|span| {
-            (
+
+    /// Same as [`bucket_start`].
+    pub fn bucket_start(&mut self, instant: Instant) -> Instant {
+        self.stretch(instant).0
+    }
+
+    /// Calls `f` with the part of `[from, to)` in each bucket, in time order; consecutive parts
+    /// in one bucket are reported as one. Nothing for `from >= to`.
+    pub fn split(&mut self, from: Instant, to: Instant, mut f: impl FnMut(BucketSpan)) {
+        let mut pending: Option<BucketSpan> = None;
+        let mut cursor = from;
+        while cursor < to {
+            let (period_start, end) = self.stretch(cursor);
+            let end = end.min(to);
+            match pending.as_mut() {
+                Some(span) if span.period_start == period_start => span.to = end,
+                _ => {
+                    if let Some(span) = pending.take() {
+                        f(span);
+                    }
+                    pending = Some(BucketSpan {
+                        period_start,
+                        from: cursor,
+                        to: end,
+                    });
+                }
+            }
+            cursor = end;
+        }
+        if let Some(span) = pending {
+            f(span);
+        }
+    }
+
+    /// Calls `f(bucket start, share)` for `amount` spread evenly over `[from, to)`; an instant
+    /// puts all of it in its bucket.
+    pub fn split_amount(
+        &mut self,
+        from: Instant,
+        to: Instant,
+        amount: f64,
+        mut f: impl FnMut(Instant, f64),
+    ) {
+        if from >= to {
+            f(self.bucket_start(from), amount);
+            return;
+        }
+        let total = seconds(to - from);
+        self.split(from, to, |span| {
+            f(
                 span.period_start,
-                amount * (crate::time::seconds(span.to - span.from) / total),
+                amount * (seconds(span.to - span.from) / total),
             )
-        })
-        .collect()
+        });
+    }
+
+    /// The bucket of `instant` and the end of the stretch around it that stays in that bucket.
+    fn stretch(&mut self, instant: Instant) -> (Instant, Instant) {
+        if let Some((_, &(to, start))) = self.known.range(..=instant).next_back() {
+            if instant < to {
+                return (start, to);
+            }
+        }
+        let (period, tz) = (self.period, self.tz);
+        let start = bucket_start(period, instant, tz);
+        let end = segment_end(period, instant, tz);
+        // Without an offset change since the bucket start, the whole stretch from there is
+        // in the bucket; otherwise remember only from `instant` on.
+        let from = if start <= instant && offset_at(tz, start) == offset_at(tz, instant) {
+            start
+        } else {
+            instant
+        };
+        self.known.insert(from, (end, start));
+        (start, end)
+    }
 }
 
 fn offset_at(tz: Tz, instant: Instant) -> FixedOffset {

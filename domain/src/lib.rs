@@ -25,7 +25,9 @@ pub mod units;
 pub mod validation;
 
 pub use aggregate::{aggregate, aggregate_user, AggregateRow};
-pub use buckets::{bucket_start, next_bucket_start, split_amount, split_range, BucketSpan, Period};
+pub use buckets::{
+    bucket_start, next_bucket_start, split_amount, split_range, BucketSpan, Bucketer, Period,
+};
 pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
 pub use ranking::{DevicePriority, DeviceRanking};
 pub use sample::{clean_up, Sample};

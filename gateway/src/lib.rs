@@ -22,6 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use config::GatewayConfig;
+pub use error::ApiError;
 pub use error::GatewayError;
 pub use publisher::Publisher;
 
@@ -33,7 +34,7 @@ pub struct AppState {
     pub login_limiter: auth::LoginLimiter,
 }
 
-/// Binds the listener, serves until `shutdown` resolves, then drains in-flight requests.
+/// Binds `config.addr` and serves until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     config: GatewayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -42,7 +43,19 @@ pub async fn serve(
         .await
         .map_err(|e| GatewayError::Bind(config.addr, e))?;
     let state = Arc::new(AppState::connect(config).await?);
-    tracing::info!(addr = %listener.local_addr().map_err(|e| GatewayError::Bind(state.config.addr, e))?, "gateway listening");
+    serve_listener(listener, state, shutdown).await
+}
+
+/// Serves on an already bound listener, so tests can bind port 0 and learn the address.
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| GatewayError::Bind(state.config.addr, e))?;
+    tracing::info!(%addr, "gateway listening");
     warp::serve(routes::routes(state))
         .incoming(listener)
         .graceful(shutdown)

@@ -1,7 +1,8 @@
 //! The registry's HTTP API against a real PostgreSQL (the stack's), one fresh PostgreSQL
 //! schema per test. Each file covers one resource; `helpers` holds the harness.
 
-#[path = "../../tests/common/mod.rs"]
+// Only the stack half of the shared fixture: the pipeline half needs the other crates.
+#[path = "../../tests/common/stack.rs"]
 mod common;
 
 #[path = "api/helpers.rs"]

@@ -37,5 +37,18 @@ pub fn routes(
         .unify()
         .recover(recover::rejection)
         .unify()
-        .with(warp::trace::request())
+        .with(warp::log::custom(log_request))
+}
+
+/// One event per request, at debug: clients poll (`GET /subjects` health checks, id
+/// lookups) and probe endpoints they expect to be missing, so neither success nor 404 is news.
+/// Server errors are logged with their cause where they happen; this adds the request line.
+fn log_request(info: warp::log::Info<'_>) {
+    let status = info.status().as_u16();
+    let elapsed_ms = info.elapsed().as_secs_f64() * 1000.0;
+    if info.status().is_server_error() {
+        tracing::warn!(method = %info.method(), path = info.path(), status, elapsed_ms, "request");
+    } else {
+        tracing::debug!(method = %info.method(), path = info.path(), status, elapsed_ms, "request");
+    }
 }

@@ -142,6 +142,5 @@ pub fn new_config() -> RegistryConfig {
 
 /// The stack's PostgreSQL.
 pub fn database_url() -> String {
-    std::env::var("DEVONLY_DB").unwrap_or_else(|_| common::stack().database_url.clone())
-    // DEVONLY
+    common::stack().database_url.clone()
 }

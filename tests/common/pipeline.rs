@@ -1,0 +1,251 @@
+//! A whole healthpipe on the real stack for one test: a scratch database with the
+//! migrations applied, topics under a random prefix, the gateway on a random port and as
+//! many aggregation processors as the test starts. Dropping it stops the services.
+
+use std::time::Duration;
+
+use healthpipe_schemas::Topics;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::stack;
+
+pub struct Pipeline {
+    /// `http://127.0.0.1:<port>` of this test's gateway.
+    pub base_url: String,
+    /// This test's own database.
+    pub database_url: String,
+    pub kafka_brokers: String,
+    pub registry_url: String,
+    pub topic_prefix: String,
+    pub topics: Topics,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A random lowercase name with `prefix`, for databases, topics and groups.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Creates an empty database (TimescaleDB comes with the template) and returns its URL.
+pub async fn scratch_database() -> String {
+    let base = &stack().database_url;
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the stack's PostgreSQL");
+    tokio::spawn(connection);
+    let name = unique("hp_test");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create scratch database");
+    let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
+    format!("{prefix}/{name}")
+}
+
+impl Pipeline {
+    /// Database, topics, gateway; no processor yet (see `start_processor`).
+    pub async fn without_processor() -> Pipeline {
+        let stack = stack();
+        let database_url = scratch_database().await;
+        healthpipe::migrate::run(&database_url)
+            .await
+            .expect("migrations apply");
+        let topic_prefix = unique("hp");
+        let topics = Topics::with_prefix(&topic_prefix);
+        healthpipe::topics::ensure(&stack.kafka_brokers, &topics, 1)
+            .await
+            .expect("topics created");
+        let shutdown = CancellationToken::new();
+        let mut pipeline = Pipeline {
+            base_url: String::new(),
+            database_url,
+            kafka_brokers: stack.kafka_brokers.clone(),
+            registry_url: stack.registry_url.clone(),
+            topic_prefix,
+            topics,
+            http: reqwest::Client::new(),
+            shutdown,
+        };
+        pipeline.base_url = pipeline.start_gateway().await;
+        pipeline
+    }
+
+    /// Database, topics, gateway and one aggregation processor.
+    pub async fn start() -> Pipeline {
+        let pipeline = Self::without_processor().await;
+        pipeline.start_processor();
+        pipeline
+    }
+
+    pub fn gateway_config(&self) -> healthpipe_gateway::GatewayConfig {
+        healthpipe_gateway::GatewayConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            database_url: self.database_url.clone(),
+            db_pool_size: 8,
+            kafka_brokers: self.kafka_brokers.clone(),
+            registry_url: self.registry_url.clone(),
+            topic_prefix: self.topic_prefix.clone(),
+            produce_timeout: Duration::from_secs(10),
+            session_ttl: chrono::Duration::hours(1),
+        }
+    }
+
+    async fn start_gateway(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = healthpipe_gateway::AppState::connect(self.gateway_config())
+            .await
+            .expect("gateway state");
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(healthpipe_gateway::serve_listener(
+            listener,
+            std::sync::Arc::new(state),
+            shutdown.cancelled_owned(),
+        ));
+        format!("http://{addr}")
+    }
+
+    pub fn processor_config(&self) -> healthpipe_processors::ProcessorConfig {
+        healthpipe_processors::ProcessorConfig {
+            database_url: self.database_url.clone(),
+            kafka_brokers: self.kafka_brokers.clone(),
+            registry_url: self.registry_url.clone(),
+            topic_prefix: self.topic_prefix.clone(),
+            group_id: format!("{}-aggregation", self.topic_prefix),
+            batch_max_messages: 500,
+            batch_max_wait: Duration::from_millis(50),
+        }
+    }
+
+    /// Starts one more aggregation processor in the test's consumer group.
+    pub fn start_processor(&self) -> JoinHandle<()> {
+        let config = self.processor_config();
+        let token = self.shutdown.child_token();
+        tokio::spawn(async move {
+            healthpipe_processors::run_aggregation(config, token)
+                .await
+                .expect("aggregation processor failed");
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Signs up a new user and returns a session.
+    pub async fn new_user(&self, timezone: &str) -> Session {
+        let email = format!("{}@example.org", unique("user"));
+        let password = "correct horse battery".to_string();
+        let response = self
+            .http
+            .post(self.url("/api/v1/users"))
+            .json(&json!({"email": email, "password": password, "name": "Test User", "timezone": timezone}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            201,
+            "sign-up: {}",
+            response.text().await.unwrap()
+        );
+        let user: Value = response.json().await.unwrap();
+        let response = self
+            .http
+            .post(self.url("/api/v1/sessions"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let session: Value = response.json().await.unwrap();
+        Session {
+            user_id: user["id"].as_str().unwrap().to_string(),
+            token: session["token"].as_str().unwrap().to_string(),
+            base_url: self.base_url.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// Polls the database until `query` returns `expected` (as text), or fails after 30 s.
+    pub async fn wait_for_sql(&self, query: &str, expected: &str) {
+        let (client, connection) =
+            tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut last = String::new();
+        while tokio::time::Instant::now() < deadline {
+            let rows = client.simple_query(query).await.unwrap();
+            last = rows
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            if last == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("`{query}` returned {last:?}, expected {expected:?} within 30 s");
+    }
+}
+
+/// A signed-in user of the test gateway.
+pub struct Session {
+    pub user_id: String,
+    pub token: String,
+    pub base_url: String,
+    pub http: reqwest::Client,
+}
+
+impl Session {
+    pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers a device and returns its id.
+    pub async fn device(&self, device_type: &str, identifier: &str) -> String {
+        let response = self
+            .post(
+                "/api/v1/devices",
+                json!({"device_type": device_type, "device_name": identifier, "device_identifier": identifier}),
+            )
+            .await;
+        assert!(
+            response.status().is_success(),
+            "device registration: {}",
+            response.status()
+        );
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_string()
+    }
+}
