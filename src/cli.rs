@@ -35,6 +35,12 @@ pub enum Command {
     },
     /// Run the Confluent-compatible schema registry (REGISTRY_ADDR, DATABASE_URL).
     Registry,
+    /// The whole pipeline on the local stack with demo users; prints their daily totals.
+    Demo {
+        /// Days of history to generate per demo user.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -47,7 +53,7 @@ impl Cli {
     /// Services log JSON lines for the log pipeline; one-shot commands log plain text.
     pub fn log_format(&self) -> LogFormat {
         match self.command {
-            Command::Migrate { .. } => LogFormat::Text,
+            Command::Migrate { .. } | Command::Demo { .. } => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -68,6 +74,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             healthpipe_processors::run_aggregation(config, shutdown_signal()).await?;
             Ok(())
         }
+        Command::Demo { days } => crate::demo::run(days).await,
         Command::Registry => {
             let config = healthpipe_registry::RegistryConfig::from_env()?;
             healthpipe_registry::serve(config, shutdown_signal().cancelled_owned()).await?;

@@ -4,6 +4,9 @@
 //! the same code the binary runs.
 
 pub mod cli;
+pub mod demo;
 pub mod migrate;
+pub mod progress;
 pub mod telemetry;
 pub mod topics;
+pub mod workload;

@@ -1,0 +1,81 @@
+//! How far the processors are: compares the group's stored offsets (in PostgreSQL, where the
+//! processors keep them) with the end of each partition in Kafka.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+/// Messages of `topic` not yet applied by `group`.
+pub async fn lag(database_url: &str, brokers: &str, topic: &str, group: &str) -> Result<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .context("kafka client")?;
+    let topic_name = topic.to_string();
+    let ends: Vec<(i32, i64)> = tokio::task::spawn_blocking(move || -> Result<Vec<(i32, i64)>> {
+        let metadata = consumer.fetch_metadata(Some(&topic_name), Duration::from_secs(10))?;
+        let mut ends = Vec::new();
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                let (_, high) = consumer.fetch_watermarks(&topic_name, p.id(), Duration::from_secs(10))?;
+                ends.push((p.id(), high));
+            }
+        }
+        Ok(ends)
+    })
+    .await??;
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+            &[&group, &topic],
+        )
+        .await?;
+    let stored: HashMap<i32, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(ends
+        .iter()
+        .map(|(p, high)| (high - stored.get(p).copied().unwrap_or(0)).max(0))
+        .sum())
+}
+
+/// Polls `lag` until it is zero.
+pub async fn wait_until_caught_up(
+    database_url: &str,
+    brokers: &str,
+    topic: &str,
+    group: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let behind = lag(database_url, brokers, topic, group).await?;
+        if behind == 0 {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            bail!("the processor is still {behind} messages behind after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Raw step samples summed per local start date, with no deduplication: what a naive
+/// aggregator would report.
+pub async fn naive_daily_steps(database_url: &str, user_id: &str, timezone: &str) -> Result<HashMap<NaiveDate, f64>> {
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let user: uuid::Uuid = user_id.parse()?;
+    let rows = client
+        .query(
+            "SELECT (start_time AT TIME ZONE $2)::date, sum(value) FROM samples \
+             WHERE user_id = $1 AND sample_type = 'STEPS' GROUP BY 1",
+            &[&user, &timezone],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
