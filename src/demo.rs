@@ -26,7 +26,11 @@ pub struct DemoUser {
 }
 
 pub async fn run(days: u32) -> Result<()> {
-    let env = |k: &str| std::env::var(k).with_context(|| format!("{k} is not set: run `scripts/stack up` and `. .stack/env` first"));
+    let env = |k: &str| {
+        std::env::var(k).with_context(|| {
+            format!("{k} is not set: run `scripts/stack up` and `. .stack/env` first")
+        })
+    };
     let database_url = env("DATABASE_URL")?;
     let brokers = env("KAFKA_BROKERS")?;
     let registry_url = env("SCHEMA_REGISTRY_URL")?;
@@ -36,7 +40,8 @@ pub async fn run(days: u32) -> Result<()> {
     crate::topics::ensure(&brokers, &Topics::with_prefix(&prefix), 1).await?;
 
     let shutdown = CancellationToken::new();
-    let gateway_url = start_gateway(&database_url, &brokers, &registry_url, &prefix, &shutdown).await?;
+    let gateway_url =
+        start_gateway(&database_url, &brokers, &registry_url, &prefix, &shutdown).await?;
     let processor = healthpipe_processors::ProcessorConfig {
         database_url: database_url.clone(),
         kafka_brokers: brokers.clone(),
@@ -46,7 +51,10 @@ pub async fn run(days: u32) -> Result<()> {
         batch_max_messages: 500,
         batch_max_wait: Duration::from_millis(100),
     };
-    let processor_task = tokio::spawn(healthpipe_processors::run_aggregation(processor, shutdown.child_token()));
+    let processor_task = tokio::spawn(healthpipe_processors::run_aggregation(
+        processor,
+        shutdown.child_token(),
+    ));
 
     // Whole days that ended before yesterday, so no sample (a night's sleep) lies in the future.
     let first_day = (Utc::now() - chrono::Duration::days(i64::from(days) + 1)).date_naive();
@@ -55,14 +63,34 @@ pub async fn run(days: u32) -> Result<()> {
     let mut sessions = Vec::new();
     for user in &users {
         let total: usize = user.devices.iter().map(|d| d.samples.len()).sum();
-        println!("syncing {total} samples of {} from {} devices ...", user.name, user.devices.len());
+        println!(
+            "syncing {total} samples of {} from {} devices ...",
+            user.name,
+            user.devices.len()
+        );
         sessions.push(sync_user(&client, &gateway_url, user).await?);
     }
     println!("waiting for the aggregation processor to catch up with the log ...");
-    crate::progress::wait_until_caught_up(&database_url, &brokers, &Topics::with_prefix(&prefix).user_events, "healthpipe-aggregation", Duration::from_secs(300)).await?;
+    crate::progress::wait_until_caught_up(
+        &database_url,
+        &brokers,
+        &Topics::with_prefix(&prefix).user_events,
+        "healthpipe-aggregation",
+        Duration::from_secs(300),
+    )
+    .await?;
 
     for (user, token) in users.iter().zip(&sessions) {
-        print_user(&client, &gateway_url, &database_url, user, token, first_day, days).await?;
+        print_user(
+            &client,
+            &gateway_url,
+            &database_url,
+            user,
+            token,
+            first_day,
+            days,
+        )
+        .await?;
     }
     shutdown.cancel();
     processor_task.await.context("processor task")??;
@@ -70,20 +98,23 @@ pub async fn run(days: u32) -> Result<()> {
 }
 
 fn demo_users(first_day: NaiveDate, days: u32) -> Vec<DemoUser> {
-    [("Ana", "Europe/Berlin", 11), ("Ben", "America/New_York", 12)]
-        .into_iter()
-        .map(|(name, tz, seed)| DemoUser {
-            name: name.to_string(),
-            timezone: tz.to_string(),
-            devices: generate(&UserSpec {
-                seed,
-                timezone: tz.parse().expect("known zone"),
-                first_day,
-                days,
-                heart_rate_every_minutes: 5,
-            }),
-        })
-        .collect()
+    [
+        ("Ana", "Europe/Berlin", 11),
+        ("Ben", "America/New_York", 12),
+    ]
+    .into_iter()
+    .map(|(name, tz, seed)| DemoUser {
+        name: name.to_string(),
+        timezone: tz.to_string(),
+        devices: generate(&UserSpec {
+            seed,
+            timezone: tz.parse().expect("known zone"),
+            first_day,
+            days,
+            heart_rate_every_minutes: 5,
+        }),
+    })
+    .collect()
 }
 
 async fn start_gateway(
@@ -106,20 +137,33 @@ async fn start_gateway(
         session_ttl: chrono::Duration::hours(1),
     };
     let state = Arc::new(healthpipe_gateway::AppState::connect(config).await?);
-    tokio::spawn(healthpipe_gateway::serve_listener(listener, state, shutdown.clone().cancelled_owned()));
+    tokio::spawn(healthpipe_gateway::serve_listener(
+        listener,
+        state,
+        shutdown.clone().cancelled_owned(),
+    ));
     Ok(format!("http://{addr}"))
 }
 
 /// Signs the user up, registers the devices and syncs every sample; returns the token.
 async fn sync_user(client: &reqwest::Client, base: &str, user: &DemoUser) -> Result<String> {
-    let email = format!("{}-{}@demo.healthpipe.invalid", user.name.to_lowercase(), uuid::Uuid::new_v4().simple());
+    let email = format!(
+        "{}-{}@demo.healthpipe.invalid",
+        user.name.to_lowercase(),
+        uuid::Uuid::new_v4().simple()
+    );
     let password = "demo password 1234";
     expect_ok(client.post(format!("{base}/api/v1/users"))
         .json(&json!({"email": email, "password": password, "name": user.name, "timezone": user.timezone}))
         .send().await?).await?;
-    let session = expect_ok(client.post(format!("{base}/api/v1/sessions"))
-        .json(&json!({"email": email, "password": password}))
-        .send().await?).await?;
+    let session = expect_ok(
+        client
+            .post(format!("{base}/api/v1/sessions"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?,
+    )
+    .await?;
     let token = session["token"].as_str().context("token")?.to_string();
     for device in &user.devices {
         let registered = expect_ok(client.post(format!("{base}/api/v1/devices")).bearer_auth(&token)
@@ -127,11 +171,20 @@ async fn sync_user(client: &reqwest::Client, base: &str, user: &DemoUser) -> Res
             .send().await?).await?;
         let id = registered["id"].as_str().context("device id")?;
         for chunk in device.samples.chunks(SYNC_CHUNK) {
-            let result = expect_ok(client.post(format!("{base}/api/v1/devices/{id}/sync")).bearer_auth(&token)
-                .json(&json!({"samples": chunk}))
-                .send().await?).await?;
+            let result = expect_ok(
+                client
+                    .post(format!("{base}/api/v1/devices/{id}/sync"))
+                    .bearer_auth(&token)
+                    .json(&json!({"samples": chunk}))
+                    .send()
+                    .await?,
+            )
+            .await?;
             if result["errors"].as_u64() != Some(0) {
-                bail!("the gateway rejected demo samples: {}", result["error_details"]);
+                bail!(
+                    "the gateway rejected demo samples: {}",
+                    result["error_details"]
+                );
             }
         }
     }
@@ -160,7 +213,9 @@ async fn print_user(
 ) -> Result<()> {
     let last_day = first_day + chrono::Duration::days(i64::from(days) - 1);
     let fetch = |sample_type: &'static str| {
-        let url = format!("{base}/api/v1/aggregates?type={sample_type}&period=day&from={first_day}&to={last_day}");
+        let url = format!(
+            "{base}/api/v1/aggregates?type={sample_type}&period=day&from={first_day}&to={last_day}"
+        );
         async move {
             let rows = expect_ok(client.get(url).bearer_auth(token).send().await?).await?;
             Ok::<_, anyhow::Error>(rows.as_array().cloned().unwrap_or_default())
@@ -170,32 +225,64 @@ async fn print_user(
     let heart = fetch("HEART_RATE").await?;
     let sleep = fetch("SLEEP_ANALYSIS").await?;
     let weight = fetch("WEIGHT").await?;
-    let naive = crate::progress::naive_daily_steps(database_url, token_user(client, base, token).await?.as_str(), &user.timezone).await?;
+    let naive = crate::progress::naive_daily_steps(
+        database_url,
+        token_user(client, base, token).await?.as_str(),
+        &user.timezone,
+    )
+    .await?;
     let tz: chrono_tz::Tz = user.timezone.parse()?;
     let local_date = |row: &Value| -> Option<NaiveDate> {
         let start: chrono::DateTime<Utc> = row["period_start"].as_str()?.parse().ok()?;
         Some(start.with_timezone(&tz).date_naive())
     };
-    let on = |rows: &[Value], date: NaiveDate| rows.iter().find(|r| local_date(r) == Some(date)).and_then(|r| r["value"].as_f64());
+    let on = |rows: &[Value], date: NaiveDate| {
+        rows.iter()
+            .find(|r| local_date(r) == Some(date))
+            .and_then(|r| r["value"].as_f64())
+    };
     println!();
-    println!("{} ({}), devices: {}", user.name, user.timezone,
-        user.devices.iter().map(|d| d.device_type).collect::<Vec<_>>().join(", "));
-    println!("  {:<10}  {:>8}  {:>15}  {:>10}  {:>7}  {:>9}", "date", "steps", "naive step sum", "avg bpm", "sleep h", "weight kg");
+    println!(
+        "{} ({}), devices: {}",
+        user.name,
+        user.timezone,
+        user.devices
+            .iter()
+            .map(|d| d.device_type)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  {:<10}  {:>8}  {:>15}  {:>10}  {:>7}  {:>9}",
+        "date", "steps", "naive step sum", "avg bpm", "sleep h", "weight kg"
+    );
     for d in 0..days {
         let date = first_day + chrono::Duration::days(d.into());
-        let fmt = |v: Option<f64>, scale: f64, decimals: usize| v.map(|v| format!("{:.*}", decimals, v / scale)).unwrap_or_else(|| "-".into());
-        println!("  {:<10}  {:>8}  {:>15}  {:>10}  {:>7}  {:>9}",
+        let fmt = |v: Option<f64>, scale: f64, decimals: usize| {
+            v.map(|v| format!("{:.*}", decimals, v / scale))
+                .unwrap_or_else(|| "-".into())
+        };
+        println!(
+            "  {:<10}  {:>8}  {:>15}  {:>10}  {:>7}  {:>9}",
             date.to_string(),
             fmt(on(&steps, date), 1.0, 0),
             fmt(naive.get(&date).copied(), 1.0, 0),
             fmt(on(&heart, date), 1.0, 1),
             fmt(on(&sleep, date), 60.0, 1),
-            fmt(on(&weight, date), 1.0, 1));
+            fmt(on(&weight, date), 1.0, 1)
+        );
     }
     Ok(())
 }
 
 async fn token_user(client: &reqwest::Client, base: &str, token: &str) -> Result<String> {
-    let me = expect_ok(client.get(format!("{base}/api/v1/me")).bearer_auth(token).send().await?).await?;
+    let me = expect_ok(
+        client
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(token)
+            .send()
+            .await?,
+    )
+    .await?;
     Ok(me["id"].as_str().context("user id")?.to_string())
 }

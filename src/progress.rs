@@ -21,7 +21,8 @@ pub async fn lag(database_url: &str, brokers: &str, topic: &str, group: &str) ->
         let mut ends = Vec::new();
         for t in metadata.topics() {
             for p in t.partitions() {
-                let (_, high) = consumer.fetch_watermarks(&topic_name, p.id(), Duration::from_secs(10))?;
+                let (_, high) =
+                    consumer.fetch_watermarks(&topic_name, p.id(), Duration::from_secs(10))?;
                 ends.push((p.id(), high));
             }
         }
@@ -66,7 +67,11 @@ pub async fn wait_until_caught_up(
 
 /// Raw step samples summed per local start date, with no deduplication: what a naive
 /// aggregator would report.
-pub async fn naive_daily_steps(database_url: &str, user_id: &str, timezone: &str) -> Result<HashMap<NaiveDate, f64>> {
+pub async fn naive_daily_steps(
+    database_url: &str,
+    user_id: &str,
+    timezone: &str,
+) -> Result<HashMap<NaiveDate, f64>> {
     let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     let user: uuid::Uuid = user_id.parse()?;

@@ -46,7 +46,13 @@ pub fn generate(spec: &UserSpec) -> Vec<GeneratedDevice> {
             let off = t >= at(off_from, 0) && t < at(off_from + 1, 0);
             let cadence: f64 = rng.random_range(0.0..22.0);
             if !off {
-                watch.push(sample("STEPS", (cadence * minutes as f64).round(), "count", t, end));
+                watch.push(sample(
+                    "STEPS",
+                    (cadence * minutes as f64).round(),
+                    "count",
+                    t,
+                    end,
+                ));
             }
             t = end;
         }
@@ -57,7 +63,13 @@ pub fn generate(spec: &UserSpec) -> Vec<GeneratedDevice> {
             let end = t + Duration::minutes(minutes);
             if rng.random_bool(0.7) {
                 let cadence: f64 = rng.random_range(0.0..18.0);
-                phone.push(sample("STEPS", (cadence * minutes as f64).round(), "count", t, end));
+                phone.push(sample(
+                    "STEPS",
+                    (cadence * minutes as f64).round(),
+                    "count",
+                    t,
+                    end,
+                ));
             }
             t = end + Duration::minutes(rng.random_range(0..20));
         }
@@ -68,7 +80,13 @@ pub fn generate(spec: &UserSpec) -> Vec<GeneratedDevice> {
             t += Duration::minutes(spec.heart_rate_every_minutes);
         }
         let kg: f64 = 72.0 + rng.random_range(-0.6..0.6);
-        scale.push(sample("WEIGHT", (kg * 10.0).round() / 10.0, "kg", at(7, 5), at(7, 5)));
+        scale.push(sample(
+            "WEIGHT",
+            (kg * 10.0).round() / 10.0,
+            "kg",
+            at(7, 5),
+            at(7, 5),
+        ));
         let sleep_start = at(23, rng.random_range(0..50));
         let asleep = rng.random_range(330..480);
         watch.push(sample(
@@ -108,7 +126,10 @@ fn local(tz: Tz, day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     let naive = day.and_hms_opt(h, m, 0).expect("valid time");
     tz.from_local_datetime(&naive)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+        })
         .expect("an hour after a gap exists")
         .with_timezone(&Utc)
 }
@@ -143,7 +164,12 @@ mod tests {
             d.samples
                 .iter()
                 .filter(|s| s["type"] == "STEPS")
-                .map(|s| (s["start_date"].as_str().unwrap().to_string(), s["end_date"].as_str().unwrap().to_string()))
+                .map(|s| {
+                    (
+                        s["start_date"].as_str().unwrap().to_string(),
+                        s["end_date"].as_str().unwrap().to_string(),
+                    )
+                })
                 .collect()
         };
         let watch = steps(&devices[0]);
@@ -152,6 +178,9 @@ mod tests {
             .iter()
             .filter(|(ps, pe)| watch.iter().any(|(ws, we)| ws < pe && ps < we))
             .count();
-        assert!(overlapping > 10, "only {overlapping} overlapping phone samples");
+        assert!(
+            overlapping > 10,
+            "only {overlapping} overlapping phone samples"
+        );
     }
 }

@@ -55,13 +55,15 @@ pub fn aggregate(deduplicated: &Deduplicated<'_>, tz: Tz) -> Vec<AggregateRow> {
         match &outcome.counted {
             Counted::Pieces(pieces) => {
                 contributions.clear();
-                for period in Period::ALL {
+                for (period, bucketer) in Period::ALL.into_iter().zip(&mut bucketers) {
                     for piece in pieces {
-                        let shares = split_amount(period, piece.from, piece.to, piece.amount, tz);
-                        contributions.extend(
-                            shares
-                                .into_iter()
-                                .map(|(start, amount)| (period, start, amount)),
+                        bucketer.split_amount(
+                            piece.from,
+                            piece.to,
+                            piece.amount,
+                            |start, amount| {
+                                contributions.push((period, start, amount));
+                            },
                         );
                     }
                 }
@@ -82,9 +84,9 @@ pub fn aggregate(deduplicated: &Deduplicated<'_>, tz: Tz) -> Vec<AggregateRow> {
                     Reverse(outcome.rank),
                     sample.id.as_str(),
                 );
-                for period in Period::ALL {
+                for (period, bucketer) in Period::ALL.into_iter().zip(&mut bucketers) {
                     let bucket = buckets
-                        .entry((t, period, bucket_start(period, sample.start, tz)))
+                        .entry((t, period, bucketer.bucket_start(sample.start)))
                         .or_default();
                     bucket.add(sample.value);
                     if bucket

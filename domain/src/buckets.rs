@@ -13,6 +13,8 @@
 //! boundaries; at an offset change it is found by bisection. (Two offset changes inside one
 //! candidate segment that cancel out, as no current zone does within a month, would be missed.)
 
+use std::collections::BTreeMap;
+
 use chrono::{
     DateTime, Datelike, Days, FixedOffset, LocalResult, Months, NaiveDate, NaiveDateTime,
     NaiveTime, Offset, TimeDelta, TimeZone, Timelike, Utc,

@@ -13,6 +13,27 @@
 //!
 //! The deduplication and aggregation rules are the contract in the shared `dedup-cases`
 //! README; `tests/golden_cases.rs` runs every case in that folder.
+//!
+//! ```
+//! use std::collections::HashSet;
+//! use chrono::{TimeZone, Utc};
+//! use healthpipe_domain::{aggregate_user, DeviceRanking, Period, Sample, SampleType};
+//!
+//! let mut ranking = DeviceRanking::new();
+//! ranking.set_priority("watch", 100).set_priority("phone", 50);
+//! let at = |h, m| Utc.with_ymd_and_hms(2026, 5, 4, h, m, 0).unwrap();
+//! let steps = |id: &str, device: &str, value, start, end| Sample {
+//!     id: id.into(), device_id: device.into(), sample_type: SampleType::Steps, value, start, end,
+//! };
+//! // The watch covers the first half of the phone's sample, which keeps half of its steps.
+//! let samples = [
+//!     steps("w", "watch", 600.0, at(10, 0), at(10, 30)),
+//!     steps("p", "phone", 450.0, at(10, 15), at(10, 45)),
+//! ];
+//! let rows = aggregate_user(&samples, &HashSet::new(), &ranking, chrono_tz::Europe::Berlin);
+//! let hour = rows.iter().find(|r| r.period == Period::Hour).unwrap();
+//! assert_eq!((hour.value, hour.min_value, hour.sample_count), (825.0, 225.0, 2));
+//! ```
 
 pub mod aggregate;
 pub mod buckets;

@@ -110,7 +110,7 @@ impl<'a> TypeRanks<'a> {
         device_ids: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         let mut ids: Vec<&'a str> = device_ids.into_iter().collect();
-        ids.sort_unstable_by_key(|id| ranking.sort_key(sample_type, *id));
+        ids.sort_unstable_by_key(|id| ranking.sort_key(sample_type, id));
         ids.dedup();
         let by_id = ids
             .iter()

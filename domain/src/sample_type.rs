@@ -96,130 +96,30 @@ use SampleType as T;
 /// The table: one line per type, in declaration order of [`SampleType`] (checked at compile time).
 ///
 /// Ranges are per sample and deliberately generous: they reject unit mistakes and garbage
-/// (a heart rate of 0, a weight in grams sent as kilograms), not unusual people.
-/// Cumulative upper bounds are what one sample of at most 24 h can hold: 100,000 steps,
-/// 1,000 km (the 24 h cycling record is under 1,000 km), 20,000 kcal active / 10,000 kcal basal,
-/// 10,000 flights, 1,440 min of sleep. Discrete: heart rate 20-300 bpm, resting 20-250 bpm,
-/// HRV (SDNN/RMSSD) 1-1,000 ms, glucose 10-1,000 mg/dL, SpO2 50-100 %, respiration 1-100
-/// breaths/min, body temperature 25-45 degC, systolic 40-300 mmHg, diastolic 20-200 mmHg.
-/// Latest: weight 1-700 kg, body fat 1-80 %, height 0.2-3 m.
+/// (a heart rate of 0, a weight in grams sent as kilograms), not unusual people. Cumulative
+/// maxima are what one sample of at most 24 h can hold (the 24 h cycling record is under
+/// 1,000 km; 1,440 minutes is a whole day of sleep).
+#[rustfmt::skip]
 pub const TYPES: [TypeSpec; 18] = [
-    spec(T::Steps, "STEPS", Cumulative, U::Count, 0.0, 100_000.0),
-    spec(
-        T::Distance,
-        "DISTANCE",
-        Cumulative,
-        U::Meter,
-        0.0,
-        1_000_000.0,
-    ),
-    spec(
-        T::ActiveEnergy,
-        "ACTIVE_ENERGY",
-        Cumulative,
-        U::Kilocalorie,
-        0.0,
-        20_000.0,
-    ),
-    spec(
-        T::BasalEnergy,
-        "BASAL_ENERGY",
-        Cumulative,
-        U::Kilocalorie,
-        0.0,
-        10_000.0,
-    ),
-    spec(
-        T::FlightsClimbed,
-        "FLIGHTS_CLIMBED",
-        Cumulative,
-        U::Count,
-        0.0,
-        10_000.0,
-    ),
-    spec(
-        T::SleepAnalysis,
-        "SLEEP_ANALYSIS",
-        Cumulative,
-        U::Minute,
-        0.0,
-        1_440.0,
-    ),
-    spec(
-        T::HeartRate,
-        "HEART_RATE",
-        Discrete,
-        U::BeatsPerMinute,
-        20.0,
-        300.0,
-    ),
-    spec(
-        T::RestingHeartRate,
-        "RESTING_HEART_RATE",
-        Discrete,
-        U::BeatsPerMinute,
-        20.0,
-        250.0,
-    ),
-    spec(
-        T::HeartRateVariability,
-        "HEART_RATE_VARIABILITY",
-        Discrete,
-        U::Millisecond,
-        1.0,
-        1_000.0,
-    ),
-    spec(
-        T::BloodGlucose,
-        "BLOOD_GLUCOSE",
-        Discrete,
-        U::MilligramPerDeciliter,
-        10.0,
-        1_000.0,
-    ),
-    spec(
-        T::OxygenSaturation,
-        "OXYGEN_SATURATION",
-        Discrete,
-        U::Percent,
-        50.0,
-        100.0,
-    ),
-    spec(
-        T::RespiratoryRate,
-        "RESPIRATORY_RATE",
-        Discrete,
-        U::BreathsPerMinute,
-        1.0,
-        100.0,
-    ),
-    spec(
-        T::BodyTemperature,
-        "BODY_TEMPERATURE",
-        Discrete,
-        U::DegreeCelsius,
-        25.0,
-        45.0,
-    ),
-    spec(
-        T::BloodPressureSystolic,
-        "BLOOD_PRESSURE_SYSTOLIC",
-        Discrete,
-        U::MillimeterOfMercury,
-        40.0,
-        300.0,
-    ),
-    spec(
-        T::BloodPressureDiastolic,
-        "BLOOD_PRESSURE_DIASTOLIC",
-        Discrete,
-        U::MillimeterOfMercury,
-        20.0,
-        200.0,
-    ),
-    spec(T::Weight, "WEIGHT", Latest, U::Kilogram, 1.0, 700.0),
-    spec(T::BodyFat, "BODY_FAT", Latest, U::Percent, 1.0, 80.0),
-    spec(T::Height, "HEIGHT", Latest, U::Meter, 0.2, 3.0),
+    //   type                          name                        kind        unit                        min   max
+    spec(T::Steps,                  "STEPS",                    Cumulative, U::Count,                   0.0, 100_000.0),
+    spec(T::Distance,               "DISTANCE",                 Cumulative, U::Meter,                   0.0, 1_000_000.0),
+    spec(T::ActiveEnergy,           "ACTIVE_ENERGY",            Cumulative, U::Kilocalorie,             0.0, 20_000.0),
+    spec(T::BasalEnergy,            "BASAL_ENERGY",             Cumulative, U::Kilocalorie,             0.0, 10_000.0),
+    spec(T::FlightsClimbed,         "FLIGHTS_CLIMBED",          Cumulative, U::Count,                   0.0, 10_000.0),
+    spec(T::SleepAnalysis,          "SLEEP_ANALYSIS",           Cumulative, U::Minute,                  0.0, 1_440.0),
+    spec(T::HeartRate,              "HEART_RATE",               Discrete,   U::BeatsPerMinute,         20.0, 300.0),
+    spec(T::RestingHeartRate,       "RESTING_HEART_RATE",       Discrete,   U::BeatsPerMinute,         20.0, 250.0),
+    spec(T::HeartRateVariability,   "HEART_RATE_VARIABILITY",   Discrete,   U::Millisecond,             1.0, 1_000.0),
+    spec(T::BloodGlucose,           "BLOOD_GLUCOSE",            Discrete,   U::MilligramPerDeciliter,  10.0, 1_000.0),
+    spec(T::OxygenSaturation,       "OXYGEN_SATURATION",        Discrete,   U::Percent,                50.0, 100.0),
+    spec(T::RespiratoryRate,        "RESPIRATORY_RATE",         Discrete,   U::BreathsPerMinute,        1.0, 100.0),
+    spec(T::BodyTemperature,        "BODY_TEMPERATURE",         Discrete,   U::DegreeCelsius,          25.0, 45.0),
+    spec(T::BloodPressureSystolic,  "BLOOD_PRESSURE_SYSTOLIC",  Discrete,   U::MillimeterOfMercury,    40.0, 300.0),
+    spec(T::BloodPressureDiastolic, "BLOOD_PRESSURE_DIASTOLIC", Discrete,   U::MillimeterOfMercury,    20.0, 200.0),
+    spec(T::Weight,                 "WEIGHT",                   Latest,     U::Kilogram,                1.0, 700.0),
+    spec(T::BodyFat,                "BODY_FAT",                 Latest,     U::Percent,                 1.0, 80.0),
+    spec(T::Height,                 "HEIGHT",                   Latest,     U::Meter,                   0.2, 3.0),
 ];
 
 // `SampleType::spec` indexes the table by discriminant; refuse to compile if the order drifts.

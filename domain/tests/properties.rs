@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeDelta, Timelike, Utc};
-use chrono_tz::{America, Asia, Europe, Tz, UTC};
+use chrono_tz::{America, Asia, Australia, Europe, Tz, UTC};
 use healthpipe_domain::{
-    aggregate_user, dedup, AggregateRow, AggregationKind, Counted, DeviceRanking, Period, Reason,
-    Sample, SampleType,
+    aggregate_user, bucket_start, dedup, split_range, AggregateRow, AggregationKind, Bucketer,
+    Counted, DeviceRanking, Period, Reason, Sample, SampleType,
 };
 use proptest::prelude::*;
 
@@ -122,14 +122,13 @@ fn local_key(period: Period, t: DateTime<Utc>, tz: Tz) -> LocalKey {
     }
 }
 
+/// A bucket as the reference names it.
+type RefKey = (SampleType, Period, LocalKey);
+
 /// Plain aggregation of one device's samples: every sample counts in full, a cumulative one
 /// spread evenly over its minutes. Returns (type, period, key) -> (value, min, max, count).
-fn reference(
-    samples: &[Sample],
-    tz: Tz,
-) -> BTreeMap<(SampleType, Period, LocalKey), (f64, f64, f64, u32)> {
-    let mut contributions: BTreeMap<(SampleType, Period, LocalKey), Vec<(f64, &Sample)>> =
-        BTreeMap::new();
+fn reference(samples: &[Sample], tz: Tz) -> BTreeMap<RefKey, (f64, f64, f64, u32)> {
+    let mut contributions: BTreeMap<RefKey, Vec<(f64, &Sample)>> = BTreeMap::new();
     for s in samples {
         for period in Period::ALL {
             let mut mine: HashMap<LocalKey, f64> = HashMap::new();
@@ -280,5 +279,39 @@ proptest! {
             prop_assert_eq!(o.is_counted(), s.device_id == "high", "{:?}", s);
         }
         assert_same_rows(&run(&all, &ranking, tz), &run(&high, &ranking, tz))?;
+    }
+
+    /// The memoising `Bucketer` answers exactly like `bucket_start`, in any query order, and
+    /// splits cover a range without gaps, each part inside its bucket. Zones include a
+    /// 30-minute DST (Lord Howe), a midnight gap (Santiago) and a repeated midnight (Havana).
+    #[test]
+    fn bucketer_agrees_with_bucket_start(
+        tz in prop_oneof![
+            Just(Europe::Berlin), Just(America::New_York), Just(Asia::Kolkata),
+            Just(Australia::Lord_Howe), Just(America::Santiago), Just(America::Havana),
+        ],
+        seconds in prop::collection::vec(0..2 * 366 * 86_400i64, 1..60),
+        length in 0..3 * 86_400i64,
+    ) {
+        let base = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap().to_utc();
+        for period in Period::ALL {
+            let mut bucketer = Bucketer::new(period, tz);
+            for &s in &seconds {
+                let t = base + TimeDelta::seconds(s);
+                prop_assert_eq!(bucketer.bucket_start(t), bucket_start(period, t, tz), "{:?} {}", period, t);
+            }
+            let from = base + TimeDelta::seconds(seconds[0]);
+            let to = from + TimeDelta::seconds(length);
+            let spans = split_range(period, from, to, tz);
+            prop_assert_eq!(spans.first().map_or(to, |s| s.from), from);
+            prop_assert_eq!(spans.last().map_or(from, |s| s.to), to);
+            for w in spans.windows(2) {
+                prop_assert!(w[0].to == w[1].from && w[0].period_start != w[1].period_start);
+            }
+            for s in &spans {
+                prop_assert_eq!(bucket_start(period, s.from, tz), s.period_start);
+                prop_assert_eq!(bucket_start(period, s.to - TimeDelta::nanoseconds(1), tz), s.period_start);
+            }
+        }
     }
 }

@@ -96,7 +96,7 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
     };
     state
         .publisher
-        .publish(&event.user_id, &[event.clone()])
+        .publish(&event.user_id, std::slice::from_ref(&event))
         .await?;
     tx.commit().await?;
     let view = UserView {
@@ -210,7 +210,7 @@ pub async fn patch_me(
         };
         state
             .publisher
-            .publish(&event.user_id, &[event.clone()])
+            .publish(&event.user_id, std::slice::from_ref(&event))
             .await?;
     }
     tx.commit().await?;

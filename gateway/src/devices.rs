@@ -123,7 +123,7 @@ pub async fn register(
     };
     state
         .publisher
-        .publish(&event.user_id, &[event.clone()])
+        .publish(&event.user_id, std::slice::from_ref(&event))
         .await?;
     tx.commit().await?;
     Ok(warp::reply::with_status(warp::reply::json(&device), StatusCode::CREATED).into_response())
@@ -179,7 +179,7 @@ pub async fn patch(
     };
     state
         .publisher
-        .publish(&event.user_id, &[event.clone()])
+        .publish(&event.user_id, std::slice::from_ref(&event))
         .await?;
     tx.commit().await?;
     Ok(warp::reply::json(&device))

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::dead_letter::DeadLetters;
 use crate::error::ProcessorError;
 use crate::{metrics, offsets};
-use plan::{Plan, Window};
+use plan::Plan;
 
 pub struct Aggregation {
     pub pool: Pool,
@@ -109,8 +109,7 @@ impl Aggregation {
         tx: &deadpool_postgres::Transaction<'_>,
         events: &[UserEvent],
     ) -> Result<(), ProcessorError> {
-        let (ids, syncs) = plan::mentioned(events);
-        let known = store::load_known(tx, &ids, &syncs).await?;
+        let known = store::load_known(tx, &plan::mentioned(events)).await?;
         let plan = Plan::build(events, known);
         store::write_plan(tx, &plan).await?;
 
@@ -124,7 +123,7 @@ impl Aggregation {
         if !targets.is_empty() {
             for (user, type_name, span) in store::sample_spans(tx, &targets).await? {
                 if let Ok(sample_type) = type_name.parse::<SampleType>() {
-                    merge(&mut windows, (user, sample_type), span);
+                    span.merge_into(&mut windows, (user, sample_type));
                 }
             }
         }
@@ -139,11 +138,7 @@ impl Aggregation {
             .collect();
         let (zones, rankings) = store::load_context(tx, &users).await?;
         let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones);
-        let ranges: Vec<_> = jobs
-            .iter()
-            .map(|j| ((j.user, j.sample_type), j.load_from, j.load_to))
-            .collect();
-        let samples = store::load_samples(tx, &ranges).await?;
+        let samples = store::load_samples(tx, &jobs).await?;
         let (jobs, rows) = tokio::task::spawn_blocking(move || {
             let rows = recompute::compute(&jobs, &samples, &rankings, &zones);
             (jobs, rows)
@@ -154,14 +149,4 @@ impl Aggregation {
         store::replace_aggregates(tx, &replace, &rows).await?;
         Ok(())
     }
-}
-
-fn merge(windows: &mut HashMap<(Uuid, SampleType), Window>, key: (Uuid, SampleType), span: Window) {
-    windows
-        .entry(key)
-        .and_modify(|w| {
-            w.from = w.from.min(span.from);
-            w.to = w.to.max(span.to);
-        })
-        .or_insert(span);
 }

@@ -14,9 +14,9 @@ use uuid::Uuid;
 #[derive(Debug, Default)]
 pub struct KnownState {
     /// (user, sample id) → the stored index entry.
-    pub samples: HashMap<(Uuid, Uuid), IndexEntry>,
+    pub samples: HashMap<SampleKey, IndexEntry>,
     /// (user, sync identifier) → (version, sample id) of the current sample.
-    pub sync_versions: HashMap<(Uuid, String), (i64, Uuid)>,
+    pub sync_versions: HashMap<SyncKey, (i64, Uuid)>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +54,19 @@ pub struct Window {
     pub to: DateTime<Utc>,
 }
 
+impl Window {
+    /// Widens the window of `key` in `windows` to include `self`.
+    pub fn merge_into<K: std::hash::Hash + Eq>(self, windows: &mut HashMap<K, Window>, key: K) {
+        windows
+            .entry(key)
+            .and_modify(|w| {
+                w.from = w.from.min(self.from);
+                w.to = w.to.max(self.to);
+            })
+            .or_insert(self);
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
     pub profiles: HashMap<Uuid, String>,
@@ -73,8 +86,20 @@ pub struct Plan {
     pub windows: HashMap<(Uuid, SampleType), Window>,
 }
 
-/// Sample ids and sync identifiers the batch mentions, to load `KnownState` in one query each.
-pub fn mentioned(events: &[UserEvent]) -> (Vec<(Uuid, Uuid)>, Vec<(Uuid, String)>) {
+/// (user, sample id).
+pub type SampleKey = (Uuid, Uuid);
+/// (user, sync identifier).
+pub type SyncKey = (Uuid, String);
+
+/// Sample ids and sync identifiers a batch mentions.
+#[derive(Debug, Default)]
+pub struct Mentioned {
+    pub ids: Vec<SampleKey>,
+    pub syncs: Vec<SyncKey>,
+}
+
+/// What the batch mentions, to load `KnownState` in one query each.
+pub fn mentioned(events: &[UserEvent]) -> Mentioned {
     let mut ids = Vec::new();
     let mut syncs = Vec::new();
     for event in events {
@@ -106,7 +131,7 @@ pub fn mentioned(events: &[UserEvent]) -> (Vec<(Uuid, Uuid)>, Vec<(Uuid, String)
             _ => {}
         }
     }
-    (ids, syncs)
+    Mentioned { ids, syncs }
 }
 
 impl Plan {
@@ -248,13 +273,7 @@ impl Plan {
         let Ok(sample_type) = sample_type.parse::<SampleType>() else {
             return;
         };
-        self.windows
-            .entry((user, sample_type))
-            .and_modify(|w| {
-                w.from = w.from.min(from);
-                w.to = w.to.max(to);
-            })
-            .or_insert(Window { from, to });
+        Window { from, to }.merge_into(&mut self.windows, (user, sample_type));
     }
 
     /// Index rows to write: every entry this batch created or turned into a tombstone.

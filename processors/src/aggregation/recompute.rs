@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{
-    aggregate_user, bucket_start, next_bucket_start, AggregateRow, DeviceRanking, Period, Sample,
-    SampleType,
+    aggregate_user, bucket_start, next_bucket_start, AggregateRow, AggregationKind, DeviceRanking,
+    Period, Sample, SampleType,
 };
 use uuid::Uuid;
 
@@ -49,6 +49,13 @@ pub fn jobs(
         .iter()
         .map(|(&(user, sample_type), window)| {
             let tz = zones.get(&user).copied().unwrap_or(Tz::UTC);
+            // A discrete or latest sample belongs to the bucket of its start, and a new (or
+            // deleted) better sample can drop (or revive) one that starts up to one maximum
+            // duration earlier: those buckets change too.
+            let from = match sample_type.kind() {
+                AggregationKind::Cumulative => window.from,
+                _ => window.from - margin,
+            };
             let replace: Vec<Replace> = PERIODS
                 .iter()
                 .map(|&period| {
@@ -56,7 +63,7 @@ pub fn jobs(
                         (far_past(), far_future())
                     } else {
                         (
-                            bucket_start(period, window.from, tz),
+                            bucket_start(period, from, tz),
                             next_bucket_start(period, window.to, tz),
                         )
                     };
@@ -69,8 +76,10 @@ pub fn jobs(
                     }
                 })
                 .collect();
+            // Samples starting up to one maximum duration before or after the replaced
+            // buckets can overlap, cover or be covered by the samples inside them.
             let load_from = replace.iter().map(|r| r.from).min().expect("four periods") - margin;
-            let load_to = replace.iter().map(|r| r.to).max().expect("four periods");
+            let load_to = replace.iter().map(|r| r.to).max().expect("four periods") + margin;
             Job {
                 user,
                 sample_type,

@@ -12,16 +12,13 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
-use super::plan::{IndexEntry, KnownState, Plan, Window};
+use super::plan::{IndexEntry, KnownState, Mentioned, Plan, Window};
+use super::recompute::Job;
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
-pub async fn load_known(
-    tx: &Transaction<'_>,
-    ids: &[(Uuid, Uuid)],
-    syncs: &[(Uuid, String)],
-) -> Result<KnownState> {
-    let (users, sample_ids): (Vec<Uuid>, Vec<Uuid>) = ids.iter().copied().unzip();
+pub async fn load_known(tx: &Transaction<'_>, mentioned: &Mentioned) -> Result<KnownState> {
+    let (users, sample_ids): (Vec<Uuid>, Vec<Uuid>) = mentioned.ids.iter().copied().unzip();
     let rows = tx
         .query(
             "SELECT i.user_id, i.sample_id, i.sample_type, i.start_time, i.end_time, i.deleted \
@@ -43,7 +40,7 @@ pub async fn load_known(
             ((r.get(0), r.get(1)), entry)
         })
         .collect();
-    let (sync_users, sync_ids): (Vec<Uuid>, Vec<String>) = syncs.iter().cloned().unzip();
+    let (sync_users, sync_ids): (Vec<Uuid>, Vec<String>) = mentioned.syncs.iter().cloned().unzip();
     let rows = tx
         .query(
             "SELECT v.user_id, v.sync_identifier, v.version, v.sample_id \
@@ -284,17 +281,18 @@ pub async fn load_context(
     Ok((zones, rankings))
 }
 
-/// Every stored sample of each (user, type) starting within its load range, in one query.
+/// Every stored sample of each job's (user, type) starting within its load range, in one
+/// query.
 pub async fn load_samples(
     tx: &Transaction<'_>,
-    ranges: &[((Uuid, SampleType), DateTime<Utc>, DateTime<Utc>)],
+    jobs: &[Job],
 ) -> Result<HashMap<(Uuid, SampleType), Vec<DomainSample>>> {
     let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for ((user, sample_type), from, to) in ranges {
-        cols.0.push(*user);
-        cols.1.push(sample_type.as_str().to_string());
-        cols.2.push(*from);
-        cols.3.push(*to);
+    for job in jobs {
+        cols.0.push(job.user);
+        cols.1.push(job.sample_type.as_str().to_string());
+        cols.2.push(job.load_from);
+        cols.3.push(job.load_to);
     }
     let rows = tx
         .query(
