@@ -79,6 +79,12 @@ pub fn routes(
         .and(warp::body::bytes())
         .and_then(|id, s, u, body| async move { respond(sync::sync(s, u, id, body).await) });
 
+    let delete_samples = warp::delete()
+        .and(api.and(warp::path!("samples")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(json_body())
+        .and_then(|s, u, b| async move { respond(sync::delete(s, u, b).await) });
     let aggregates = warp::get()
         .and(api.and(warp::path!("aggregates")))
         .and(st.clone())
@@ -113,6 +119,8 @@ pub fn routes(
         .or(patch_device)
         .unify()
         .or(sync)
+        .unify()
+        .or(delete_samples)
         .unify()
         .or(aggregates)
         .unify()
@@ -172,6 +180,7 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "devices", _] => "/api/v1/devices/{id}",
         ["api", "v1", "devices", _, "sync"] => "/api/v1/devices/{id}/sync",
         ["api", "v1", "aggregates"] => "/api/v1/aggregates",
+        ["api", "v1", "samples"] => "/api/v1/samples",
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",
         ["metrics"] => "/metrics",

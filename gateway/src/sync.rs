@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::{DateTime, FixedOffset, Utc};
 use healthpipe_domain::{validate, RawSample, ValidSample};
-use healthpipe_schemas::{Sample, SamplesRecorded, MAX_SAMPLES_PER_EVENT};
+use healthpipe_schemas::{Sample, SamplesDeleted, SamplesRecorded, MAX_SAMPLES_PER_EVENT};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use warp::Reply;
@@ -186,4 +186,53 @@ fn derived_id(user_id: Uuid, device_id: Uuid, s: &ValidSample) -> Uuid {
         s.value().to_bits()
     );
     Uuid::new_v5(&SAMPLE_ID_NAMESPACE, name.as_bytes())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteSamples {
+    pub ids: Vec<String>,
+}
+
+/// Most ids one deletion request may carry (about 40 KB of JSON, within the body limit).
+pub const MAX_IDS_PER_DELETE: usize = 1_000;
+
+/// Role: user. `DELETE /api/v1/samples`: appends a deletion event; the processors remove
+/// the samples and recompute their buckets. Ids of samples the caller does not own (or that
+/// do not exist) match nothing downstream, since samples are keyed by user.
+pub async fn delete(
+    state: Arc<AppState>,
+    user: AuthUser,
+    body: DeleteSamples,
+) -> Result<impl Reply, ApiError> {
+    if body.ids.is_empty() {
+        return Err(ApiError::Unprocessable(
+            "ids: at least one sample id".into(),
+        ));
+    }
+    if body.ids.len() > MAX_IDS_PER_DELETE {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} ids in one request; at most {MAX_IDS_PER_DELETE}",
+            body.ids.len()
+        )));
+    }
+    let mut ids = Vec::with_capacity(body.ids.len());
+    for (index, id) in body.ids.iter().enumerate() {
+        let parsed = Uuid::parse_str(id)
+            .map_err(|_| ApiError::Unprocessable(format!("ids[{index}]: {id:?} is not a UUID")))?;
+        ids.push(parsed.to_string());
+    }
+    let event = SamplesDeleted {
+        event_id: Uuid::new_v4().to_string(),
+        user_id: user.id.to_string(),
+        sample_ids: ids,
+        deleted_at: Utc::now().timestamp_micros(),
+    };
+    state
+        .publisher
+        .publish(&event.user_id, std::slice::from_ref(&event))
+        .await?;
+    Ok(warp::reply::json(
+        &serde_json::json!({"deleted": event.sample_ids.len()}),
+    ))
 }
