@@ -50,6 +50,7 @@ pub async fn run(days: u32) -> Result<()> {
         group_id: "healthpipe-aggregation".into(),
         batch_max_messages: 500,
         batch_max_wait: Duration::from_millis(100),
+        metrics_addr: None,
     };
     let processor_task = tokio::spawn(healthpipe_processors::run_aggregation(
         processor,

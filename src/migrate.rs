@@ -19,6 +19,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_licensed_features",
         include_str!("../migrations/0003_licensed_features.sql"),
     ),
+    (
+        "0004_aggregate_coverage",
+        include_str!("../migrations/0004_aggregate_coverage.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"

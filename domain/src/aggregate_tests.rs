@@ -2,7 +2,7 @@
 
 use super::*;
 use chrono::TimeZone;
-use chrono_tz::{Europe, UTC};
+use chrono_tz::{America, Europe, UTC};
 
 fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, d, h, m, 0).unwrap()
@@ -248,6 +248,8 @@ fn row_serializes_with_lowercase_period_and_type_name() {
         min_value: 1.0,
         max_value: 1.0,
         sample_count: 1,
+        coverage: Some(0.5),
+        device_count: 1,
     };
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(
@@ -255,4 +257,229 @@ fn row_serializes_with_lowercase_period_and_type_name() {
         (Some("STEPS"), Some("day"))
     );
     assert_eq!(serde_json::from_value::<AggregateRow>(json).unwrap(), r);
+}
+
+/// The row of `period` starting at `start`, for the checks of coverage and device counts.
+fn find(rows: &[AggregateRow], period: Period, start: DateTime<Utc>) -> &AggregateRow {
+    rows.iter()
+        .find(|r| r.period == period && r.period_start == start)
+        .expect("row exists")
+}
+
+#[test]
+fn coverage_is_the_counted_time_over_the_day() {
+    // The watch covers 08:00-16:00; the phone 06:00-10:00 fills 06:00-08:00: 10 of 24 hours.
+    let samples = [
+        s(
+            "w",
+            "watch",
+            SampleType::Steps,
+            8000.0,
+            at(5, 8, 0),
+            at(5, 16, 0),
+        ),
+        s(
+            "p",
+            "phone",
+            SampleType::Steps,
+            4000.0,
+            at(5, 6, 0),
+            at(5, 10, 0),
+        ),
+    ];
+    let rows = rows(&samples, UTC);
+    let day = find(&rows, Period::Day, at(5, 0, 0));
+    assert_eq!(
+        (day.value, day.coverage, day.device_count),
+        (10_000.0, Some(10.0 / 24.0), 2)
+    );
+    // 09:00 is the watch's alone: the phone counts nothing there.
+    let nine = find(&rows, Period::Hour, at(5, 9, 0));
+    assert_eq!((nine.coverage, nine.device_count), (Some(1.0), 1));
+    let seven = find(&rows, Period::Hour, at(5, 7, 0));
+    assert_eq!((seven.coverage, seven.device_count), (Some(1.0), 1));
+}
+
+#[test]
+fn a_fully_covered_hour_counts_overlaps_once() {
+    // Two overlapping watch samples and a phone sample: the union is the whole hour, not more.
+    let samples = [
+        s(
+            "a",
+            "watch",
+            SampleType::Steps,
+            40.0,
+            at(5, 10, 0),
+            at(5, 10, 40),
+        ),
+        s(
+            "b",
+            "watch",
+            SampleType::Steps,
+            40.0,
+            at(5, 10, 20),
+            at(5, 11, 0),
+        ),
+        s(
+            "c",
+            "phone",
+            SampleType::Steps,
+            10.0,
+            at(5, 10, 30),
+            at(5, 10, 50),
+        ),
+    ];
+    let rows = rows(&samples, UTC);
+    let hour = find(&rows, Period::Hour, at(5, 10, 0));
+    assert_eq!(
+        (hour.coverage, hour.device_count, hour.sample_count),
+        (Some(1.0), 1, 2)
+    );
+    let day = find(&rows, Period::Day, at(5, 0, 0));
+    assert_eq!(day.coverage, Some(1.0 / 24.0));
+}
+
+#[test]
+fn coverage_divides_by_the_local_day_length_on_dst_days() {
+    let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // Berlin's 2026-03-29 lasts 23 hours (23:00Z on the 28th to 22:00Z on the 29th); 12 hours
+    // of sleep cover 12/23 of it.
+    let spring = [s(
+        "s",
+        "watch",
+        SampleType::SleepAnalysis,
+        720.0,
+        utc("2026-03-29T00:00:00Z"),
+        utc("2026-03-29T12:00:00Z"),
+    )];
+    let day = find(
+        &rows(&spring, Europe::Berlin),
+        Period::Day,
+        utc("2026-03-28T23:00:00Z"),
+    )
+    .clone();
+    assert_eq!(day.coverage, Some(12.0 / 23.0));
+    // 2026-10-25 lasts 25 hours (22:00Z on the 24th to 23:00Z on the 25th).
+    let fall = [s(
+        "s",
+        "watch",
+        SampleType::SleepAnalysis,
+        720.0,
+        utc("2026-10-25T00:00:00Z"),
+        utc("2026-10-25T12:00:00Z"),
+    )];
+    let day = find(
+        &rows(&fall, Europe::Berlin),
+        Period::Day,
+        utc("2026-10-24T22:00:00Z"),
+    )
+    .clone();
+    assert_eq!(day.coverage, Some(12.0 / 25.0));
+    // The whole 23-hour New York day, covered by two samples: exactly 1.
+    let whole = [
+        s(
+            "a",
+            "watch",
+            SampleType::Steps,
+            1.0,
+            utc("2026-03-08T05:00:00Z"),
+            utc("2026-03-08T17:00:00Z"),
+        ),
+        s(
+            "b",
+            "phone",
+            SampleType::Steps,
+            1.0,
+            utc("2026-03-08T17:00:00Z"),
+            utc("2026-03-09T04:00:00Z"),
+        ),
+    ];
+    let ny = rows(&whole, America::New_York);
+    let day = find(&ny, Period::Day, utc("2026-03-08T05:00:00Z"));
+    assert_eq!((day.coverage, day.device_count), (Some(1.0), 2));
+}
+
+#[test]
+fn instants_add_no_time_and_non_cumulative_rows_have_no_coverage() {
+    let samples = [
+        s(
+            "i",
+            "phone",
+            SampleType::Steps,
+            5.0,
+            at(5, 10, 0),
+            at(5, 10, 0),
+        ),
+        s(
+            "h1",
+            "watch",
+            SampleType::HeartRate,
+            60.0,
+            at(5, 10, 0),
+            at(5, 10, 5),
+        ),
+        s(
+            "h2",
+            "phone",
+            SampleType::HeartRate,
+            70.0,
+            at(5, 10, 30),
+            at(5, 10, 30),
+        ),
+        // Covered by the watch's range: dropped, so the phone is counted once only.
+        s(
+            "h3",
+            "phone",
+            SampleType::HeartRate,
+            99.0,
+            at(5, 10, 1),
+            at(5, 10, 2),
+        ),
+        s(
+            "w",
+            "watch",
+            SampleType::Weight,
+            70.0,
+            at(5, 10, 0),
+            at(5, 10, 0),
+        ),
+    ];
+    let rows = rows(&samples, UTC);
+    let of = |t: SampleType| {
+        rows.iter()
+            .find(|r| r.sample_type == t && r.period == Period::Hour)
+            .expect("row exists")
+    };
+    let steps = of(SampleType::Steps);
+    assert_eq!((steps.coverage, steps.device_count), (Some(0.0), 1));
+    let hr = of(SampleType::HeartRate);
+    assert_eq!(
+        (hr.coverage, hr.device_count, hr.sample_count),
+        (None, 2, 2)
+    );
+    let weight = of(SampleType::Weight);
+    assert_eq!((weight.coverage, weight.device_count), (None, 1));
+}
+
+#[test]
+fn sums_do_not_depend_on_the_input_order() {
+    // Values whose sum is order-sensitive in floating point.
+    let values = [0.1, 0.2, 0.3, 1e16, -1e16, 0.7];
+    let samples: Vec<Sample> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let start = at(5, 10, 5 * i as u32);
+            s(
+                &format!("s{i}"),
+                "watch",
+                SampleType::Steps,
+                v,
+                start,
+                start,
+            )
+        })
+        .collect();
+    let reversed: Vec<Sample> = samples.iter().rev().cloned().collect();
+    assert_eq!(rows(&samples, UTC), rows(&reversed, UTC));
 }

@@ -166,16 +166,31 @@ impl Bucketer {
         amount: f64,
         mut f: impl FnMut(Instant, f64),
     ) {
+        self.split_amount_spans(from, to, amount, |span, share| f(span.period_start, share));
+    }
+
+    /// [`Bucketer::split_amount`] that also reports the part of `[from, to)` each share
+    /// covers; an instant is one empty span (`from == to`) with all of `amount`.
+    pub fn split_amount_spans(
+        &mut self,
+        from: Instant,
+        to: Instant,
+        amount: f64,
+        mut f: impl FnMut(BucketSpan, f64),
+    ) {
         if from >= to {
-            f(self.bucket_start(from), amount);
+            let period_start = self.bucket_start(from);
+            let span = BucketSpan {
+                period_start,
+                from,
+                to: from,
+            };
+            f(span, amount);
             return;
         }
         let total = seconds(to - from);
         self.split(from, to, |span| {
-            f(
-                span.period_start,
-                amount * (seconds(span.to - span.from) / total),
-            )
+            f(span, amount * (seconds(span.to - span.from) / total))
         });
     }
 

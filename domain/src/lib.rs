@@ -9,7 +9,10 @@
 //! - the **processors** turn a user's stored samples into aggregate rows: [`dedup`] decides what
 //!   of each sample counts when devices overlap (ranked by [`DeviceRanking`]), [`buckets`]
 //!   places instants and ranges in the user's local hours, days, ISO weeks and months, and
-//!   [`aggregate`] produces the [`AggregateRow`]s. [`aggregate_user`] does clean-up and all steps.
+//!   [`aggregate`] produces the [`AggregateRow`]s (with their coverage: counted share of the
+//!   bucket's time, contributing devices). [`aggregate_user`] does clean-up and all steps;
+//! - the **gateway's explain API** asks [`explain_bucket`] which samples one bucket considered,
+//!   what each counted there and why.
 //!
 //! The deduplication and aggregation rules are the contract in the shared `dedup-cases`
 //! README; `tests/golden_cases.rs` runs every case in that folder.
@@ -38,6 +41,7 @@
 pub mod aggregate;
 pub mod buckets;
 pub mod dedup;
+pub mod explain;
 pub mod ranking;
 pub mod sample;
 pub mod sample_type;
@@ -50,6 +54,7 @@ pub use buckets::{
     bucket_start, next_bucket_start, split_amount, split_range, BucketSpan, Bucketer, Period,
 };
 pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
+pub use explain::{explain_bucket, BucketExplanation, SampleExplanation};
 pub use ranking::{DevicePriority, DeviceRanking};
 pub use sample::{clean_up, Sample};
 pub use sample_type::{AggregationKind, SampleType, TypeSpec, UnknownSampleType, TYPES};

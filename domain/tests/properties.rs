@@ -256,6 +256,55 @@ proptest! {
         }
     }
 
+    /// Coverage is a share of the bucket in 0..=1, given exactly for cumulative types; for hours
+    /// and days it is the minutes some sample with duration spans (every such minute is won by
+    /// a device, so it counts) over the bucket's minutes, DST days included. At least one
+    /// device contributes to a row, and never more than its counted samples.
+    #[test]
+    fn coverage_is_a_share_of_the_bucket(
+        (tz, base) in zone_and_base(),
+        priorities in prop::collection::vec(0..3i64, 3),
+        specs in specs(3),
+    ) {
+        let samples = build(&specs, base);
+        let rows = run(&samples, &ranking(&priorities), tz);
+        // Per type, whether each minute of the window (and the 3 h after it) is spanned.
+        let spanned: HashMap<SampleType, Vec<bool>> = TYPES
+            .iter()
+            .map(|&t| {
+                let mut minutes = vec![false; (WINDOW_MINUTES + 180) as usize];
+                for s in samples.iter().filter(|s| s.sample_type == t) {
+                    let from = (s.start - base).num_minutes();
+                    for m in from..(s.end - base).num_minutes() {
+                        minutes[m as usize] = true;
+                    }
+                }
+                (t, minutes)
+            })
+            .collect();
+        for r in &rows {
+            prop_assert!(r.device_count >= 1 && r.device_count <= r.sample_count.min(3), "{:?}", r);
+            let Some(coverage) = r.coverage else {
+                prop_assert!(r.sample_type.kind() != AggregationKind::Cumulative, "{:?}", r);
+                continue;
+            };
+            prop_assert!(r.sample_type.kind() == AggregationKind::Cumulative, "{:?}", r);
+            prop_assert!((0.0..=1.0).contains(&coverage), "{:?}", r);
+            if matches!(r.period, Period::Hour | Period::Day) {
+                let key = local_key(r.period, r.period_start, tz);
+                let (mut minutes, mut covered) = (0u32, 0u32);
+                let mut t = r.period_start;
+                while local_key(r.period, t, tz) == key {
+                    minutes += 1;
+                    let m = (t - base).num_minutes();
+                    covered += u32::from(m >= 0 && spanned[&r.sample_type].get(m as usize) == Some(&true));
+                    t += TimeDelta::minutes(1);
+                }
+                prop_assert!(close(coverage, f64::from(covered) / f64::from(minutes)), "{:?}: {}/{}", r, covered, minutes);
+            }
+        }
+    }
+
     /// A better device covering all the time leaves nothing to the others.
     #[test]
     fn a_covering_better_device_takes_everything((tz, base) in zone_and_base(), specs in specs(2)) {

@@ -12,6 +12,7 @@ mod config;
 mod db;
 mod devices;
 mod error;
+mod explain;
 mod metrics;
 mod publisher;
 mod query;

@@ -1,5 +1,18 @@
 //! The read side: `GET /api/v1/aggregates`. It reads only the projections the processors
 //! write, and only the caller's rows.
+//!
+//! Answer: `[{"period_start", "value", "min_value", "max_value", "sample_count", "coverage"}]`,
+//! one element per bucket holding a counted sample, by `period_start`. `coverage` tells a quiet
+//! bucket from one where the devices were off:
+//!
+//! - `coverage.time_fraction`: for cumulative types (steps, distance, energy, flights, sleep)
+//!   the share of the bucket's time, in `0..=1`, covered by the samples that counted (the
+//!   bucket's real length: a local day lasts 23 or 25 hours on DST days); a counted
+//!   instantaneous sample covers no time. `null` for discrete and latest types.
+//! - `coverage.devices`: the number of distinct devices with a sample counted in the bucket.
+//!
+//! Rows stored before coverage existed (migration `0004_aggregate_coverage`) answer
+//! `{"time_fraction": null, "devices": 0}` until the processor recomputes their bucket.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +34,17 @@ pub struct AggregateView {
     pub min_value: f64,
     pub max_value: f64,
     pub sample_count: i32,
+    pub coverage: Coverage,
+}
+
+/// How well a bucket is covered (see the module documentation).
+#[derive(Debug, Serialize)]
+pub struct Coverage {
+    /// Share of the bucket's time covered by counted samples; `None` (JSON `null`) for discrete
+    /// and latest types.
+    pub time_fraction: Option<f64>,
+    /// Distinct devices with a sample counted in the bucket.
+    pub devices: i32,
 }
 
 /// Widest range one request may ask for, per period: it bounds the rows one answer holds.
@@ -40,27 +64,10 @@ pub async fn aggregates(
     user: AuthUser,
     params: HashMap<String, String>,
 ) -> Result<impl Reply, ApiError> {
-    let sample_type: SampleType = required(&params, "type")?
-        .parse()
-        .map_err(|_| ApiError::BadRequest("type: not a known sample type".into()))?;
-    let period = match required(&params, "period")? {
-        "hour" => Period::Hour,
-        "day" => Period::Day,
-        "week" => Period::Week,
-        "month" => Period::Month,
-        _ => {
-            return Err(ApiError::BadRequest(
-                "period: one of hour, day, week, month".into(),
-            ))
-        }
-    };
+    let sample_type = sample_type_param(&params)?;
+    let period = period_param(&params)?;
     let db = state.db.get().await?;
-    let tz: Tz = db
-        .query_one("SELECT timezone FROM users WHERE id = $1", &[&user.id])
-        .await?
-        .get::<_, String>(0)
-        .parse()
-        .unwrap_or(Tz::UTC);
+    let tz = user_zone(&db, &user).await?;
     let from = instant(required(&params, "from")?, "from", tz, false)?;
     let to = instant(required(&params, "to")?, "to", tz, true)?;
     if to <= from {
@@ -75,7 +82,8 @@ pub async fn aggregates(
     }
     let rows = db
         .query(
-            "SELECT period_start, value, min_value, max_value, sample_count FROM aggregates \
+            "SELECT period_start, value, min_value, max_value, sample_count, coverage, device_count \
+             FROM aggregates \
              WHERE user_id = $1 AND sample_type = $2 AND period = $3 \
              AND period_start >= $4 AND period_start < $5 ORDER BY period_start",
             &[
@@ -95,16 +103,56 @@ pub async fn aggregates(
             min_value: r.get(2),
             max_value: r.get(3),
             sample_count: r.get(4),
+            coverage: Coverage {
+                time_fraction: r.get(5),
+                devices: r.get(6),
+            },
         })
         .collect();
     Ok(warp::reply::json(&body))
 }
 
-fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+pub(crate) fn required<'a>(
+    params: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<&'a str, ApiError> {
     params
         .get(name)
         .map(String::as_str)
         .ok_or_else(|| ApiError::BadRequest(format!("{name}: required")))
+}
+
+/// The `type` parameter.
+pub(crate) fn sample_type_param(params: &HashMap<String, String>) -> Result<SampleType, ApiError> {
+    required(params, "type")?
+        .parse()
+        .map_err(|_| ApiError::BadRequest("type: not a known sample type".into()))
+}
+
+/// The `period` parameter.
+pub(crate) fn period_param(params: &HashMap<String, String>) -> Result<Period, ApiError> {
+    match required(params, "period")? {
+        "hour" => Ok(Period::Hour),
+        "day" => Ok(Period::Day),
+        "week" => Ok(Period::Week),
+        "month" => Ok(Period::Month),
+        _ => Err(ApiError::BadRequest(
+            "period: one of hour, day, week, month".into(),
+        )),
+    }
+}
+
+/// The caller's time zone (UTC if the stored name is not a zone).
+pub(crate) async fn user_zone(
+    db: &deadpool_postgres::Client,
+    user: &AuthUser,
+) -> Result<Tz, ApiError> {
+    Ok(db
+        .query_one("SELECT timezone FROM users WHERE id = $1", &[&user.id])
+        .await?
+        .get::<_, String>(0)
+        .parse()
+        .unwrap_or(Tz::UTC))
 }
 
 /// An RFC 3339 instant, or a local date in `tz` (its start; the next day's start for an

@@ -12,7 +12,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::auth::{with_role, with_user};
 use crate::error::{recover, respond, ApiError};
 use crate::sync::MAX_SYNC_BODY_BYTES;
-use crate::{accounts, devices, metrics, query, sync, AppState};
+use crate::{accounts, devices, explain, metrics, query, sync, AppState};
 
 /// Limit for every small JSON body (accounts, devices).
 const SMALL_BODY_BYTES: u64 = 64 * 1024;
@@ -85,6 +85,12 @@ pub fn routes(
         .and(plain_user.clone())
         .and(json_body())
         .and_then(|s, u, b| async move { respond(sync::delete(s, u, b).await) });
+    let explain_aggregate = warp::get()
+        .and(api.and(warp::path!("aggregates" / "explain")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and_then(|s, u, q| async move { respond(explain::explain(s, u, q).await) });
     let aggregates = warp::get()
         .and(api.and(warp::path!("aggregates")))
         .and(st.clone())
@@ -103,35 +109,29 @@ pub fn routes(
         .and(warp::path!("metrics"))
         .map(|| metrics::render().into_response());
 
-    let all = create_user
-        .or(create_session)
-        .unify()
-        .or(delete_session)
-        .unify()
-        .or(get_me)
-        .unify()
-        .or(patch_me)
-        .unify()
-        .or(register_device)
-        .unify()
-        .or(list_devices)
-        .unify()
-        .or(patch_device)
-        .unify()
-        .or(sync)
-        .unify()
-        .or(delete_samples)
-        .unify()
-        .or(aggregates)
-        .unify()
-        .or(healthz)
-        .unify()
-        .or(readyz)
-        .unify()
-        .or(metrics_route)
-        .unify()
-        .recover(recover)
-        .unify();
+    // Boxed one by one: a long chain of `or` makes one enormous type that is slow to compile.
+    let all = [
+        create_user.boxed(),
+        create_session.boxed(),
+        delete_session.boxed(),
+        get_me.boxed(),
+        patch_me.boxed(),
+        register_device.boxed(),
+        list_devices.boxed(),
+        patch_device.boxed(),
+        sync.boxed(),
+        delete_samples.boxed(),
+        explain_aggregate.boxed(),
+        aggregates.boxed(),
+        healthz.boxed(),
+        readyz.boxed(),
+        metrics_route.boxed(),
+    ]
+    .into_iter()
+    .reduce(|a, b| a.or(b).unify().boxed())
+    .expect("at least one route")
+    .recover(recover)
+    .unify();
 
     warp::any()
         .map(|| {
@@ -180,6 +180,7 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "devices", _] => "/api/v1/devices/{id}",
         ["api", "v1", "devices", _, "sync"] => "/api/v1/devices/{id}/sync",
         ["api", "v1", "aggregates"] => "/api/v1/aggregates",
+        ["api", "v1", "aggregates", "explain"] => "/api/v1/aggregates/explain",
         ["api", "v1", "samples"] => "/api/v1/samples",
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",

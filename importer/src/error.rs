@@ -15,6 +15,14 @@ pub enum ImportError {
         #[source]
         source: quick_xml::Error,
     },
+    /// The file ends inside an element: most often an export cut short by a failed copy.
+    #[error(
+        "export.xml ends at line {line} before its elements are closed: is the file truncated?"
+    )]
+    Truncated { line: usize },
+    /// The input is not an Apple Health export at all.
+    #[error("not an Apple Health export.xml: {reason}")]
+    NotAnExport { reason: String },
     /// A JSON input (shimmer response) could not be parsed or lacks an expected field.
     #[error("{what}: {reason}")]
     Json { what: String, reason: String },
@@ -31,7 +39,10 @@ mod tests {
             source: quick_xml::Error::Io(std::sync::Arc::new(std::io::Error::other("disk gone"))),
         };
         assert!(err.to_string().contains("near line 12"), "{err}");
-        let err = ImportError::Json { what: "fitbit steps".into(), reason: "missing field".into() };
+        let err = ImportError::Json {
+            what: "fitbit steps".into(),
+            reason: "missing field".into(),
+        };
         assert_eq!(err.to_string(), "fitbit steps: missing field");
     }
 }

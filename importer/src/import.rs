@@ -36,6 +36,9 @@ pub struct Counts {
     pub ignored_types: BTreeMap<String, usize>,
     /// Sleep-analysis records that are not sleep (in bed, awake), by category value.
     pub not_asleep: BTreeMap<String, usize>,
+    /// Records that carry no measurement (an idle Withings interval, a zero-step minute,
+    /// iHealth's 0 for a missing value), by what they are.
+    pub not_measured: BTreeMap<String, usize>,
     /// `<Record>`s inside a `<Correlation>`: not counted in `records`, because the export
     /// repeats each of them at top level.
     pub nested_in_correlations: usize,
@@ -44,9 +47,12 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Records deliberately not imported: unmapped types and non-sleep categories.
+    /// Records deliberately not imported: unmapped types, non-sleep categories, no measurement.
     pub fn ignored(&self) -> usize {
-        self.ignored_types.values().sum::<usize>() + self.not_asleep.values().sum::<usize>()
+        [&self.ignored_types, &self.not_asleep, &self.not_measured]
+            .iter()
+            .flat_map(|m| m.values())
+            .sum()
     }
 
     /// Whether every record is accounted for exactly once.
@@ -82,15 +88,24 @@ pub enum SkipReason {
     #[error("the {attribute} attribute cannot be decoded: {reason}")]
     BadAttribute { attribute: String, reason: String },
     #[error("{attribute} \"{value}\" is not a date like \"2017-10-23 08:15:00 +0200\"")]
-    BadDate { attribute: &'static str, value: String },
+    BadDate {
+        attribute: &'static str,
+        value: String,
+    },
     #[error("value \"{0}\" is not a finite number")]
     BadValue(String),
     #[error("unit \"{unit}\" has no equivalent the gateway accepts for {sample_type}")]
-    UnsupportedUnit { unit: String, sample_type: &'static str },
+    UnsupportedUnit {
+        unit: String,
+        sample_type: &'static str,
+    },
     #[error("\"{0}\" is not a known sleep-analysis value")]
     UnknownSleepValue(String),
     #[error("end {end} is before start {start}")]
-    EndBeforeStart { start: DateTime<FixedOffset>, end: DateTime<FixedOffset> },
+    EndBeforeStart {
+        start: DateTime<FixedOffset>,
+        end: DateTime<FixedOffset>,
+    },
     #[error("{0}")]
     Malformed(String),
 }
@@ -121,8 +136,12 @@ impl Grouper {
             Some(&i) => i,
             None => {
                 let i = self.devices.len();
-                self.by_identifier.insert(device.device_identifier.clone(), i);
-                self.devices.push(ImportedDevice { device: device.clone(), samples: Vec::new() });
+                self.by_identifier
+                    .insert(device.device_identifier.clone(), i);
+                self.devices.push(ImportedDevice {
+                    device: device.clone(),
+                    samples: Vec::new(),
+                });
                 i
             }
         };
@@ -149,12 +168,16 @@ impl Grouper {
 impl Import {
     /// The device with this `device_identifier`, if any sample was imported for it.
     pub fn device(&self, identifier: &str) -> Option<&ImportedDevice> {
-        self.devices.iter().find(|d| d.device.device_identifier == identifier)
+        self.devices
+            .iter()
+            .find(|d| d.device.device_identifier == identifier)
     }
 
     /// Every imported sample with its device.
     pub fn samples(&self) -> impl Iterator<Item = (&DeviceInfo, &SyncSample)> {
-        self.devices.iter().flat_map(|d| d.samples.iter().map(move |s| (&d.device, s)))
+        self.devices
+            .iter()
+            .flat_map(|d| d.samples.iter().map(move |s| (&d.device, s)))
     }
 }
 
@@ -163,7 +186,13 @@ impl fmt::Display for Import {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for d in &self.devices {
             let info = &d.device;
-            writeln!(f, "{} [{}] {}", info.device_name, info.device_type.as_str(), info.device_identifier)?;
+            writeln!(
+                f,
+                "{} [{}] {}",
+                info.device_name,
+                info.device_type.as_str(),
+                info.device_identifier
+            )?;
             for (t, n) in d.counts_by_type() {
                 writeln!(f, "    {t}: {n}")?;
             }
@@ -171,18 +200,27 @@ impl fmt::Display for Import {
         let c = &self.counts;
         writeln!(
             f,
-            "records {} = imported {} + duplicates {} + skipped {} + ignored {} (types {:?}, not asleep {:?})",
+            "records {} = imported {} + duplicates {} + skipped {} + ignored {} (types {:?}, not asleep {:?}, not measured {:?})",
             c.records,
             c.imported,
             c.duplicates,
             c.skipped,
             c.ignored(),
             c.ignored_types,
-            c.not_asleep
+            c.not_asleep,
+            c.not_measured
         )?;
-        writeln!(f, "nested in correlations {}, other elements {:?}", c.nested_in_correlations, c.other_elements)?;
+        writeln!(
+            f,
+            "nested in correlations {}, other elements {:?}",
+            c.nested_in_correlations, c.other_elements
+        )?;
         for s in &self.skipped {
-            writeln!(f, "skipped record {} (line {:?}, type {:?}): {}", s.record, s.line, s.record_type, s.reason)?;
+            writeln!(
+                f,
+                "skipped record {} (line {:?}, type {:?}): {}",
+                s.record, s.line, s.record_type, s.reason
+            )?;
         }
         Ok(())
     }
@@ -231,10 +269,20 @@ mod tests {
 
     #[test]
     fn counts_add_up() {
-        let mut c = Counts { records: 10, imported: 5, duplicates: 1, skipped: 1, ..Counts::default() };
-        c.ignored_types.insert("HKQuantityTypeIdentifierDietaryProtein".into(), 2);
-        c.not_asleep.insert("HKCategoryValueSleepAnalysisInBed".into(), 1);
+        let mut c = Counts {
+            records: 10,
+            imported: 5,
+            duplicates: 1,
+            skipped: 1,
+            ..Counts::default()
+        };
+        c.ignored_types
+            .insert("HKQuantityTypeIdentifierDietaryProtein".into(), 2);
+        c.not_asleep
+            .insert("HKCategoryValueSleepAnalysisInBed".into(), 1);
         assert_eq!(c.ignored(), 3);
+        c.not_measured.insert("zero-step interval".into(), 1);
+        c.imported -= 1;
         assert!(c.is_consistent());
         c.records += 1;
         assert!(!c.is_consistent());
@@ -244,7 +292,12 @@ mod tests {
     fn skip_reasons_read_well() {
         let r = SkipReason::UnknownRecordType("c".into());
         assert_eq!(r.to_string(), "\"c\" is not a HealthKit type identifier");
-        let s = Skipped { record: 3, line: Some(40), record_type: "c".into(), reason: r };
+        let s = Skipped {
+            record: 3,
+            line: Some(40),
+            record_type: "c".into(),
+            reason: r,
+        };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["reason"], "\"c\" is not a HealthKit type identifier");
     }

@@ -12,6 +12,10 @@ use serde::Serialize;
 /// Most samples the gateway takes in one sync request (`MAX_SAMPLES_PER_SYNC` there).
 pub const MAX_SAMPLES_PER_SYNC: usize = 10_000;
 
+/// Largest sync body the gateway reads (`MAX_SYNC_BODY_BYTES` there). Samples with much
+/// metadata can reach it before the sample limit, so bodies are cut by size too.
+pub const MAX_SYNC_BODY_BYTES: usize = 5 * 1024 * 1024;
+
 /// One sample as the sync body lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncSample {
@@ -90,11 +94,30 @@ impl ImportedDevice {
         &self.device
     }
 
-    /// Sync bodies of at most `max_samples` samples each (clamped to 1..=10,000, the
-    /// gateway's limit), so a large export goes up in requests the gateway accepts.
+    /// Sync bodies of at most `max_samples` samples each (clamped to 1..=10,000) and at most
+    /// [`MAX_SYNC_BODY_BYTES`] of JSON, so a large export goes up in requests the gateway
+    /// accepts. Only a single sample larger than the byte limit makes a larger body (alone).
     pub fn sync_bodies(&self, max_samples: usize) -> impl Iterator<Item = SyncBody<'_>> {
-        let size = max_samples.clamp(1, MAX_SAMPLES_PER_SYNC);
-        self.samples.chunks(size).map(|samples| SyncBody { samples })
+        let max_samples = max_samples.clamp(1, MAX_SAMPLES_PER_SYNC);
+        let mut rest = self.samples.as_slice();
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut bytes = EMPTY_BODY_BYTES;
+            let mut n = 0;
+            while n < rest.len() && n < max_samples {
+                let added = json_len(&rest[n]) + usize::from(n > 0);
+                if n > 0 && bytes + added > MAX_SYNC_BODY_BYTES {
+                    break;
+                }
+                bytes += added;
+                n += 1;
+            }
+            let (samples, tail) = rest.split_at(n);
+            rest = tail;
+            Some(SyncBody { samples })
+        })
     }
 
     /// How many samples of each type this device holds.
@@ -105,6 +128,26 @@ impl ImportedDevice {
         }
         counts
     }
+}
+
+const EMPTY_BODY_BYTES: usize = r#"{"samples":[]}"#.len();
+
+/// Length of a sample's JSON, without building the string.
+fn json_len(sample: &SyncSample) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serialising this struct cannot fail: every field is a plain value.
+    let _ = serde_json::to_writer(&mut count, sample);
+    count.0
 }
 
 #[cfg(test)]
@@ -161,10 +204,48 @@ mod tests {
         );
         let sizes: Vec<usize> = device.sync_bodies(2).map(|b| b.samples.len()).collect();
         assert_eq!(sizes, [2, 2, 1]);
-        assert_eq!(device.sync_bodies(0).count(), 5, "a size of 0 is clamped to 1");
+        assert_eq!(
+            device.sync_bodies(0).count(),
+            5,
+            "a size of 0 is clamped to 1"
+        );
         let body = serde_json::to_value(device.sync_bodies(10).next().unwrap()).unwrap();
         assert_eq!(body["samples"].as_array().unwrap().len(), 5);
         assert_eq!(device.counts_by_type()["STEPS"], 5);
+    }
+
+    #[test]
+    fn sync_bodies_stay_under_the_byte_limit() {
+        let mut big = steps(1.0);
+        big.metadata
+            .insert("blob".into(), "x".repeat(2 * 1024 * 1024));
+        let device = ImportedDevice {
+            device: DeviceInfo {
+                device_type: DeviceType::Iphone,
+                device_name: "p".into(),
+                device_identifier: "p".into(),
+            },
+            samples: vec![big.clone(), big.clone(), big],
+        };
+        let bodies: Vec<SyncBody<'_>> = device.sync_bodies(MAX_SAMPLES_PER_SYNC).collect();
+        assert_eq!(
+            bodies.iter().map(|b| b.samples.len()).collect::<Vec<_>>(),
+            [2, 1]
+        );
+        for body in bodies {
+            let json = serde_json::to_string(&body).unwrap();
+            assert!(json.len() <= MAX_SYNC_BODY_BYTES);
+            assert_eq!(
+                json_len(&body.samples[0]),
+                serde_json::to_string(&body.samples[0]).unwrap().len()
+            );
+        }
+        assert_eq!(
+            EMPTY_BODY_BYTES,
+            serde_json::to_string(&SyncBody { samples: &[] })
+                .unwrap()
+                .len()
+        );
     }
 
     #[test]

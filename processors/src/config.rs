@@ -21,6 +21,8 @@ pub struct ProcessorConfig {
     pub batch_max_messages: usize,
     /// `BATCH_MAX_WAIT_MS`, default 100: how long a partial batch waits for more messages.
     pub batch_max_wait: Duration,
+    /// `METRICS_ADDR`, default unset: where to serve `GET /metrics` (e.g. `0.0.0.0:9464`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for ProcessorConfig {
@@ -33,6 +35,7 @@ impl std::fmt::Debug for ProcessorConfig {
             .field("group_id", &self.group_id)
             .field("batch_max_messages", &self.batch_max_messages)
             .field("batch_max_wait", &self.batch_max_wait)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -53,6 +56,11 @@ impl ProcessorConfig {
         };
         let batch_max_messages = number("BATCH_MAX_MESSAGES", 500).max(1) as usize;
         let batch_max_wait = Duration::from_millis(number("BATCH_MAX_WAIT_MS", 100));
+        let metrics_addr = var("METRICS_ADDR").and_then(|raw| {
+            raw.parse()
+                .map_err(|_| errors.push(format!("METRICS_ADDR={raw:?} is not host:port")))
+                .ok()
+        });
         let database_url = var("DATABASE_URL").unwrap_or_else(|| {
             errors.push("DATABASE_URL is not set".into());
             String::new()
@@ -69,6 +77,7 @@ impl ProcessorConfig {
             group_id: var("CONSUMER_GROUP").unwrap_or_else(|| "healthpipe-aggregation".into()),
             batch_max_messages,
             batch_max_wait,
+            metrics_addr,
         })
     }
 }

@@ -25,6 +25,9 @@ pub async fn run_aggregation(
 ) -> Result<(), ProcessorError> {
     let topics = Topics::with_prefix(&config.topic_prefix);
     let pool = pool(&config)?;
+    if let Some(addr) = config.metrics_addr {
+        tokio::spawn(metrics::serve(addr, shutdown.clone()));
+    }
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.kafka_brokers)
         .set("group.id", &config.group_id)
@@ -49,7 +52,9 @@ pub async fn run_aggregation(
         if batch.is_empty() {
             continue;
         }
-        apply_with_retry(&aggregation, &batch, &shutdown).await?;
+        if !apply_with_retry(&aggregation, &batch, &shutdown).await? {
+            break; // shut down while waiting to retry: the batch stays unapplied
+        }
         commit_informational(&consumer, &batch);
     }
     tracing::info!("aggregation processor stopped");
@@ -78,19 +83,24 @@ async fn collect(
     Ok(batch)
 }
 
+/// Applies the batch, retrying retryable failures with backoff; `Ok(false)` if shutdown
+/// came first.
 async fn apply_with_retry(
     aggregation: &Aggregation,
     batch: &[OwnedMessage],
     shutdown: &CancellationToken,
-) -> Result<(), ProcessorError> {
+) -> Result<bool, ProcessorError> {
     let mut backoff = Duration::from_millis(200);
     loop {
         match aggregation.apply(batch).await {
             Ok(outcome) => {
                 tracing::debug!(?outcome, "batch applied");
-                return Ok(());
+                return Ok(true);
             }
-            Err(e) if e.is_retryable() && !shutdown.is_cancelled() => {
+            Err(e) if e.is_retryable() => {
+                if shutdown.is_cancelled() {
+                    return Ok(false);
+                }
                 let cause = match &e {
                     ProcessorError::Registry(_) => "registry",
                     ProcessorError::Kafka(_) => "kafka",
@@ -98,7 +108,10 @@ async fn apply_with_retry(
                 };
                 metrics::RETRIES.with_label_values(&[cause]).inc();
                 tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "batch failed, retrying");
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(false),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
             Err(e) => return Err(e),

@@ -15,7 +15,7 @@ mod config;
 mod consumer;
 mod dead_letter;
 mod error;
-mod metrics;
+pub mod metrics;
 mod offsets;
 
 pub use config::ProcessorConfig;

@@ -29,3 +29,30 @@ pub static RETRIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .expect("metric registers once")
 });
+
+/// The Prometheus text exposition of every registered metric.
+pub fn render() -> String {
+    use prometheus::Encoder;
+    let mut buffer = Vec::new();
+    prometheus::TextEncoder::new()
+        .encode(&prometheus::gather(), &mut buffer)
+        .expect("text encoding cannot fail");
+    String::from_utf8(buffer).expect("prometheus text is UTF-8")
+}
+
+/// Serves `GET /metrics` on `addr` until `shutdown` is cancelled, for Prometheus to scrape.
+pub async fn serve(addr: std::net::SocketAddr, shutdown: tokio_util::sync::CancellationToken) {
+    use warp::Filter;
+    let route = warp::get().and(warp::path!("metrics")).map(render);
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => {
+            tracing::info!(%addr, "metrics listening");
+            warp::serve(route)
+                .incoming(listener)
+                .graceful(shutdown.cancelled_owned())
+                .run()
+                .await;
+        }
+        Err(e) => tracing::error!(%addr, error = %e, "cannot serve metrics"),
+    }
+}

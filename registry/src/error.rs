@@ -93,7 +93,7 @@ impl ApiError {
             Self::LengthRequired => (StatusCode::LENGTH_REQUIRED, 411),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 413),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 415),
-            Self::Store(e) if e.is_unavailable() => (StatusCode::INTERNAL_SERVER_ERROR, 50002),
+            Self::Store(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, 50002),
             Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         }
     }

@@ -37,11 +37,15 @@ impl CodecError {
         matches!(self, Self::RegistryUnavailable(_))
     }
 
+    /// The converter marks only transport errors, 502 and 503 as retriable; a registry
+    /// answering 500 is broken for now, not the message, so that is retried as well and
+    /// never sends a good message to the dead-letter topic.
     fn from_src(e: SRCError) -> Self {
-        if e.retriable {
-            Self::RegistryUnavailable(e.to_string())
+        let text = e.to_string();
+        if e.retriable || text.contains("failed with status 5") {
+            Self::RegistryUnavailable(text)
         } else {
-            Self::Undecodable(e.to_string())
+            Self::Undecodable(text)
         }
     }
 }
@@ -68,15 +72,12 @@ impl EventCodec {
         self.encoder
             .encode_struct(event, &strategy)
             .await
-            .map_err(|e| {
-                if e.retriable {
-                    CodecError::RegistryUnavailable(e.to_string())
-                } else {
-                    CodecError::Encode {
-                        record: E::FULL_NAME,
-                        reason: e.to_string(),
-                    }
-                }
+            .map_err(|e| match CodecError::from_src(e) {
+                CodecError::Undecodable(reason) => CodecError::Encode {
+                    record: E::FULL_NAME,
+                    reason,
+                },
+                other => other,
             })
     }
 

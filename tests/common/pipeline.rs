@@ -123,6 +123,7 @@ impl Pipeline {
             group_id: format!("{}-aggregation", self.topic_prefix),
             batch_max_messages: 500,
             batch_max_wait: Duration::from_millis(50),
+            metrics_addr: None,
         }
     }
 

@@ -360,8 +360,8 @@ pub async fn replace_aggregates(
     }
     let sink = tx
         .copy_in(
-            "COPY aggregates (user_id, sample_type, period, period_start, value, min_value, max_value, sample_count) \
-             FROM STDIN BINARY",
+            "COPY aggregates (user_id, sample_type, period, period_start, value, min_value, max_value, sample_count, \
+             coverage, device_count) FROM STDIN BINARY",
         )
         .await?;
     let writer = BinaryCopyInWriter::new(
@@ -375,11 +375,14 @@ pub async fn replace_aggregates(
             Type::FLOAT8,
             Type::FLOAT8,
             Type::INT4,
+            Type::FLOAT8,
+            Type::INT4,
         ],
     );
     pin_mut!(writer);
     for (user, row) in rows {
         let count = row.sample_count as i32;
+        let devices = row.device_count as i32;
         writer
             .as_mut()
             .write(&[
@@ -391,6 +394,8 @@ pub async fn replace_aggregates(
                 &row.min_value,
                 &row.max_value,
                 &count,
+                &row.coverage,
+                &devices,
             ])
             .await?;
     }

@@ -1,0 +1,863 @@
+//! Exactly-once and replay, proven on the real stack.
+//!
+//! - A backlog of more than 100,000 samples of several users, devices and time zones is
+//!   applied by the real `healthpipe process aggregation` binary, killed with SIGKILL at
+//!   random (seeded) points and restarted until it has caught up: every aggregate row equals
+//!   the pure expectation computed by `healthpipe_domain::aggregate_user` from the generated
+//!   samples, and every sample is stored exactly once.
+//! - Several in-process processors share the consumer group while partitions move between
+//!   them (crashes and graceful stops): same result.
+//! - Replaying the whole log into an empty database, with another group and other batch
+//!   boundaries, gives identical projection tables (compared by checksums).
+//!
+//! Nothing waits a fixed time for a result: progress is polled (stored offsets against the
+//! end offsets in Kafka) with deadlines.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use common::*;
+use healthpipe::progress::{lag, wait_until_caught_up};
+use healthpipe::workload::{generate, UserSpec};
+use healthpipe_domain::{aggregate_user, validate, DeviceRanking, RawSample, Sample, SampleType};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Samples per sync request.
+const SYNC_CHUNK: usize = 5_000;
+/// Concurrent sync requests while seeding.
+const UPLOADERS: usize = 4;
+
+// ---------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregates() {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(0x6b11_9e11);
+    let pipeline = Pipeline::without_processor().await;
+    // 6 users x 17 days, heart rate every minute: ~107,000 samples. The zones cover both
+    // autumn DST changes inside the range (Europe 2026-10-25, America 2026-11-01), the
+    // southern hemisphere, a half-hour offset and UTC.
+    let zones = [
+        chrono_tz::Europe::Berlin,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Kolkata,
+        chrono_tz::Australia::Sydney,
+        chrono_tz::UTC,
+        chrono_tz::America::Los_Angeles,
+    ];
+    let specs: Vec<UserSpec> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, tz)| UserSpec {
+            seed: 1_000 + i as u64,
+            timezone: *tz,
+            first_day: NaiveDate::from_ymd_opt(2026, 10, 18).unwrap(),
+            days: 17,
+            heart_rate_every_minutes: 1,
+        })
+        .collect();
+    let users = seed_users(&pipeline, &specs, &mut rng).await;
+    let total: usize = users.iter().map(|u| u.samples.len()).sum();
+    assert!(total >= 100_000, "only {total} samples generated");
+    let seeded_at = started.elapsed();
+    eprintln!("kill -9 test: {total} samples seeded in {seeded_at:.1?}");
+
+    let group = pipeline.processor_config().group_id;
+    let topic = pipeline.topics.user_events.clone();
+    let lag_now = || async {
+        lag(
+            &pipeline.database_url,
+            &pipeline.kafka_brokers,
+            &topic,
+            &group,
+        )
+        .await
+        .expect("lag")
+    };
+    let backlog = lag_now().await;
+    assert!(backlog > 0, "no backlog to process");
+
+    // Small batches (20 messages, ~10,000 samples per transaction), so that a run of a
+    // second or two commits some batches and is killed inside another.
+    let env = ProcessEnv {
+        database_url: pipeline.database_url.clone(),
+        group: group.clone(),
+        batch_max_messages: 20,
+    };
+    const WANTED_KILLS: usize = 4;
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let mut kills: Vec<String> = Vec::new();
+    let mut runs = 0;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "not caught up in time; kills so far: {kills:?}"
+        );
+        runs += 1;
+        assert!(runs <= 30, "too many runs; kills so far: {kills:?}");
+        let before = lag_now().await;
+        if before == 0 {
+            break;
+        }
+        let mut process = ProcessorProcess::spawn(&pipeline, &env);
+        let spawned = Instant::now();
+        if kills.len() >= WANTED_KILLS {
+            // Enough crashes: let this one finish the backlog.
+            let left = deadline.saturating_duration_since(Instant::now());
+            wait_until_caught_up(
+                &pipeline.database_url,
+                &pipeline.kafka_brokers,
+                &topic,
+                &group,
+                left,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("final run: {e}; kills: {kills:?}"));
+            process.assert_running();
+            process.kill_9();
+            break;
+        }
+        // Kill only once this run has committed something (it has joined the group and has
+        // partitions), at a random point after that: inside a batch or between two.
+        let progress_deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            process.assert_running();
+            let now = lag_now().await;
+            if now < before {
+                break;
+            }
+            assert!(
+                Instant::now() < progress_deadline,
+                "run {runs} made no progress within 60 s (lag {now})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let first_commit = spawned.elapsed();
+        let run_for = Duration::from_millis(rng.random_range(300..2_000));
+        tokio::time::sleep(run_for).await;
+        process.assert_running();
+        process.kill_9();
+        let after = lag_now().await;
+        if after == 0 {
+            // It finished before the kill: not a kill in the middle of processing.
+            break;
+        }
+        assert!(after > 0);
+        kills.push(format!(
+            "run {runs}: first commit after {} ms, killed {} ms later, lag {before} -> {after}",
+            first_commit.as_millis(),
+            run_for.as_millis()
+        ));
+    }
+    assert!(
+        kills.len() >= 3,
+        "only {} kills happened while messages were left: {kills:?}",
+        kills.len()
+    );
+    let processed_at = started.elapsed();
+
+    assert_projection_matches(&pipeline.database_url, &users).await;
+    eprintln!(
+        "kill -9 test: {total} samples ({backlog} messages) of {} users; {} kills in {runs} runs:\n  {}\n\
+         seeding {:.1?}, processing {:.1?}, checking {:.1?}",
+        users.len(),
+        kills.len(),
+        kills.join("\n  "),
+        seeded_at,
+        processed_at - seeded_at,
+        started.elapsed() - processed_at,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processors_sharing_the_group_while_partitions_move_give_the_expected_aggregates() {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(0x2_1257);
+    let pipeline = Pipeline::without_processor().await;
+    // 6 users x 6 days, heart rate every 2 minutes: ~30,000 samples.
+    let zones = [
+        chrono_tz::Europe::London,
+        chrono_tz::America::Chicago,
+        chrono_tz::Asia::Tokyo,
+        chrono_tz::Pacific::Auckland,
+        chrono_tz::Asia::Kathmandu,
+        chrono_tz::America::Sao_Paulo,
+    ];
+    let specs: Vec<UserSpec> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, tz)| UserSpec {
+            seed: 2_000 + i as u64,
+            timezone: *tz,
+            first_day: NaiveDate::from_ymd_opt(2026, 10, 27).unwrap(),
+            days: 6,
+            heart_rate_every_minutes: 2,
+        })
+        .collect();
+    let users = seed_users(&pipeline, &specs, &mut rng).await;
+    let total: usize = users.iter().map(|u| u.samples.len()).sum();
+    assert!(total >= 30_000, "only {total} samples generated");
+    let seeded_at = started.elapsed();
+
+    let mut config = pipeline.processor_config();
+    // Small batches, so that the backlog takes several batches per partition.
+    config.batch_max_messages = 4;
+    let group = config.group_id.clone();
+    let topic = pipeline.topics.user_events.clone();
+    let lag_now = || async {
+        lag(
+            &pipeline.database_url,
+            &pipeline.kafka_brokers,
+            &topic,
+            &group,
+        )
+        .await
+        .expect("lag")
+    };
+
+    let mut instances: Vec<Instance> = Vec::new();
+    instances.push(Instance::start(&config));
+    instances.push(Instance::start(&config));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut moves: Vec<String> = Vec::new();
+    // Each step: wait until the group has applied more, then take one instance away (a crash:
+    // the task is aborted, inside a batch or not; or a graceful stop) and start a new one.
+    for step in 0..4 {
+        let before = lag_now().await;
+        if before == 0 {
+            break;
+        }
+        loop {
+            let now = lag_now().await;
+            if now < before {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "step {step}: no progress (lag {now}); moves: {moves:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(100..800))).await;
+        let victim = rng.random_range(0..instances.len());
+        let instance = instances.remove(victim);
+        let graceful = step % 2 == 1;
+        instance.stop(graceful).await;
+        let after = lag_now().await;
+        instances.push(Instance::start(&config));
+        moves.push(format!(
+            "step {step}: {} an instance, lag {before} -> {after}",
+            if graceful { "stopped" } else { "aborted" }
+        ));
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    wait_until_caught_up(
+        &pipeline.database_url,
+        &pipeline.kafka_brokers,
+        &topic,
+        &group,
+        left,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}; moves: {moves:?}"));
+    for instance in instances {
+        instance.stop(true).await;
+    }
+    assert!(
+        moves.len() >= 3,
+        "the backlog was applied before partitions moved 3 times: {moves:?}"
+    );
+    let processed_at = started.elapsed();
+    assert_projection_matches(&pipeline.database_url, &users).await;
+    eprintln!(
+        "two-instance test: {total} samples of {} users; moves:\n  {}\n\
+         seeding {:.1?}, processing {:.1?}, checking {:.1?}",
+        users.len(),
+        moves.join("\n  "),
+        seeded_at,
+        processed_at - seeded_at,
+        started.elapsed() - processed_at,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replay_into_an_empty_database_gives_identical_tables() {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(0x0e_91a7);
+    let pipeline = Pipeline::without_processor().await;
+    let specs: Vec<UserSpec> = [chrono_tz::Europe::Berlin, chrono_tz::America::Denver]
+        .iter()
+        .enumerate()
+        .map(|(i, tz)| UserSpec {
+            seed: 3_000 + i as u64,
+            timezone: *tz,
+            first_day: NaiveDate::from_ymd_opt(2026, 10, 20).unwrap(),
+            days: 10,
+            heart_rate_every_minutes: 3,
+        })
+        .collect();
+    let mut users = seed_users(&pipeline, &specs, &mut rng).await;
+    let total: usize = users.iter().map(|u| u.samples.len()).sum();
+
+    // The original projection, written by one processor with the default batches.
+    let mut original = pipeline.processor_config();
+    original.batch_max_messages = 500;
+    let original_processor = Instance::start(&original);
+    let caught_up = |what: &'static str| {
+        let pipeline = &pipeline;
+        let group = original.group_id.clone();
+        async move {
+            wait_until_caught_up(
+                &pipeline.database_url,
+                &pipeline.kafka_brokers,
+                &pipeline.topics.user_events,
+                &group,
+                Duration::from_secs(90),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        }
+    };
+    caught_up("original run, samples").await;
+    // Then the log gets more than samples: a priority change (re-ranks a device), a time-zone
+    // change (re-buckets a user) and a re-sent chunk (ids seen before must not count twice).
+    let first = &users[0];
+    let response = pipeline
+        .http
+        .patch(pipeline.url(&format!("/api/v1/devices/{}", first.devices[1])))
+        .bearer_auth(&first.token)
+        .json(&json!({"priority": 120}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "priority change");
+    let second = &users[1];
+    let response = pipeline
+        .http
+        .patch(pipeline.url("/api/v1/me"))
+        .bearer_auth(&second.token)
+        .json(&json!({"timezone": "Asia/Kolkata"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "time-zone change");
+    upload(&pipeline, vec![first.uploads[0].clone()]).await;
+    caught_up("original run, changes").await;
+    original_processor.stop(true).await;
+    let phone = users[0].devices[1].clone();
+    users[0].ranking.set_priority(phone, 120);
+    users[1].tz = chrono_tz::Asia::Kolkata;
+    assert_projection_matches(&pipeline.database_url, &users).await;
+    let applied_at = started.elapsed();
+
+    // The replay: an empty database, a new group from offset 0, batches of 7 messages.
+    let replay_db = scratch_database().await;
+    healthpipe::migrate::run(&replay_db)
+        .await
+        .expect("migrations apply");
+    let mut replay = pipeline.processor_config();
+    replay.database_url = replay_db.clone();
+    replay.group_id = unique("replay");
+    replay.batch_max_messages = 7;
+    let replay_processor = Instance::start(&replay);
+    wait_until_caught_up(
+        &replay_db,
+        &pipeline.kafka_brokers,
+        &pipeline.topics.user_events,
+        &replay.group_id,
+        Duration::from_secs(90),
+    )
+    .await
+    .expect("replay caught up");
+    replay_processor.stop(true).await;
+    let replayed_at = started.elapsed();
+
+    let a = connect(&pipeline.database_url).await;
+    let b = connect(&replay_db).await;
+    let mut differing = Vec::new();
+    for (table, columns) in PROJECTION_TABLES {
+        let (sum_a, rows_a) = checksum(&a, table, columns).await;
+        let (sum_b, rows_b) = checksum(&b, table, columns).await;
+        assert!(rows_a > 0, "{table} is empty: nothing was compared");
+        if (sum_a.as_str(), rows_a) != (sum_b.as_str(), rows_b) {
+            differing.push(format!(
+                "{table}: {rows_a} rows md5 {sum_a} vs replay {rows_b} rows md5 {sum_b}"
+            ));
+        }
+    }
+    assert!(
+        differing.is_empty(),
+        "the replay differs:\n{}",
+        differing.join("\n")
+    );
+    eprintln!(
+        "replay test: {total} samples of {} users (+ priority change, zone change, re-sent chunk); \
+         original run {:.1?}, replay {:.1?}, total {:.1?}",
+        users.len(),
+        applied_at,
+        replayed_at - applied_at,
+        started.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeding: generated users, with client ids, through the gateway
+// ---------------------------------------------------------------------------------------
+
+/// A generated user as the test knows it: what was sent, and the domain's view of it.
+struct SeededUser {
+    user_id: Uuid,
+    token: String,
+    tz: Tz,
+    /// Device ids as the gateway returned them, in `generate`'s order (watch, phone, scale).
+    devices: Vec<String>,
+    ranking: DeviceRanking,
+    samples: Vec<Sample>,
+    uploads: Vec<Upload>,
+}
+
+/// One sync request.
+#[derive(Clone)]
+struct Upload {
+    device_id: String,
+    token: String,
+    samples: Vec<Value>,
+}
+
+/// Signs the users up, registers their devices, gives every sample a seeded client id and
+/// syncs everything through the gateway (chunks of `SYNC_CHUNK`, `UPLOADERS` at a time).
+async fn seed_users(pipeline: &Pipeline, specs: &[UserSpec], rng: &mut StdRng) -> Vec<SeededUser> {
+    let now = Utc::now();
+    let mut users = Vec::new();
+    for spec in specs {
+        let session = pipeline.new_user(spec.timezone.name()).await;
+        let mut devices = Vec::new();
+        let mut samples = Vec::new();
+        let mut uploads = Vec::new();
+        for device in generate(spec) {
+            let device_id = session.device(device.device_type, &device.identifier).await;
+            let mut sent = Vec::with_capacity(device.samples.len());
+            for mut json in device.samples {
+                let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+                samples.push(domain_sample(&json, &id.to_string(), &device_id, now));
+                json["id"] = json!(id.to_string());
+                sent.push(json);
+            }
+            for chunk in sent.chunks(SYNC_CHUNK) {
+                uploads.push(Upload {
+                    device_id: device_id.clone(),
+                    token: session.token.clone(),
+                    samples: chunk.to_vec(),
+                });
+            }
+            devices.push(device_id);
+        }
+        let ranking = ranking_from_gateway(&session).await;
+        users.push(SeededUser {
+            user_id: session.user_id.parse().unwrap(),
+            token: session.token.clone(),
+            tz: spec.timezone,
+            devices,
+            ranking,
+            samples,
+            uploads,
+        });
+    }
+    let all: Vec<Upload> = users.iter().flat_map(|u| u.uploads.clone()).collect();
+    upload(pipeline, all).await;
+    users
+}
+
+/// Posts the uploads, `UPLOADERS` requests at a time; each must be accepted whole.
+async fn upload(pipeline: &Pipeline, uploads: Vec<Upload>) {
+    let mut lanes: Vec<Vec<Upload>> = vec![Vec::new(); UPLOADERS];
+    for (i, u) in uploads.into_iter().enumerate() {
+        lanes[i % UPLOADERS].push(u);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in lanes {
+        let http = pipeline.http.clone();
+        let base = pipeline.base_url.clone();
+        tasks.spawn(async move {
+            for u in lane {
+                let response = http
+                    .post(format!("{base}/api/v1/devices/{}/sync", u.device_id))
+                    .bearer_auth(&u.token)
+                    .json(&json!({"samples": u.samples}))
+                    .send()
+                    .await
+                    .expect("sync request");
+                let status = response.status();
+                let body: Value = response.json().await.expect("sync answer");
+                assert_eq!(status, 200, "sync: {body}");
+                assert_eq!(
+                    body["synced"].as_u64(),
+                    Some(u.samples.len() as u64),
+                    "sync: {body}"
+                );
+            }
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.expect("upload task");
+    }
+}
+
+/// The sample as the processor stores it: validated and canonicalised by the same domain
+/// code the gateway runs.
+fn domain_sample(json: &Value, id: &str, device_id: &str, now: DateTime<Utc>) -> Sample {
+    let time = |k: &str| DateTime::parse_from_rfc3339(json[k].as_str().unwrap()).unwrap();
+    let valid = validate(
+        &RawSample {
+            sample_type: json["type"].as_str().unwrap(),
+            value: json["value"].as_f64().unwrap(),
+            unit: json["unit"].as_str().unwrap(),
+            start: time("start_date"),
+            end: time("end_date"),
+        },
+        now,
+    )
+    .unwrap_or_else(|e| panic!("generated sample {json} is invalid: {e}"));
+    Sample::from_valid(id, device_id, &valid)
+}
+
+/// The user's device ranking as the gateway registered it.
+async fn ranking_from_gateway(session: &Session) -> DeviceRanking {
+    let devices: Value = session.get("/api/v1/devices").await.json().await.unwrap();
+    let mut ranking = DeviceRanking::new();
+    for d in devices.as_array().expect("device list") {
+        let id = d["id"].as_str().unwrap();
+        ranking.set_priority(id, d["priority"].as_i64().unwrap());
+        for (t, p) in d["type_priorities"].as_object().into_iter().flatten() {
+            let t: SampleType = t.parse().unwrap();
+            ranking.set_type_priority(id, t, p.as_i64().unwrap());
+        }
+    }
+    ranking
+}
+
+// ---------------------------------------------------------------------------------------
+// Processors
+// ---------------------------------------------------------------------------------------
+
+struct ProcessEnv {
+    database_url: String,
+    group: String,
+    batch_max_messages: usize,
+}
+
+/// The real binary as a child process; killed with SIGKILL when dropped.
+struct ProcessorProcess {
+    child: Child,
+}
+
+impl ProcessorProcess {
+    fn spawn(pipeline: &Pipeline, env: &ProcessEnv) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_healthpipe"))
+            .args(["process", "aggregation"])
+            .env("DATABASE_URL", &env.database_url)
+            .env("KAFKA_BROKERS", &pipeline.kafka_brokers)
+            .env("SCHEMA_REGISTRY_URL", &pipeline.registry_url)
+            .env("TOPIC_PREFIX", &pipeline.topic_prefix)
+            .env("CONSUMER_GROUP", &env.group)
+            .env("BATCH_MAX_MESSAGES", env.batch_max_messages.to_string())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the healthpipe binary");
+        Self { child }
+    }
+
+    /// Fails the test if the processor exited on its own.
+    fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().expect("child status") {
+            panic!("the processor exited on its own: {status}");
+        }
+    }
+
+    /// `kill -9`, then reaps the process.
+    fn kill_9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ProcessorProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+/// An in-process processor with its own shutdown.
+struct Instance {
+    token: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Instance {
+    fn start(config: &healthpipe_processors::ProcessorConfig) -> Self {
+        let token = CancellationToken::new();
+        let config = config.clone();
+        let shutdown = token.clone();
+        let task = tokio::spawn(async move {
+            healthpipe_processors::run_aggregation(config, shutdown)
+                .await
+                .expect("aggregation processor failed");
+        });
+        Self { token, task }
+    }
+
+    /// Graceful: finishes the current batch and leaves the group. Otherwise the task is
+    /// aborted wherever it is, like a crash (an open transaction rolls back).
+    async fn stop(self, graceful: bool) {
+        if graceful {
+            self.token.cancel();
+            tokio::time::timeout(Duration::from_secs(30), self.task)
+                .await
+                .expect("processor stops within 30 s")
+                .expect("processor task");
+        } else {
+            self.task.abort();
+            let _ = self.task.await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks
+// ---------------------------------------------------------------------------------------
+
+type Key = (Uuid, String, String, DateTime<Utc>);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Row {
+    value: f64,
+    min: f64,
+    max: f64,
+    count: i64,
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+/// Every aggregate row equals the pure expectation; every sample is stored exactly once.
+async fn assert_projection_matches(database_url: &str, users: &[SeededUser]) {
+    let client = connect(database_url).await;
+    let expected = expected_aggregates(users);
+    let actual = stored_aggregates(&client, users).await;
+    assert!(!expected.is_empty());
+    let diff = diff_rows(&expected, &actual);
+    assert!(
+        diff.is_empty(),
+        "{} of {} expected aggregate rows differ ({} stored); first ones:\n{}",
+        diff.len(),
+        expected.len(),
+        actual.len(),
+        diff.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+    );
+    assert_samples_stored_once(&client, users).await;
+}
+
+fn expected_aggregates(users: &[SeededUser]) -> BTreeMap<Key, Row> {
+    let mut out = BTreeMap::new();
+    for user in users {
+        let rows = aggregate_user(&user.samples, &Default::default(), &user.ranking, user.tz);
+        for r in rows {
+            out.insert(
+                (
+                    user.user_id,
+                    r.sample_type.as_str().to_string(),
+                    r.period.as_str().to_string(),
+                    r.period_start,
+                ),
+                Row {
+                    value: r.value,
+                    min: r.min_value,
+                    max: r.max_value,
+                    count: r.sample_count.into(),
+                },
+            );
+        }
+    }
+    out
+}
+
+async fn stored_aggregates(
+    client: &tokio_postgres::Client,
+    users: &[SeededUser],
+) -> BTreeMap<Key, Row> {
+    let ids: Vec<Uuid> = users.iter().map(|u| u.user_id).collect();
+    let rows = client
+        .query(
+            "SELECT user_id, sample_type, period, period_start, value, min_value, max_value, sample_count \
+             FROM aggregates WHERE user_id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .expect("read aggregates");
+    rows.iter()
+        .map(|r| {
+            let count: i32 = r.get(7);
+            (
+                (r.get(0), r.get(1), r.get(2), r.get(3)),
+                Row {
+                    value: r.get(4),
+                    min: r.get(5),
+                    max: r.get(6),
+                    count: count.into(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// Human-readable differences: missing, unexpected and differing rows, in key order.
+fn diff_rows(expected: &BTreeMap<Key, Row>, actual: &BTreeMap<Key, Row>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, e) in expected {
+        match actual.get(key) {
+            None => out.push(format!("missing   {key:?}: expected {e:?}")),
+            Some(a) => {
+                if a.count != e.count
+                    || !close(a.value, e.value)
+                    || !close(a.min, e.min)
+                    || !close(a.max, e.max)
+                {
+                    out.push(format!("differs   {key:?}: expected {e:?}, stored {a:?}"));
+                }
+            }
+        }
+    }
+    for (key, a) in actual {
+        if !expected.contains_key(key) {
+            out.push(format!("unexpected {key:?}: stored {a:?}"));
+        }
+    }
+    out
+}
+
+/// Each generated sample is in `samples` exactly once, with its device, value and times; no
+/// other sample of these users is.
+async fn assert_samples_stored_once(client: &tokio_postgres::Client, users: &[SeededUser]) {
+    let ids: Vec<Uuid> = users.iter().map(|u| u.user_id).collect();
+    let rows = client
+        .query(
+            "SELECT user_id, sample_id, device_id, value, start_time, end_time FROM samples \
+             WHERE user_id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .expect("read samples");
+    type Stored = (Uuid, f64, DateTime<Utc>, DateTime<Utc>);
+    let mut stored: HashMap<(Uuid, Uuid), Vec<Stored>> = HashMap::new();
+    for r in &rows {
+        stored.entry((r.get(0), r.get(1))).or_default().push((
+            r.get(2),
+            r.get(3),
+            r.get(4),
+            r.get(5),
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut expected_count = 0;
+    for user in users {
+        for s in &user.samples {
+            expected_count += 1;
+            let id: Uuid = s.id.parse().unwrap();
+            let want: Stored = (s.device_id.parse().unwrap(), s.value, s.start, s.end);
+            match stored.remove(&(user.user_id, id)) {
+                None => problems.push(format!("missing sample {id} of user {}", user.user_id)),
+                Some(found) if found.len() != 1 => {
+                    problems.push(format!("sample {id} stored {} times", found.len()))
+                }
+                Some(found) if found[0] != want => {
+                    problems.push(format!("sample {id}: stored {:?}, sent {want:?}", found[0]))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    for ((user, id), found) in stored {
+        problems.push(format!(
+            "unexpected sample {id} of user {user} stored {} times",
+            found.len()
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems in `samples` ({} rows, {expected_count} samples sent); first ones:\n{}",
+        problems.len(),
+        rows.len(),
+        problems
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The projection tables and the columns that are a function of the log (no `updated_at`
+/// or other wall-clock columns).
+const PROJECTION_TABLES: [(&str, &str); 6] = [
+    (
+        "aggregates",
+        "user_id, sample_type, period, period_start, value, min_value, max_value, sample_count",
+    ),
+    (
+        "samples",
+        "user_id, sample_id, device_id, sample_type, value, start_time, end_time, \
+         utc_offset_seconds, source_app, sync_identifier, sync_version, metadata, counted_fraction",
+    ),
+    (
+        "sample_index",
+        "user_id, sample_id, sample_type, start_time, end_time, deleted",
+    ),
+    (
+        "sync_versions",
+        "user_id, sync_identifier, version, sample_id",
+    ),
+    (
+        "device_rankings",
+        "user_id, device_id, device_type, priority, type_priorities",
+    ),
+    ("user_profiles", "user_id, timezone"),
+];
+
+/// (md5 of the sorted rows as text, row count) of `columns` of `table`.
+async fn checksum(client: &tokio_postgres::Client, table: &str, columns: &str) -> (String, i64) {
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), ''), count(*) \
+                 FROM (SELECT {columns} FROM {table}) t"
+            ),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("checksum of {table}: {e}"));
+    (row.get(0), row.get(1))
+}

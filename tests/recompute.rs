@@ -1,0 +1,425 @@
+//! Events that change stored aggregates after the fact recompute exactly the right buckets,
+//! on the real stack: a device priority change flips which device wins where devices overlap,
+//! and a late upload (a day a week ago, after today's data) fills in its own buckets. In each
+//! case the stored rows equal the pure expectation (`healthpipe_domain::aggregate_user`)
+//! before and after, and the rows that changed are exactly those the expectation says.
+//!
+//! Deletions (`SamplesDeleted`) are not tested here: the gateway has no route that emits them
+//! yet.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Duration as Days, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use common::*;
+use healthpipe::progress::wait_until_caught_up;
+use healthpipe::workload::{generate, UserSpec};
+use healthpipe_domain::{
+    aggregate_user, bucket_start, next_bucket_start, validate, DeviceRanking, Period, RawSample,
+    Sample,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_priority_change_recomputes_the_buckets_where_the_winner_changes() {
+    let mut rng = StdRng::seed_from_u64(41);
+    let pipeline = Pipeline::start().await;
+    let tz = chrono_tz::Europe::Berlin;
+    let user = pipeline.new_user(tz.name()).await;
+    let watch = user.device("apple_watch", "watch-1").await;
+    let phone = user.device("iphone", "phone-1").await;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let d1 = today - Days::days(5);
+    let d2 = today - Days::days(4);
+    let at = |day: NaiveDate, h: u32, m: u32| local(tz, day, h, m);
+
+    let mut samples = Vec::new();
+    // Day 1: the watch (100) and the phone (80) overlap 10:00-10:30; the phone alone
+    // covers 10:30-11:00 and 14:00-14:20.
+    let mut watch_sync = vec![
+        steps(&mut rng, 600.0, at(d1, 10, 0), at(d1, 10, 30)),
+        // Day 2: the watch alone.
+        steps(&mut rng, 900.0, at(d2, 9, 0), at(d2, 9, 45)),
+    ];
+    let phone_sync = vec![
+        steps(&mut rng, 1000.0, at(d1, 10, 0), at(d1, 11, 0)),
+        steps(&mut rng, 300.0, at(d1, 14, 0), at(d1, 14, 20)),
+    ];
+    // Heart rate from the watch only, both days: a type nobody competes for.
+    for day in [d1, d2] {
+        for (h, bpm) in [(8, 61.0), (10, 95.0), (12, 72.0)] {
+            watch_sync.push(heart_rate(&mut rng, bpm, at(day, h, 5)));
+        }
+    }
+    samples.extend(sync(&user, &watch, &watch_sync).await);
+    samples.extend(sync(&user, &phone, &phone_sync).await);
+
+    let mut ranking = DeviceRanking::new();
+    ranking
+        .set_priority(watch.as_str(), 100)
+        .set_priority(phone.as_str(), 80);
+    caught_up(&pipeline).await;
+    let before = stored(&pipeline, &user).await;
+    let expected_before = expected(&samples, &ranking, tz);
+    assert_rows_equal(&expected_before, &before, "before");
+    let key = |t: &str, p: Period, start| (t.to_string(), p.as_str().to_string(), start);
+    let d1_steps = key("STEPS", Period::Day, at(d1, 0, 0));
+    let d1_ten = key("STEPS", Period::Hour, at(d1, 10, 0));
+    // The watch wins the overlap: 600 + the phone's uncovered half (500) + 300.
+    assert_eq!(before[&d1_steps].value, 1400.0, "{:?}", before[&d1_steps]);
+    assert_eq!(before[&d1_ten].value, 1100.0, "{:?}", before[&d1_ten]);
+
+    // The phone now outranks the watch.
+    let response = pipeline
+        .http
+        .patch(pipeline.url(&format!("/api/v1/devices/{phone}")))
+        .bearer_auth(&user.token)
+        .json(&json!({"priority": 120}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    ranking.set_priority(phone.as_str(), 120);
+    caught_up(&pipeline).await;
+    let after = stored(&pipeline, &user).await;
+    let expected_after = expected(&samples, &ranking, tz);
+    assert_rows_equal(&expected_after, &after, "after the priority change");
+    // The phone's hour counts whole and covers the watch's samples: 1000 + 300.
+    assert_eq!(after[&d1_steps].value, 1300.0, "{:?}", after[&d1_steps]);
+    assert_eq!(after[&d1_ten].value, 1000.0, "{:?}", after[&d1_ten]);
+
+    let changed = changed_keys(&before, &after);
+    assert_eq!(
+        changed,
+        changed_keys(&expected_before, &expected_after),
+        "the rows that changed are not those the expectation says"
+    );
+    // Only step buckets that contain day 1 changed: its hours and day, and the week and
+    // month holding it. Day 2's step rows and every heart-rate row are untouched.
+    assert!(!changed.is_empty());
+    for (t, p, start) in &changed {
+        assert_eq!(t, "STEPS", "a {t} row changed: {p} {start}");
+        let end = next_bucket_start(period(p), *start, tz);
+        assert!(
+            *start < at(d1 + Days::days(1), 0, 0) && at(d1, 0, 0) < end,
+            "a {p} bucket outside day 1 changed: {start}"
+        );
+    }
+    for k in [&d1_steps, &d1_ten] {
+        assert!(changed.contains(k), "{k:?} did not change");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_late_upload_updates_exactly_the_buckets_of_its_day() {
+    let mut rng = StdRng::seed_from_u64(42);
+    let pipeline = Pipeline::start().await;
+    let tz = chrono_tz::America::New_York;
+    let user = pipeline.new_user(tz.name()).await;
+    // "Today" is two days ago, so that the night's sleep has ended; the late day is a week
+    // earlier.
+    let today = Utc::now().with_timezone(&tz).date_naive() - Days::days(2);
+    let late_day = today - Days::days(7);
+    let day_of = |first_day| {
+        generate(&UserSpec {
+            seed: 7,
+            timezone: tz,
+            first_day,
+            days: 1,
+            heart_rate_every_minutes: 5,
+        })
+    };
+    let mut devices = Vec::new();
+    for device in day_of(today) {
+        devices.push(user.device(device.device_type, &device.identifier).await);
+    }
+    let ranking = ranking_of(&user).await;
+
+    let mut samples = Vec::new();
+    for (device, generated) in devices.iter().zip(day_of(today)) {
+        let sent = with_ids(&mut rng, generated.samples);
+        samples.extend(sync(&user, device, &sent).await);
+    }
+    caught_up(&pipeline).await;
+    let before = stored(&pipeline, &user).await;
+    assert_rows_equal(&expected(&samples, &ranking, tz), &before, "today's upload");
+
+    let mut late = Vec::new();
+    for (device, generated) in devices.iter().zip(day_of(late_day)) {
+        let sent = with_ids(&mut rng, generated.samples);
+        late.extend(sync(&user, device, &sent).await);
+    }
+    let late_from = late.iter().map(|s| s.start).min().unwrap();
+    let late_to = late.iter().map(|s| s.end).max().unwrap();
+    let expected_before = expected(&samples, &ranking, tz);
+    samples.extend(late);
+    caught_up(&pipeline).await;
+    let after = stored(&pipeline, &user).await;
+    let expected_after = expected(&samples, &ranking, tz);
+    assert_rows_equal(&expected_after, &after, "after the late upload");
+
+    let changed = changed_keys(&before, &after);
+    assert_eq!(
+        changed,
+        changed_keys(&expected_before, &expected_after),
+        "the rows that changed are not those the expectation says"
+    );
+    // Every changed row is a bucket the late samples reach; today's hours and day are as
+    // they were, and the late day has its own hour, day and week rows now.
+    for (t, p, start) in &changed {
+        let end = next_bucket_start(period(p), *start, tz);
+        assert!(
+            *start <= late_to && late_from < end,
+            "{t} {p} {start} changed, but no late sample reaches it ({late_from} .. {late_to})"
+        );
+    }
+    let today_start = local(tz, today, 0, 0);
+    let today_rows = before
+        .iter()
+        .filter(|((_, p, start), _)| (p == "hour" || p == "day") && *start >= today_start)
+        .count();
+    assert!(today_rows > 16, "only {today_rows} hour/day rows for today");
+    for ((t, p, start), row) in &before {
+        if (p == "hour" || p == "day") && *start >= today_start {
+            assert_eq!(
+                after.get(&(t.clone(), p.clone(), *start)),
+                Some(row),
+                "{t} {p} {start}"
+            );
+        }
+    }
+    let late_noon = local(tz, late_day, 12, 0);
+    for (t, p) in [
+        ("STEPS", Period::Hour),
+        ("STEPS", Period::Day),
+        ("STEPS", Period::Week),
+        ("HEART_RATE", Period::Day),
+        ("WEIGHT", Period::Day),
+    ] {
+        let key = (
+            t.to_string(),
+            p.as_str().to_string(),
+            bucket_start(p, late_noon, tz),
+        );
+        assert!(changed.contains(&key), "{key:?} did not change");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+type Key = (String, String, DateTime<Utc>);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Row {
+    value: f64,
+    min: f64,
+    max: f64,
+    count: i64,
+}
+
+fn local(tz: Tz, day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
+    tz.from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn period(name: &str) -> Period {
+    match name {
+        "hour" => Period::Hour,
+        "day" => Period::Day,
+        "week" => Period::Week,
+        "month" => Period::Month,
+        other => panic!("unknown period {other}"),
+    }
+}
+
+fn new_id(rng: &mut StdRng) -> String {
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
+}
+
+fn steps(rng: &mut StdRng, value: f64, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+    json!({"id": new_id(rng), "type": "STEPS", "value": value, "unit": "count",
+           "start_date": start.to_rfc3339(), "end_date": end.to_rfc3339()})
+}
+
+fn heart_rate(rng: &mut StdRng, bpm: f64, at: DateTime<Utc>) -> Value {
+    json!({"id": new_id(rng), "type": "HEART_RATE", "value": bpm, "unit": "count/min",
+           "start_date": at.to_rfc3339(), "end_date": at.to_rfc3339()})
+}
+
+fn with_ids(rng: &mut StdRng, samples: Vec<Value>) -> Vec<Value> {
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s["id"] = json!(new_id(rng));
+            s
+        })
+        .collect()
+}
+
+/// Syncs `samples` (each with an `id`) to `device`; returns them as the domain sees them.
+async fn sync(user: &Session, device: &str, samples: &[Value]) -> Vec<Sample> {
+    let response = user
+        .post(
+            &format!("/api/v1/devices/{device}/sync"),
+            json!({ "samples": samples }),
+        )
+        .await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "sync: {body}");
+    assert_eq!(
+        body["synced"].as_u64(),
+        Some(samples.len() as u64),
+        "sync: {body}"
+    );
+    let now = Utc::now();
+    samples
+        .iter()
+        .map(|json| {
+            let time = |k: &str| DateTime::parse_from_rfc3339(json[k].as_str().unwrap()).unwrap();
+            let valid = validate(
+                &RawSample {
+                    sample_type: json["type"].as_str().unwrap(),
+                    value: json["value"].as_f64().unwrap(),
+                    unit: json["unit"].as_str().unwrap(),
+                    start: time("start_date"),
+                    end: time("end_date"),
+                },
+                now,
+            )
+            .unwrap_or_else(|e| panic!("{json} is invalid: {e}"));
+            Sample::from_valid(json["id"].as_str().unwrap(), device, &valid)
+        })
+        .collect()
+}
+
+/// The ranking of the user's devices as the gateway registered them.
+async fn ranking_of(user: &Session) -> DeviceRanking {
+    let devices: Value = user.get("/api/v1/devices").await.json().await.unwrap();
+    let mut ranking = DeviceRanking::new();
+    for d in devices.as_array().unwrap() {
+        ranking.set_priority(d["id"].as_str().unwrap(), d["priority"].as_i64().unwrap());
+    }
+    ranking
+}
+
+async fn caught_up(pipeline: &Pipeline) {
+    wait_until_caught_up(
+        &pipeline.database_url,
+        &pipeline.kafka_brokers,
+        &pipeline.topics.user_events,
+        &pipeline.processor_config().group_id,
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("the processor caught up");
+}
+
+fn expected(samples: &[Sample], ranking: &DeviceRanking, tz: Tz) -> BTreeMap<Key, Row> {
+    aggregate_user(samples, &Default::default(), ranking, tz)
+        .into_iter()
+        .map(|r| {
+            (
+                (
+                    r.sample_type.as_str().to_string(),
+                    r.period.as_str().to_string(),
+                    r.period_start,
+                ),
+                Row {
+                    value: r.value,
+                    min: r.min_value,
+                    max: r.max_value,
+                    count: r.sample_count.into(),
+                },
+            )
+        })
+        .collect()
+}
+
+async fn stored(pipeline: &Pipeline, user: &Session) -> BTreeMap<Key, Row> {
+    let (client, connection) =
+        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let id: Uuid = user.user_id.parse().unwrap();
+    client
+        .query(
+            "SELECT sample_type, period, period_start, value, min_value, max_value, sample_count \
+             FROM aggregates WHERE user_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let count: i32 = r.get(6);
+            (
+                (r.get(0), r.get(1), r.get(2)),
+                Row {
+                    value: r.get(3),
+                    min: r.get(4),
+                    max: r.get(5),
+                    count: count.into(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+fn same(a: &Row, b: &Row) -> bool {
+    a.count == b.count && close(a.value, b.value) && close(a.min, b.min) && close(a.max, b.max)
+}
+
+fn assert_rows_equal(expected: &BTreeMap<Key, Row>, actual: &BTreeMap<Key, Row>, when: &str) {
+    let mut diff = Vec::new();
+    for (k, e) in expected {
+        match actual.get(k) {
+            None => diff.push(format!("missing    {k:?}: expected {e:?}")),
+            Some(a) if !same(a, e) => {
+                diff.push(format!("differs    {k:?}: expected {e:?}, stored {a:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, a) in actual {
+        if !expected.contains_key(k) {
+            diff.push(format!("unexpected {k:?}: stored {a:?}"));
+        }
+    }
+    assert!(
+        diff.is_empty(),
+        "{when}: {} of {} rows differ from the expectation; first ones:\n{}",
+        diff.len(),
+        expected.len(),
+        diff.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Keys whose row appeared, disappeared or changed.
+fn changed_keys(before: &BTreeMap<Key, Row>, after: &BTreeMap<Key, Row>) -> BTreeSet<Key> {
+    let keys: BTreeSet<&Key> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|k| match (before.get(*k), after.get(*k)) {
+            (Some(a), Some(b)) => !same(a, b),
+            _ => true,
+        })
+        .cloned()
+        .collect()
+}
