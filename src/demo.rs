@@ -13,16 +13,26 @@ use healthpipe_schemas::Topics;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::workload::{generate, GeneratedDevice, UserSpec};
+use crate::workload::{generate, UserSpec};
 
 /// Samples per sync request (the gateway accepts up to 10,000).
 const SYNC_CHUNK: usize = 2_000;
 
-/// A demo user: a name, a zone and the devices with what they recorded.
+/// A demo user: a name, a zone, the devices with what they recorded, and the local days
+/// worth showing.
 pub struct DemoUser {
     pub name: String,
     pub timezone: String,
-    pub devices: Vec<GeneratedDevice>,
+    pub devices: Vec<DemoDevice>,
+    pub days: Vec<NaiveDate>,
+}
+
+/// A device as its registration body, with its samples as sync JSON.
+pub struct DemoDevice {
+    pub device_type: String,
+    pub name: String,
+    pub identifier: String,
+    pub samples: Vec<Value>,
 }
 
 pub async fn run(days: u32) -> Result<()> {
@@ -59,7 +69,11 @@ pub async fn run(days: u32) -> Result<()> {
 
     // Whole days that ended before yesterday, so no sample (a night's sleep) lies in the future.
     let first_day = (Utc::now() - chrono::Duration::days(i64::from(days) + 1)).date_naive();
-    let users = demo_users(first_day, days);
+    let mut users = demo_users(first_day, days);
+    match real_export_user() {
+        Ok(user) => users.push(user),
+        Err(e) => println!("(skipping the real Apple Health export: {e:#})"),
+    }
     let client = reqwest::Client::new();
     let mut sessions = Vec::new();
     for user in &users {
@@ -82,16 +96,7 @@ pub async fn run(days: u32) -> Result<()> {
     .await?;
 
     for (user, token) in users.iter().zip(&sessions) {
-        print_user(
-            &client,
-            &gateway_url,
-            &database_url,
-            user,
-            token,
-            first_day,
-            days,
-        )
-        .await?;
+        print_user(&client, &gateway_url, &database_url, user, token).await?;
     }
     shutdown.cancel();
     processor_task.await.context("processor task")??;
@@ -113,9 +118,69 @@ fn demo_users(first_day: NaiveDate, days: u32) -> Vec<DemoUser> {
             first_day,
             days,
             heart_rate_every_minutes: 5,
-        }),
+        })
+        .into_iter()
+        .map(|d| DemoDevice {
+            device_type: d.device_type.to_string(),
+            name: d.identifier.clone(),
+            identifier: d.identifier,
+            samples: d.samples,
+        })
+        .collect(),
+        days: (0..days)
+            .map(|d| first_day + chrono::Duration::days(d.into()))
+            .collect(),
     })
     .collect()
+}
+
+/// A real person's Apple Health export (iPhone and a Garmin that overlap on some days),
+/// imported as the Health app would sync it. Shows the seven days on which two devices
+/// counted steps, where deduplication matters.
+fn real_export_user() -> Result<DemoUser> {
+    let dir = std::env::var("HEALTHPIPE_REAL_DATA").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/real-data").to_string()
+    });
+    let path = std::path::Path::new(&dir).join("apple-health/hkimport_export.xml");
+    let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
+    let import = healthpipe_importer::import_apple_health(std::io::BufReader::new(file))?;
+    let tz: chrono_tz::Tz = chrono_tz::Europe::Berlin;
+    let mut step_devices: std::collections::BTreeMap<NaiveDate, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for device in &import.devices {
+        for sample in device.samples.iter().filter(|s| s.sample_type == "STEPS") {
+            step_devices
+                .entry(sample.start_date.with_timezone(&tz).date_naive())
+                .or_default()
+                .insert(&device.device.device_identifier);
+        }
+    }
+    let mut days: Vec<NaiveDate> = step_devices
+        .iter()
+        .filter(|(_, devices)| devices.len() > 1)
+        .map(|(day, _)| *day)
+        .collect();
+    days = days.split_off(days.len().saturating_sub(7));
+    let devices = import
+        .devices
+        .iter()
+        .map(|d| DemoDevice {
+            device_type: d.device.device_type.as_str().to_string(),
+            name: d.device.device_name.clone(),
+            identifier: d.device.device_identifier.clone(),
+            samples: d
+                .samples
+                .iter()
+                .map(|s| serde_json::to_value(s).expect("samples serialise"))
+                .collect(),
+        })
+        .collect();
+    Ok(DemoUser {
+        name: "Tom (a real Apple Health export, 2017)".into(),
+        timezone: tz.name().to_string(),
+        devices,
+        days,
+    })
 }
 
 async fn start_gateway(
@@ -168,7 +233,7 @@ async fn sync_user(client: &reqwest::Client, base: &str, user: &DemoUser) -> Res
     let token = session["token"].as_str().context("token")?.to_string();
     for device in &user.devices {
         let registered = expect_ok(client.post(format!("{base}/api/v1/devices")).bearer_auth(&token)
-            .json(&json!({"device_type": device.device_type, "device_name": device.identifier, "device_identifier": device.identifier}))
+            .json(&json!({"device_type": device.device_type, "device_name": device.name, "device_identifier": device.identifier}))
             .send().await?).await?;
         let id = registered["id"].as_str().context("device id")?;
         for chunk in device.samples.chunks(SYNC_CHUNK) {
@@ -209,10 +274,10 @@ async fn print_user(
     database_url: &str,
     user: &DemoUser,
     token: &str,
-    first_day: NaiveDate,
-    days: u32,
 ) -> Result<()> {
-    let last_day = first_day + chrono::Duration::days(i64::from(days) - 1);
+    let (Some(&first_day), Some(&last_day)) = (user.days.first(), user.days.last()) else {
+        return Ok(());
+    };
     let fetch = |sample_type: &'static str| {
         let url = format!(
             "{base}/api/v1/aggregates?type={sample_type}&period=day&from={first_day}&to={last_day}"
@@ -243,22 +308,25 @@ async fn print_user(
             .and_then(|r| r["value"].as_f64())
     };
     println!();
+    let mut kinds: Vec<&str> = user
+        .devices
+        .iter()
+        .map(|d| d.device_type.as_str())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
     println!(
-        "{} ({}), devices: {}",
+        "{} ({}), {} devices: {}",
         user.name,
         user.timezone,
-        user.devices
-            .iter()
-            .map(|d| d.device_type)
-            .collect::<Vec<_>>()
-            .join(", ")
+        user.devices.len(),
+        kinds.join(", ")
     );
     println!(
         "  {:<10}  {:>8}  {:>15}  {:>10}  {:>7}  {:>9}",
         "date", "steps", "naive step sum", "avg bpm", "sleep h", "weight kg"
     );
-    for d in 0..days {
-        let date = first_day + chrono::Duration::days(d.into());
+    for &date in &user.days {
         let fmt = |v: Option<f64>, scale: f64, decimals: usize| {
             v.map(|v| format!("{:.*}", decimals, v / scale))
                 .unwrap_or_else(|| "-".into())
