@@ -287,3 +287,7 @@ impl Plan {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
