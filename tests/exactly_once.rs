@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// Samples per sync request.
+/// Samples per sync request for the big backlog.
 const SYNC_CHUNK: usize = 5_000;
 /// Concurrent sync requests while seeding.
 const UPLOADERS: usize = 4;
@@ -44,7 +44,7 @@ const UPLOADERS: usize = 4;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregates() {
     let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(0x6b11_9e11);
+    let mut rng = StdRng::seed_from_u64(1);
     let pipeline = Pipeline::without_processor().await;
     // 6 users x 17 days, heart rate every minute: ~107,000 samples. The zones cover both
     // autumn DST changes inside the range (Europe 2026-10-25, America 2026-11-01), the
@@ -68,7 +68,7 @@ async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregat
             heart_rate_every_minutes: 1,
         })
         .collect();
-    let users = seed_users(&pipeline, &specs, &mut rng).await;
+    let users = seed_users(&pipeline, &specs, SYNC_CHUNK, &mut rng).await;
     let total: usize = users.iter().map(|u| u.samples.len()).sum();
     assert!(total >= 100_000, "only {total} samples generated");
     let seeded_at = started.elapsed();
@@ -97,6 +97,7 @@ async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregat
         batch_max_messages: 20,
     };
     const WANTED_KILLS: usize = 4;
+    let monitor = connect(&pipeline.database_url).await;
     let deadline = Instant::now() + Duration::from_secs(150);
     let mut kills: Vec<String> = Vec::new();
     let mut runs = 0;
@@ -148,6 +149,16 @@ async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregat
         let run_for = Duration::from_millis(rng.random_range(300..2_000));
         tokio::time::sleep(run_for).await;
         process.assert_running();
+        // For the record: whether the kill lands inside a batch's transaction.
+        let open_transactions: i64 = monitor
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND xact_start IS NOT NULL AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .get(0);
         process.kill_9();
         let after = lag_now().await;
         if after == 0 {
@@ -156,9 +167,14 @@ async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregat
         }
         assert!(after > 0);
         kills.push(format!(
-            "run {runs}: first commit after {} ms, killed {} ms later, lag {before} -> {after}",
+            "run {runs}: first commit after {} ms, killed {} ms later ({}), lag {before} -> {after}",
             first_commit.as_millis(),
-            run_for.as_millis()
+            run_for.as_millis(),
+            if open_transactions > 0 {
+                "inside a transaction"
+            } else {
+                "between transactions"
+            }
         ));
     }
     assert!(
@@ -184,9 +200,9 @@ async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregat
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn processors_sharing_the_group_while_partitions_move_give_the_expected_aggregates() {
     let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(0x2_1257);
+    let mut rng = StdRng::seed_from_u64(2);
     let pipeline = Pipeline::without_processor().await;
-    // 6 users x 6 days, heart rate every 2 minutes: ~30,000 samples.
+    // 6 users x 9 days, heart rate every 2 minutes: ~31,000 samples.
     let zones = [
         chrono_tz::Europe::London,
         chrono_tz::America::Chicago,
@@ -202,18 +218,19 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
             seed: 2_000 + i as u64,
             timezone: *tz,
             first_day: NaiveDate::from_ymd_opt(2026, 10, 27).unwrap(),
-            days: 6,
+            days: 9,
             heart_rate_every_minutes: 2,
         })
         .collect();
-    let users = seed_users(&pipeline, &specs, &mut rng).await;
+    let users = seed_users(&pipeline, &specs, 100, &mut rng).await;
     let total: usize = users.iter().map(|u| u.samples.len()).sum();
     assert!(total >= 30_000, "only {total} samples generated");
     let seeded_at = started.elapsed();
 
     let mut config = pipeline.processor_config();
-    // Small batches, so that the backlog takes several batches per partition.
-    config.batch_max_messages = 4;
+    // Small messages (syncs of 100 samples) in small batches (2 messages), so that the
+    // backlog takes many batches and partitions move while it is applied.
+    config.batch_max_messages = 2;
     let group = config.group_id.clone();
     let topic = pipeline.topics.user_events.clone();
     let lag_now = || async {
@@ -233,8 +250,9 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut moves: Vec<String> = Vec::new();
     // Each step: wait until the group has applied more, then take one instance away (a crash:
-    // the task is aborted, inside a batch or not; or a graceful stop) and start a new one.
-    for step in 0..4 {
+    // the task is aborted, inside a batch or not; or a graceful stop) and start a new one,
+    // so partitions move twice (away from the old instance, then to the new one).
+    for step in 0..10 {
         let before = lag_now().await;
         if before == 0 {
             break;
@@ -248,20 +266,27 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
                 Instant::now() < deadline,
                 "step {step}: no progress (lag {now}); moves: {moves:?}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(rng.random_range(100..800))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(50..300))).await;
         let victim = rng.random_range(0..instances.len());
         let instance = instances.remove(victim);
-        let graceful = step % 2 == 1;
+        let graceful = rng.random_bool(0.5);
         instance.stop(graceful).await;
         let after = lag_now().await;
         instances.push(Instance::start(&config));
+        if after == 0 {
+            break;
+        }
         moves.push(format!(
             "step {step}: {} an instance, lag {before} -> {after}",
             if graceful { "stopped" } else { "aborted" }
         ));
     }
+    assert!(
+        moves.len() >= 3,
+        "the backlog was applied before partitions moved 3 times: {moves:?}"
+    );
     let left = deadline.saturating_duration_since(Instant::now());
     wait_until_caught_up(
         &pipeline.database_url,
@@ -275,10 +300,6 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
     for instance in instances {
         instance.stop(true).await;
     }
-    assert!(
-        moves.len() >= 3,
-        "the backlog was applied before partitions moved 3 times: {moves:?}"
-    );
     let processed_at = started.elapsed();
     assert_projection_matches(&pipeline.database_url, &users).await;
     eprintln!(
@@ -295,7 +316,7 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replay_into_an_empty_database_gives_identical_tables() {
     let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(0x0e_91a7);
+    let mut rng = StdRng::seed_from_u64(3);
     let pipeline = Pipeline::without_processor().await;
     let specs: Vec<UserSpec> = [chrono_tz::Europe::Berlin, chrono_tz::America::Denver]
         .iter()
@@ -308,7 +329,7 @@ async fn replay_into_an_empty_database_gives_identical_tables() {
             heart_rate_every_minutes: 3,
         })
         .collect();
-    let mut users = seed_users(&pipeline, &specs, &mut rng).await;
+    let mut users = seed_users(&pipeline, &specs, 1_000, &mut rng).await;
     let total: usize = users.iter().map(|u| u.samples.len()).sum();
 
     // The original projection, written by one processor with the default batches.
@@ -354,10 +375,60 @@ async fn replay_into_an_empty_database_gives_identical_tables() {
         .unwrap();
     assert_eq!(response.status(), 200, "time-zone change");
     upload(&pipeline, vec![first.uploads[0].clone()]).await;
+    // Versioned samples (HealthKit sync identifiers): version 2 replaces version 1, a later
+    // re-send of version 1 under a new id is ignored.
+    let watch = first.devices[0].clone();
+    let now = Utc::now();
+    let versioned = |version: u32, bpm: f64, rng: &mut StdRng| -> Vec<(Value, Sample)> {
+        (0..3)
+            .map(|k| {
+                let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+                let at = format!("2026-10-21T0{k}:30:00Z");
+                let json = json!({"id": id.to_string(), "type": "HEART_RATE", "value": bpm + k as f64,
+                    "unit": "count/min", "start_date": at, "end_date": at,
+                    "metadata": {"sync_identifier": format!("hr-{k}"), "sync_version": version.to_string()}});
+                let sample = domain_sample(&json, &id.to_string(), &watch, now);
+                (json, sample)
+            })
+            .collect()
+    };
+    let v1 = versioned(1, 50.0, &mut rng);
+    let v2 = versioned(2, 60.0, &mut rng);
+    let v1_again = versioned(1, 70.0, &mut rng);
+    for batch in [&v1, &v2, &v1_again] {
+        upload(
+            &pipeline,
+            vec![Upload {
+                device_id: watch.clone(),
+                token: first.token.clone(),
+                samples: batch.iter().map(|(j, _)| j.clone()).collect(),
+            }],
+        )
+        .await;
+    }
+    // A deletion of 200 samples spread over the user's days, types and devices.
+    let deleted: Vec<String> = first
+        .samples
+        .iter()
+        .step_by(50)
+        .take(200)
+        .map(|s| s.id.clone())
+        .collect();
+    let response = pipeline
+        .http
+        .delete(pipeline.url("/api/v1/samples"))
+        .bearer_auth(&first.token)
+        .json(&json!({ "ids": deleted }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "deletion");
     caught_up("original run, changes").await;
     original_processor.stop(true).await;
     let phone = users[0].devices[1].clone();
     users[0].ranking.set_priority(phone, 120);
+    users[0].samples.retain(|s| !deleted.contains(&s.id));
+    users[0].samples.extend(v2.into_iter().map(|(_, s)| s));
     users[1].tz = chrono_tz::Asia::Kolkata;
     assert_projection_matches(&pipeline.database_url, &users).await;
     let applied_at = started.elapsed();
@@ -403,7 +474,7 @@ async fn replay_into_an_empty_database_gives_identical_tables() {
         differing.join("\n")
     );
     eprintln!(
-        "replay test: {total} samples of {} users (+ priority change, zone change, re-sent chunk); \
+        "replay test: {total} samples of {} users (+ priority change, zone change, re-sent chunk, sync versions, deletion); \
          original run {:.1?}, replay {:.1?}, total {:.1?}",
         users.len(),
         applied_at,
@@ -437,8 +508,13 @@ struct Upload {
 }
 
 /// Signs the users up, registers their devices, gives every sample a seeded client id and
-/// syncs everything through the gateway (chunks of `SYNC_CHUNK`, `UPLOADERS` at a time).
-async fn seed_users(pipeline: &Pipeline, specs: &[UserSpec], rng: &mut StdRng) -> Vec<SeededUser> {
+/// syncs everything through the gateway (`chunk` samples per request, `UPLOADERS` at a time).
+async fn seed_users(
+    pipeline: &Pipeline,
+    specs: &[UserSpec],
+    chunk: usize,
+    rng: &mut StdRng,
+) -> Vec<SeededUser> {
     let now = Utc::now();
     let mut users = Vec::new();
     for spec in specs {
@@ -455,7 +531,7 @@ async fn seed_users(pipeline: &Pipeline, specs: &[UserSpec], rng: &mut StdRng) -
                 json["id"] = json!(id.to_string());
                 sent.push(json);
             }
-            for chunk in sent.chunks(SYNC_CHUNK) {
+            for chunk in sent.chunks(chunk) {
                 uploads.push(Upload {
                     device_id: device_id.clone(),
                     token: session.token.clone(),
@@ -631,6 +707,10 @@ impl Instance {
                 .expect("processor stops within 30 s")
                 .expect("processor task");
         } else {
+            if self.task.is_finished() {
+                self.task.await.expect("processor task");
+                return;
+            }
             self.task.abort();
             let _ = self.task.await;
         }

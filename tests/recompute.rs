@@ -4,8 +4,9 @@
 //! case the stored rows equal the pure expectation (`healthpipe_domain::aggregate_user`)
 //! before and after, and the rows that changed are exactly those the expectation says.
 //!
-//! Deletions (`SamplesDeleted`) are not tested here: the gateway has no route that emits them
-//! yet.
+//! A deletion (`DELETE /api/v1/samples`) recomputes the buckets of the deleted samples, and
+//! lets what they hid count again; re-sending a deleted sample does not bring it back. A higher
+//! sync version arriving in a later batch replaces the stored sample of the lower version.
 
 mod common;
 
@@ -196,7 +197,7 @@ async fn a_late_upload_updates_exactly_the_buckets_of_its_day() {
     }
     let late_noon = local(tz, late_day, 12, 0);
     for (t, p) in [
-        ("STEPS", Period::Hour),
+        ("HEART_RATE", Period::Hour),
         ("STEPS", Period::Day),
         ("STEPS", Period::Week),
         ("HEART_RATE", Period::Day),
@@ -209,6 +210,177 @@ async fn a_late_upload_updates_exactly_the_buckets_of_its_day() {
         );
         assert!(changed.contains(&key), "{key:?} did not change");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deletion_recomputes_the_buckets_of_the_deleted_samples() {
+    let mut rng = StdRng::seed_from_u64(43);
+    let pipeline = Pipeline::start().await;
+    let tz = chrono_tz::Asia::Kolkata;
+    let user = pipeline.new_user(tz.name()).await;
+    let watch = user.device("apple_watch", "watch-1").await;
+    let phone = user.device("iphone", "phone-1").await;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let d1 = today - Days::days(6);
+    let d2 = today - Days::days(5);
+    let at = |day: NaiveDate, h: u32, m: u32| local(tz, day, h, m);
+
+    // Day 1: the watch's steps hide half of the phone's; two heart-rate readings.
+    let watch_steps = steps(&mut rng, 600.0, at(d1, 10, 0), at(d1, 10, 30));
+    let noon_heart_rate = heart_rate(&mut rng, 70.0, at(d1, 12, 5));
+    let watch_sync = vec![
+        watch_steps.clone(),
+        heart_rate(&mut rng, 90.0, at(d1, 10, 5)),
+        noon_heart_rate.clone(),
+        // Day 2: untouched by the deletion.
+        steps(&mut rng, 900.0, at(d2, 9, 0), at(d2, 9, 45)),
+        heart_rate(&mut rng, 64.0, at(d2, 12, 5)),
+    ];
+    let phone_sync = vec![steps(&mut rng, 1000.0, at(d1, 10, 0), at(d1, 11, 0))];
+    let mut samples = sync(&user, &watch, &watch_sync).await;
+    samples.extend(sync(&user, &phone, &phone_sync).await);
+    let ranking = ranking_of(&user).await;
+    caught_up(&pipeline).await;
+    let before = stored(&pipeline, &user).await;
+    let expected_before = expected(&samples, &ranking, tz);
+    assert_rows_equal(&expected_before, &before, "before");
+    let key = |t: &str, p: Period, start| (t.to_string(), p.as_str().to_string(), start);
+    let d1_ten = key("STEPS", Period::Hour, at(d1, 10, 0));
+    let d1_noon = key("HEART_RATE", Period::Hour, at(d1, 12, 0));
+    assert_eq!(before[&d1_ten].value, 1100.0, "{:?}", before[&d1_ten]);
+    assert!(before.contains_key(&d1_noon));
+
+    let ids: Vec<&str> = [&watch_steps, &noon_heart_rate]
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let response = pipeline
+        .http
+        .delete(pipeline.url("/api/v1/samples"))
+        .bearer_auth(&user.token)
+        .json(&json!({ "ids": ids }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    caught_up(&pipeline).await;
+    let after = stored(&pipeline, &user).await;
+    let deleted: std::collections::HashSet<String> = ids.iter().map(|s| s.to_string()).collect();
+    let expected_after = expected_without(&samples, &deleted, &ranking, tz);
+    assert_rows_equal(&expected_after, &after, "after the deletion");
+    // The phone's hour now counts whole; the noon reading's hour is gone.
+    assert_eq!(after[&d1_ten].value, 1000.0, "{:?}", after[&d1_ten]);
+    assert!(!after.contains_key(&d1_noon), "{:?}", after.get(&d1_noon));
+    let changed = changed_keys(&before, &after);
+    assert_eq!(
+        changed,
+        changed_keys(&expected_before, &expected_after),
+        "the rows that changed are not those the expectation says"
+    );
+    for (t, p, start) in &changed {
+        let end = next_bucket_start(period(p), *start, tz);
+        assert!(
+            *start < at(d1 + Days::days(1), 0, 0) && at(d1, 0, 0) < end,
+            "a {t} {p} bucket outside day 1 changed: {start}"
+        );
+    }
+
+    // Re-sending a deleted sample (same id) does not bring it back.
+    let again = sync(&user, &watch, std::slice::from_ref(&watch_steps)).await;
+    assert_eq!(again.len(), 1);
+    caught_up(&pipeline).await;
+    assert_rows_equal(
+        &expected_after,
+        &stored(&pipeline, &user).await,
+        "after the re-send",
+    );
+    let (client, connection) =
+        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let user_id: Uuid = user.user_id.parse().unwrap();
+    let id_list: Vec<Uuid> = ids.iter().map(|s| s.parse().unwrap()).collect();
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM samples WHERE user_id = $1 AND sample_id = ANY($2)",
+            &[&user_id, &id_list],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "deleted samples are still stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_higher_sync_version_in_a_later_batch_replaces_the_stored_sample() {
+    let mut rng = StdRng::seed_from_u64(44);
+    let pipeline = Pipeline::start().await;
+    let tz = chrono_tz::UTC;
+    let user = pipeline.new_user(tz.name()).await;
+    let watch = user.device("apple_watch", "watch-1").await;
+    let ranking = ranking_of(&user).await;
+    let day = Utc::now().date_naive() - Days::days(3);
+    let versioned = |rng: &mut StdRng, version: u32, bpm: f64| {
+        let mut s = heart_rate(rng, bpm, local(tz, day, 9, 0));
+        s["metadata"] = json!({"sync_identifier": "hk-hr-1", "sync_version": version.to_string()});
+        s
+    };
+    let v1 = versioned(&mut rng, 1, 50.0);
+    let v2 = versioned(&mut rng, 2, 60.0);
+    let v1_again = versioned(&mut rng, 1, 70.0);
+    let other = heart_rate(&mut rng, 80.0, local(tz, day, 9, 30));
+    // Each upload is applied before the next is sent, so they are in different batches.
+    let stored_v1 = sync(&user, &watch, &[v1.clone(), other.clone()]).await;
+    caught_up(&pipeline).await;
+    assert_rows_equal(
+        &expected(&stored_v1, &ranking, tz),
+        &stored(&pipeline, &user).await,
+        "version 1",
+    );
+    let stored_v2 = sync(&user, &watch, std::slice::from_ref(&v2)).await;
+    caught_up(&pipeline).await;
+    sync(&user, &watch, &[v1_again]).await;
+    caught_up(&pipeline).await;
+    let current = [stored_v2, vec![stored_v1[1].clone()]].concat();
+    let after = stored(&pipeline, &user).await;
+    assert_rows_equal(&expected(&current, &ranking, tz), &after, "version 2");
+    let hour = (
+        "HEART_RATE".to_string(),
+        "hour".to_string(),
+        local(tz, day, 9, 0),
+    );
+    assert_eq!(
+        (after[&hour].value, after[&hour].count),
+        (70.0, 2),
+        "{:?}",
+        after[&hour]
+    );
+
+    let (client, connection) =
+        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let user_id: Uuid = user.user_id.parse().unwrap();
+    let ids: Vec<String> = client
+        .query(
+            "SELECT sample_id::text FROM samples WHERE user_id = $1 ORDER BY value",
+            &[&user_id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let want: Vec<String> = [&v2, &other]
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids, want,
+        "stored samples: version 2 and the unversioned one"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,7 +500,16 @@ async fn caught_up(pipeline: &Pipeline) {
 }
 
 fn expected(samples: &[Sample], ranking: &DeviceRanking, tz: Tz) -> BTreeMap<Key, Row> {
-    aggregate_user(samples, &Default::default(), ranking, tz)
+    expected_without(samples, &Default::default(), ranking, tz)
+}
+
+fn expected_without(
+    samples: &[Sample],
+    deleted: &std::collections::HashSet<String>,
+    ranking: &DeviceRanking,
+    tz: Tz,
+) -> BTreeMap<Key, Row> {
+    aggregate_user(samples, deleted, ranking, tz)
         .into_iter()
         .map(|r| {
             (

@@ -34,6 +34,12 @@ pub async fn run_aggregation(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
+        // A crashed (SIGKILL, OOM) instance keeps its partitions until its session times out,
+        // and a restarted instance cannot join before that: with librdkafka's default of 45 s
+        // every crash stalled the group for 45 s. Heartbeats come from librdkafka's own thread,
+        // so long batches do not expire the session; a stuck loop is still caught by
+        // `max.poll.interval.ms`. A spurious rebalance is harmless (offsets are in the database).
+        .set("session.timeout.ms", "10000")
         // Bounded prefetch: memory stays flat whatever the backlog.
         .set("queued.max.messages.kbytes", "65536")
         .create()?;

@@ -17,8 +17,34 @@ use super::recompute::Job;
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
+/// The index entries of the sample ids the batch mentions and the current versions of its
+/// sync identifiers. The index entries of the samples those versions point to are loaded too:
+/// a higher version replaces (deletes) the current sample, which the batch does not mention
+/// when it arrived in an earlier batch.
 pub async fn load_known(tx: &Transaction<'_>, mentioned: &Mentioned) -> Result<KnownState> {
-    let (users, sample_ids): (Vec<Uuid>, Vec<Uuid>) = mentioned.ids.iter().copied().unzip();
+    let (sync_users, sync_ids): (Vec<Uuid>, Vec<String>) = mentioned.syncs.iter().cloned().unzip();
+    let rows = tx
+        .query(
+            "SELECT v.user_id, v.sync_identifier, v.version, v.sample_id \
+             FROM sync_versions v JOIN unnest($1::uuid[], $2::text[]) AS k(u, s) \
+             ON v.user_id = k.u AND v.sync_identifier = k.s",
+            &[&sync_users, &sync_ids],
+        )
+        .await?;
+    let sync_versions: HashMap<(Uuid, String), (i64, Uuid)> = rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+        .collect();
+    let (users, sample_ids): (Vec<Uuid>, Vec<Uuid>) = mentioned
+        .ids
+        .iter()
+        .copied()
+        .chain(
+            sync_versions
+                .iter()
+                .map(|((user, _), (_, id))| (*user, *id)),
+        )
+        .unzip();
     let rows = tx
         .query(
             "SELECT i.user_id, i.sample_id, i.sample_type, i.start_time, i.end_time, i.deleted \
@@ -39,19 +65,6 @@ pub async fn load_known(tx: &Transaction<'_>, mentioned: &Mentioned) -> Result<K
             };
             ((r.get(0), r.get(1)), entry)
         })
-        .collect();
-    let (sync_users, sync_ids): (Vec<Uuid>, Vec<String>) = mentioned.syncs.iter().cloned().unzip();
-    let rows = tx
-        .query(
-            "SELECT v.user_id, v.sync_identifier, v.version, v.sample_id \
-             FROM sync_versions v JOIN unnest($1::uuid[], $2::text[]) AS k(u, s) \
-             ON v.user_id = k.u AND v.sync_identifier = k.s",
-            &[&sync_users, &sync_ids],
-        )
-        .await?;
-    let sync_versions = rows
-        .iter()
-        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
         .collect();
     Ok(KnownState {
         samples,
