@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_aggregate_coverage",
         include_str!("../migrations/0004_aggregate_coverage.sql"),
     ),
+    (
+        "0005_idempotency",
+        include_str!("../migrations/0005_idempotency.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"

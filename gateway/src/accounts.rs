@@ -18,6 +18,7 @@ use crate::AppState;
 pub const MIN_PASSWORD_LEN: usize = 10;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub email: String,
     pub password: String,
@@ -38,12 +39,14 @@ pub struct UserView {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub email: String,
     pub password: String,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     pub name: Option<String>,
     pub timezone: Option<String>,
@@ -51,21 +54,18 @@ pub struct ProfilePatch {
 
 /// Role: none (anyone may sign up). 201, 409 for a taken email, 422 for invalid fields.
 pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Reply, ApiError> {
-    let email = body.email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 {
+    if !body.email.contains('@') || body.email.contains('\0') || body.email.chars().count() > 254 {
         return Err(ApiError::Unprocessable(
-            "email: not an email address".into(),
+            "email: an address with @, at most 254 characters".into(),
         ));
     }
+    let email = body.email.trim().to_lowercase();
     if body.password.chars().count() < MIN_PASSWORD_LEN {
         return Err(ApiError::Unprocessable(format!(
             "password: at least {MIN_PASSWORD_LEN} characters"
         )));
     }
-    let name = body.name.trim().to_string();
-    if name.is_empty() {
-        return Err(ApiError::Unprocessable("name: must not be empty".into()));
-    }
+    let name = check_name(&body.name)?;
     let timezone = parse_timezone(body.timezone.as_deref().unwrap_or("UTC"))?;
     let role = body.role.unwrap_or_else(|| "user".into());
     if role != "user" && role != "provider" {
@@ -130,12 +130,16 @@ pub async fn create_session(
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let db = state.db.get().await?;
-    let row = db
-        .query_opt(
+    // PostgreSQL text cannot hold NUL, so no account has such an address.
+    let row = if email.contains('\0') {
+        None
+    } else {
+        db.query_opt(
             "SELECT id, password_hash FROM users WHERE email = $1",
             &[&email],
         )
-        .await?;
+        .await?
+    };
     let (user_id, stored): (Option<Uuid>, Option<String>) = match row {
         Some(r) => (Some(r.get(0)), Some(r.get(1))),
         None => (None, None),
@@ -182,11 +186,8 @@ pub async fn patch_me(
     patch: ProfilePatch,
 ) -> Result<impl Reply, ApiError> {
     let current = load_user(&state, user.id).await?;
-    let name = match patch.name.map(|n| n.trim().to_string()) {
-        Some(n) if n.is_empty() => {
-            return Err(ApiError::Unprocessable("name: must not be empty".into()))
-        }
-        Some(n) => n,
+    let name = match patch.name {
+        Some(n) => check_name(&n)?,
         None => current.name.clone(),
     };
     let timezone = match patch.timezone {
@@ -237,6 +238,17 @@ async fn load_user(state: &AppState, id: Uuid) -> Result<UserView, ApiError> {
         timezone: row.get(3),
         role: row.get(4),
     })
+}
+
+/// A display name: 1 to 200 characters, not only white space (stored trimmed), no NUL.
+fn check_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || raw.chars().count() > 200 || raw.contains('\0') {
+        return Err(ApiError::Unprocessable(
+            "name: 1 to 200 characters, not only white space".into(),
+        ));
+    }
+    Ok(name.to_string())
 }
 
 fn parse_timezone(name: &str) -> Result<String, ApiError> {

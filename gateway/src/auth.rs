@@ -77,22 +77,31 @@ pub fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Extracts the caller from `Authorization: Bearer <token>`; rejects with 401 otherwise.
+/// Extracts the caller from `Authorization: Bearer <token>`; rejects with 401 otherwise
+/// (also for a header that is not visible ASCII or names another scheme).
 pub fn with_user(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
-    warp::header::optional::<String>("authorization").and_then(move |header: Option<String>| {
+    warp::header::headers_cloned().and_then(move |headers: warp::http::HeaderMap| {
         let state = state.clone();
         async move {
-            let token = header
-                .as_deref()
-                .and_then(|h| h.strip_prefix("Bearer "))
+            let token = headers
+                .get("authorization")
+                .and_then(|h| h.to_str().ok())
+                .and_then(bearer_token)
                 .ok_or(warp::reject::custom(ApiError::Unauthorized))?;
-            lookup(&state, token_digest(token.trim()))
+            lookup(&state, token_digest(token))
                 .await
                 .map_err(warp::reject::custom)
         }
     })
+}
+
+/// The token of a `Bearer` credential (the scheme name is case-insensitive).
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiError> {
@@ -181,4 +190,27 @@ pub fn with_role(
 
 pub fn new_id() -> Uuid {
     Uuid::new_v4()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_header() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
+
+    #[test]
+    fn tokens_are_stored_as_digests_only() {
+        let (token, digest) = new_token();
+        assert!(token.starts_with("hp_"));
+        assert_eq!(digest, token_digest(&token));
+        assert_eq!(digest.len(), 32);
+        assert!(!hex::encode(&digest).contains(&token[3..]));
+    }
 }

@@ -78,3 +78,26 @@ impl GatewayConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_database_url() {
+        let config = GatewayConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: "postgres://app:s3cret-pw@db.internal:5432/healthpipe".into(),
+            db_pool_size: 4,
+            kafka_brokers: "127.0.0.1:9092".into(),
+            registry_url: "http://127.0.0.1:8081".into(),
+            topic_prefix: "hp".into(),
+            produce_timeout: Duration::from_secs(1),
+            session_ttl: chrono::Duration::hours(1),
+        };
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(!shown.contains("db.internal"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}

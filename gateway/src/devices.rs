@@ -18,18 +18,40 @@ use crate::error::ApiError;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewDevice {
     pub device_type: String,
     pub device_name: String,
     pub device_identifier: String,
-    pub priority: Option<i32>,
-    pub type_priorities: Option<HashMap<String, i32>>,
+    pub priority: Option<Whole>,
+    pub type_priorities: Option<HashMap<String, Whole>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DevicePatch {
-    pub priority: Option<i32>,
-    pub type_priorities: Option<HashMap<String, i32>>,
+    pub priority: Option<Whole>,
+    pub type_priorities: Option<HashMap<String, Whole>>,
+}
+
+/// A priority: a whole number in the `i32` range, written `80` or `80.0` (JSON does not tell
+/// the two apart, and JSON Schema's `integer` accepts both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole(pub i32);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = f64::deserialize(d)?;
+        if n.fract() == 0.0 && (i32::MIN as f64..=i32::MAX as f64).contains(&n) {
+            Ok(Whole(n as i32))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{n} is not a whole number between {} and {}",
+                i32::MIN,
+                i32::MAX
+            )))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,21 +89,20 @@ pub async fn register(
         ("device_name", &body.device_name),
         ("device_identifier", &body.device_identifier),
     ] {
-        if value.trim().is_empty() || value.len() > 200 {
+        if value.trim().is_empty() || value.chars().count() > 200 || value.contains('\0') {
             return Err(ApiError::Unprocessable(format!(
-                "{field}: 1 to 200 characters"
+                "{field}: 1 to 200 characters, not only white space"
             )));
         }
     }
     let type_priorities = check_type_priorities(body.type_priorities.unwrap_or_default())?;
+    let priority = body.priority.map(|p| p.0);
     if let Some(existing) = find_by_identifier(&state, user.id, &body.device_identifier).await? {
         return Ok(warp::reply::json(&existing).into_response());
     }
     let device = DeviceView {
         id: Uuid::new_v4(),
-        priority: body
-            .priority
-            .unwrap_or_else(|| default_priority(&body.device_type)),
+        priority: priority.unwrap_or_else(|| default_priority(&body.device_type)),
         device_type: body.device_type,
         device_name: body.device_name,
         device_identifier: body.device_identifier,
@@ -152,7 +173,7 @@ pub async fn patch(
 ) -> Result<impl Reply, ApiError> {
     let mut device = find(&state, user.id, device_id).await?;
     if let Some(priority) = body.priority {
-        device.priority = priority;
+        device.priority = priority.0;
     }
     if let Some(map) = body.type_priorities {
         device.type_priorities = check_type_priorities(map)?;
@@ -230,13 +251,13 @@ fn device_from_row(row: &tokio_postgres::Row) -> DeviceView {
     }
 }
 
-fn check_type_priorities(map: HashMap<String, i32>) -> Result<HashMap<String, i32>, ApiError> {
+fn check_type_priorities(map: HashMap<String, Whole>) -> Result<HashMap<String, i32>, ApiError> {
     for key in map.keys() {
         key.parse::<SampleType>().map_err(|_| {
             ApiError::Unprocessable(format!("type_priorities: {key:?} is not a sample type"))
         })?;
     }
-    Ok(map)
+    Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
 #[cfg(test)]
@@ -252,5 +273,16 @@ mod tests {
         assert_eq!(default_priority("third_party_scale"), 40);
         assert_eq!(default_priority("manual_entry"), 10);
         assert_eq!(default_priority("toaster"), 50);
+    }
+
+    #[test]
+    fn priorities_are_whole_numbers_in_range() {
+        let parse = |s: &str| serde_json::from_str::<Whole>(s).ok();
+        assert_eq!(parse("80"), Some(Whole(80)));
+        assert_eq!(parse("80.0"), Some(Whole(80)));
+        assert_eq!(parse("-2147483648"), Some(Whole(i32::MIN)));
+        assert_eq!(parse("2147483648"), None);
+        assert_eq!(parse("1.5"), None);
+        assert_eq!(parse("\"80\""), None);
     }
 }

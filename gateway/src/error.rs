@@ -37,9 +37,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     Unprocessable(String),
-    /// A 422 whose body is a full response document (a sync where no sample was valid).
-    #[error("no sample was valid")]
-    UnprocessableBody(serde_json::Value),
+    /// The path exists, the method does not: `allow` lists the methods it has.
+    #[error("this endpoint does not support the method; it supports {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("too many attempts, retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     /// Kafka, the registry or the database cannot take the request now; nothing was applied.
@@ -64,7 +64,8 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unprocessable(_) | Self::UnprocessableBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -79,7 +80,8 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::Unprocessable(_) | Self::UnprocessableBody(_) => "unprocessable",
+            Self::Unprocessable(_) => "unprocessable",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
@@ -117,10 +119,7 @@ impl Reply for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let body = match &self {
-            Self::UnprocessableBody(body) => body.clone(),
-            _ => serde_json::json!({"error": self.code(), "message": self.to_string()}),
-        };
+        let body = serde_json::json!({"error": self.code(), "message": self.to_string()});
         let mut response =
             warp::reply::with_status(warp::reply::json(&body), status).into_response();
         let retry_after = match &self {
@@ -135,7 +134,38 @@ impl Reply for ApiError {
                 .headers_mut()
                 .insert("retry-after", warp::http::HeaderValue::from(secs));
         }
+        if let Self::MethodNotAllowed { allow } = &self {
+            if let Ok(value) = warp::http::HeaderValue::from_str(allow) {
+                response.headers_mut().insert("allow", value);
+            }
+        }
         response
+    }
+}
+
+/// Marks a response as "no route matched": the route table then tells a path that does not
+/// exist (404) from a method the path does not have (405).
+#[derive(Debug, Clone, Copy)]
+pub struct NoRoute;
+
+/// Parses a JSON object body: not JSON is a 400 naming the position, JSON of another shape
+/// (including an array, which serde would take for a struct) a 422.
+pub fn parse_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value: T = serde_json::from_slice(body).map_err(json_error)?;
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(value),
+        _ => Err(ApiError::Unprocessable(
+            "the body must be a JSON object".into(),
+        )),
+    }
+}
+
+/// A body that is not JSON is a 400 naming the position; JSON of another shape is a 422.
+fn json_error(e: serde_json::Error) -> ApiError {
+    if e.is_data() {
+        ApiError::Unprocessable(e.to_string())
+    } else {
+        ApiError::BadRequest(format!("malformed JSON body: {e}"))
     }
 }
 
@@ -143,23 +173,29 @@ impl Reply for ApiError {
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     let error = if let Some(e) = rejection.find::<ApiError>() {
         e.clone()
-    } else if rejection.is_not_found() {
-        ApiError::NotFound("no such endpoint".into())
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::PayloadTooLarge("request body larger than 5 MiB".into())
+        ApiError::PayloadTooLarge(
+            "request body too large: at most 5 MiB for a sync, 64 KiB elsewhere".into(),
+        )
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
         ApiError::BadRequest("a Content-Length header is required".into())
     } else if let Some(e) = rejection.find::<warp::reject::MissingHeader>() {
         ApiError::BadRequest(e.to_string())
+    } else if let Some(e) = rejection.find::<warp::reject::InvalidHeader>() {
+        ApiError::BadRequest(e.to_string())
     } else if let Some(e) = rejection.find::<warp::reject::InvalidQuery>() {
         ApiError::BadRequest(e.to_string())
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        ApiError::NotFound("no such endpoint for this method".into())
     } else if rejection
         .find::<warp::reject::UnsupportedMediaType>()
         .is_some()
     {
         ApiError::BadRequest("send the body as application/json".into())
+    } else if rejection.is_not_found()
+        || rejection.find::<warp::reject::MethodNotAllowed>().is_some()
+    {
+        let mut response = ApiError::NotFound("no such endpoint".into()).into_response();
+        response.extensions_mut().insert(NoRoute);
+        return Ok(response);
     } else {
         ApiError::Internal(format!("unhandled rejection: {rejection:?}"))
     };

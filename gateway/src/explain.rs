@@ -39,7 +39,7 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::{period_param, required, sample_type_param, user_zone, Coverage};
+use crate::query::{period_param, required, rfc3339_param, sample_type_param, user_zone, Coverage};
 use crate::AppState;
 
 /// Most samples one explanation loads: a month of minute-by-minute readings fits, a runaway
@@ -92,13 +92,7 @@ pub async fn explain(
     let sample_type = sample_type_param(&params)?;
     let period = period_param(&params)?;
     let raw_start = required(&params, "period_start")?;
-    let at = DateTime::parse_from_rfc3339(raw_start)
-        .map_err(|_| {
-            ApiError::BadRequest(
-                "period_start: an RFC 3339 instant, such as 2026-05-04T00:00:00+02:00".into(),
-            )
-        })?
-        .to_utc();
+    let at = rfc3339_param(raw_start, "period_start")?;
     let db = state.db.get().await?;
     let tz = user_zone(&db, &user).await?;
     let start = bucket_start(period, at, tz);

@@ -4,7 +4,9 @@
 //!
 //! Layout: `config` (environment), `error` (the one place errors become HTTP), `auth`
 //! (accounts and sessions), `devices` (the device registry), `sync` (sample ingestion),
-//! `publisher` (Kafka + schema registry), `routes` (the warp filter tree), `metrics`.
+//! `ingest` (pure parsing and validation of sync bodies), `idempotency` (stored answers of
+//! retried appends), `publisher` (Kafka + schema registry), `routes` (the warp filter tree and
+//! the OpenAPI document, `openapi.json`), `metrics`.
 
 mod accounts;
 mod auth;
@@ -13,6 +15,8 @@ mod db;
 mod devices;
 mod error;
 mod explain;
+mod idempotency;
+mod ingest;
 mod metrics;
 mod publisher;
 mod query;
@@ -26,6 +30,7 @@ pub use config::GatewayConfig;
 pub use error::ApiError;
 pub use error::GatewayError;
 pub use publisher::Publisher;
+pub use routes::OPENAPI_JSON;
 
 /// What every handler can reach.
 pub struct AppState {

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{Period, SampleType};
 use serde::Serialize;
@@ -155,15 +155,45 @@ pub(crate) async fn user_zone(
         .unwrap_or(Tz::UTC))
 }
 
+/// Years a query may name: wide enough for any health record, narrow enough that every
+/// bucket around them has an RFC 3339 start and end.
+pub(crate) const QUERY_YEARS: std::ops::RangeInclusive<i32> = 1900..=2999;
+
+/// An RFC 3339 instant within [`QUERY_YEARS`], or 400.
+pub(crate) fn rfc3339_param(raw: &str, name: &str) -> Result<DateTime<Utc>, ApiError> {
+    let t = DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{name}: an RFC 3339 instant, such as 2026-05-04T00:00:00+02:00"
+            ))
+        })?
+        .to_utc();
+    check_year(t.year(), name)?;
+    Ok(t)
+}
+
+fn check_year(year: i32, name: &str) -> Result<(), ApiError> {
+    if QUERY_YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{name}: years {} to {}",
+            QUERY_YEARS.start(),
+            QUERY_YEARS.end()
+        )))
+    }
+}
+
 /// An RFC 3339 instant, or a local date in `tz` (its start; the next day's start for an
 /// inclusive end).
 fn instant(raw: &str, name: &str, tz: Tz, end: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
+    if DateTime::parse_from_rfc3339(raw).is_ok() {
+        return rfc3339_param(raw, name);
     }
     let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
         ApiError::BadRequest(format!("{name}: an RFC 3339 instant or a date YYYY-MM-DD"))
     })?;
+    check_year(date.year(), name)?;
     let date = if end {
         date.succ_opt().unwrap_or(date)
     } else {

@@ -10,12 +10,34 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::auth::{with_role, with_user};
-use crate::error::{recover, respond, ApiError};
+use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
 use crate::{accounts, devices, explain, metrics, query, sync, AppState};
 
-/// Limit for every small JSON body (accounts, devices).
-const SMALL_BODY_BYTES: u64 = 64 * 1024;
+/// Limit for every small JSON body (accounts, devices, sample deletions).
+pub const SMALL_BODY_BYTES: u64 = 64 * 1024;
+
+/// The OpenAPI 3 document of this API, kept next to the code it describes.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Every path of the API (ids as `{id}`, as in metrics labels) and the methods it has, for the
+/// `Allow` header of a 405.
+const ROUTE_TABLE: &[(&str, &str)] = &[
+    ("/api/v1/users", "POST"),
+    ("/api/v1/sessions", "POST"),
+    ("/api/v1/sessions/current", "DELETE"),
+    ("/api/v1/me", "GET, PATCH"),
+    ("/api/v1/devices", "GET, POST"),
+    ("/api/v1/devices/{id}", "PATCH"),
+    ("/api/v1/devices/{id}/sync", "POST"),
+    ("/api/v1/samples", "DELETE"),
+    ("/api/v1/aggregates", "GET"),
+    ("/api/v1/aggregates/explain", "GET"),
+    ("/api/v1/openapi.json", "GET"),
+    ("/healthz", "GET"),
+    ("/readyz", "GET"),
+    ("/metrics", "GET"),
+];
 
 pub fn routes(
     state: Arc<AppState>,
@@ -75,16 +97,19 @@ pub fn routes(
         .and(api.and(warp::path!("devices" / Uuid / "sync")))
         .and(st.clone())
         .and(plain_user.clone())
+        .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(MAX_SYNC_BODY_BYTES))
         .and(warp::body::bytes())
-        .and_then(|id, s, u, body| async move { respond(sync::sync(s, u, id, body).await) });
+        .and_then(|id, s, u, h, body| async move { respond(sync::sync(s, u, id, h, body).await) });
 
     let delete_samples = warp::delete()
         .and(api.and(warp::path!("samples")))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(json_body())
-        .and_then(|s, u, b| async move { respond(sync::delete(s, u, b).await) });
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(SMALL_BODY_BYTES))
+        .and(warp::body::bytes())
+        .and_then(|s, u, h, b| async move { respond(sync::delete(s, u, h, b).await) });
     let explain_aggregate = warp::get()
         .and(api.and(warp::path!("aggregates" / "explain")))
         .and(st.clone())
@@ -108,6 +133,11 @@ pub fn routes(
     let metrics_route = warp::get()
         .and(warp::path!("metrics"))
         .map(|| metrics::render().into_response());
+    // Role: none. The document is public, like the API's shape it describes.
+    let openapi = warp::get()
+        .and(api.and(warp::path!("openapi.json")))
+        .map(|| warp::reply::with_header(OPENAPI_JSON, "content-type", "application/json"))
+        .map(Reply::into_response);
 
     // Boxed one by one: a long chain of `or` makes one enormous type that is slow to compile.
     let all = [
@@ -126,6 +156,7 @@ pub fn routes(
         healthz.boxed(),
         readyz.boxed(),
         metrics_route.boxed(),
+        openapi.boxed(),
     ]
     .into_iter()
     .reduce(|a, b| a.or(b).unify().boxed())
@@ -134,10 +165,7 @@ pub fn routes(
     .unify();
 
     warp::any()
-        .map(|| {
-            metrics::IN_FLIGHT.inc();
-            (Instant::now(), Uuid::new_v4())
-        })
+        .map(|| (Instant::now(), Uuid::new_v4(), InFlight::start()))
         .untuple_one()
         .and(warp::path::full())
         .and(warp::method())
@@ -145,18 +173,46 @@ pub fn routes(
         .map(instrument)
 }
 
+/// Counts a request in flight until it is answered or dropped (the client went away).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics::IN_FLIGHT.inc();
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::IN_FLIGHT.dec();
+    }
+}
+
 /// Adds the request id, records latency, and logs one structured line per request (route
-/// and status only: never bodies, values or tokens).
+/// and status only: never bodies, values or tokens). A request no route took is a 405 with
+/// `Allow` when its path exists with other methods, else a 404.
 fn instrument(
     started: Instant,
     request_id: Uuid,
+    in_flight: InFlight,
     path: warp::path::FullPath,
     method: warp::http::Method,
     mut response: Response,
 ) -> Response {
-    metrics::IN_FLIGHT.dec();
-    let status = response.status().as_u16();
+    drop(in_flight);
     let route = route_label(path.as_str());
+    if response.extensions().get::<NoRoute>().is_some() {
+        if let Some(allow) = allowed_methods(route) {
+            if !allow.split(", ").any(|m| m == method.as_str()) {
+                response = ApiError::MethodNotAllowed {
+                    allow: allow.to_string(),
+                }
+                .into_response();
+            }
+        }
+    }
+    let status = response.status().as_u16();
     metrics::REQUEST_SECONDS
         .with_label_values(&[route, &status.to_string()])
         .observe(started.elapsed().as_secs_f64());
@@ -182,11 +238,20 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "aggregates"] => "/api/v1/aggregates",
         ["api", "v1", "aggregates", "explain"] => "/api/v1/aggregates/explain",
         ["api", "v1", "samples"] => "/api/v1/samples",
+        ["api", "v1", "openapi.json"] => "/api/v1/openapi.json",
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",
         ["metrics"] => "/metrics",
         _ => "other",
     }
+}
+
+/// The methods `route` (a label of `route_label`) has, as an `Allow` header value.
+fn allowed_methods(route: &str) -> Option<&'static str> {
+    ROUTE_TABLE
+        .iter()
+        .find(|(path, _)| *path == route)
+        .map(|(_, methods)| *methods)
 }
 
 /// A JSON body of at most `SMALL_BODY_BYTES`; malformed JSON is a 400 naming the position.
@@ -195,13 +260,7 @@ fn json_body<T: serde::de::DeserializeOwned + Send>(
     warp::body::content_length_limit(SMALL_BODY_BYTES)
         .and(warp::body::bytes())
         .and_then(|bytes: bytes::Bytes| async move {
-            serde_json::from_slice::<T>(&bytes).map_err(|e| {
-                warp::reject::custom(if e.is_data() {
-                    ApiError::Unprocessable(e.to_string())
-                } else {
-                    ApiError::BadRequest(format!("malformed JSON body: {e}"))
-                })
-            })
+            parse_object::<T>(&bytes).map_err(warp::reject::custom)
         })
 }
 
@@ -221,5 +280,100 @@ async fn ready(state: &AppState) -> Result<Response, ApiError> {
             warp::http::StatusCode::SERVICE_UNAVAILABLE,
         )
         .into_response())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn document() -> Value {
+        serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON")
+    }
+
+    /// Every route of the table is in the document with exactly its methods, and back.
+    #[test]
+    fn the_document_describes_every_route_and_method() {
+        let doc = document();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |m| (path.clone(), m.to_uppercase()))
+            })
+            .collect();
+        let routed: BTreeSet<(String, String)> = ROUTE_TABLE
+            .iter()
+            .flat_map(|(path, methods)| {
+                methods
+                    .split(", ")
+                    .map(move |m| (path.to_string(), m.to_string()))
+            })
+            .collect();
+        assert_eq!(documented, routed);
+        for (path, _) in ROUTE_TABLE {
+            let concrete = path.replace("{id}", "0b7c6d0e-2f1a-4b3c-8d9e-0f1a2b3c4d5e");
+            assert_eq!(route_label(&concrete), *path);
+        }
+    }
+
+    /// The enums of the document are the ones the code accepts.
+    #[test]
+    fn the_documents_enums_match_the_code() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let strings = |v: &Value| -> BTreeSet<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        };
+        let zones: BTreeSet<String> = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| tz.name().to_string())
+            .collect();
+        assert_eq!(strings(&schemas["TimeZone"]["enum"]), zones);
+        let types: BTreeSet<String> = healthpipe_domain::SampleType::all()
+            .map(|t| t.as_str().to_string())
+            .collect();
+        assert_eq!(strings(&schemas["SampleType"]["enum"]), types);
+        let sync = &schemas["SyncRequest"]["properties"]["samples"];
+        assert_eq!(
+            sync["maxItems"].as_u64(),
+            Some(crate::ingest::MAX_SAMPLES_PER_SYNC as u64)
+        );
+        let ids = &schemas["DeleteSamples"]["properties"]["ids"];
+        assert_eq!(
+            ids["maxItems"].as_u64(),
+            Some(crate::sync::MAX_IDS_PER_DELETE as u64)
+        );
+    }
+
+    /// Every operation states its role, and only the public ones drop the bearer scheme.
+    #[test]
+    fn every_operation_states_its_role() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let description = op["description"].as_str().unwrap();
+                assert!(description.contains("Role: "), "{method} {path}");
+                let public = description.contains("Role: none.");
+                assert_eq!(
+                    op.get("security") == Some(&Value::Array(vec![])),
+                    public,
+                    "{method} {path}"
+                );
+            }
+        }
     }
 }

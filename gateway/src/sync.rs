@@ -1,191 +1,116 @@
 //! `POST /api/v1/devices/{device_id}/sync`: validate each sample on its own, convert it to
-//! its canonical unit, give it a stable id, and append the valid ones to the user's stream.
+//! its canonical unit, give it a stable id, and append the valid ones to the user's stream;
+//! `DELETE /api/v1/samples`: append a deletion. Both are idempotent (see `idempotency`): a
+//! retry gets the stored answer and appends nothing.
+//!
 //! Valid samples are accepted even when others fail; the answer lists every failure by index.
+//! The parsing and validation are pure and live in `ingest`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset, Utc};
-use healthpipe_domain::{validate, RawSample, ValidSample};
-use healthpipe_schemas::{Sample, SamplesDeleted, SamplesRecorded, MAX_SAMPLES_PER_EVENT};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use healthpipe_schemas::{SamplesDeleted, SamplesRecorded, MAX_SAMPLES_PER_EVENT};
+use serde::Deserialize;
 use uuid::Uuid;
-use warp::Reply;
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
+use warp::reply::Response;
 
 use crate::auth::AuthUser;
 use crate::devices;
-use crate::error::ApiError;
+use crate::error::{parse_object, ApiError};
+use crate::idempotency::{self, Claim, Ticket};
+use crate::ingest::{parse_sync, ParsedSync};
 use crate::metrics;
 use crate::AppState;
 
-/// Most samples one sync may carry; larger uploads must be split by the client.
-pub const MAX_SAMPLES_PER_SYNC: usize = 10_000;
 /// Largest sync body, enforced from Content-Length before the body is read.
 pub const MAX_SYNC_BODY_BYTES: u64 = 5 * 1024 * 1024;
-
-/// Namespace of the UUIDv5 sample ids derived when the client sends none.
-const SAMPLE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_2c4e_8d0a_4f57_9a3e_54c1_d2b7_a901);
-
-#[derive(Debug, Deserialize)]
-struct SyncBody {
-    samples: Vec<serde_json::Value>,
-}
-
-/// One sample as the client sends it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClientSample {
-    id: Option<String>,
-    #[serde(rename = "type")]
-    sample_type: String,
-    value: f64,
-    unit: String,
-    start_date: DateTime<FixedOffset>,
-    end_date: DateTime<FixedOffset>,
-    source_app: Option<String>,
-    #[serde(default)]
-    metadata: HashMap<String, serde_json::Value>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SyncResponse {
-    pub synced: usize,
-    pub errors: usize,
-    pub error_details: Vec<SampleError>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SampleError {
-    pub index: usize,
-    pub error: String,
-}
 
 /// Role: user. Answers 200 only after Kafka acknowledged every accepted sample.
 pub async fn sync(
     state: Arc<AppState>,
     user: AuthUser,
     device_id: Uuid,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<impl Reply, ApiError> {
+) -> Result<Response, ApiError> {
     let device = devices::find(&state, user.id, device_id).await?;
-    let parsed: SyncBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))?;
-    if parsed.samples.len() > MAX_SAMPLES_PER_SYNC {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{} samples in one sync; at most {MAX_SAMPLES_PER_SYNC}",
-            parsed.samples.len()
-        )));
-    }
+    let key = idempotency::key_hash(&headers, || {
+        format!("sync:{device_id}:{}", idempotency::body_digest(&body))
+    })?;
+    let request =
+        idempotency::request_hash("POST", &format!("/api/v1/devices/{device_id}/sync"), &body);
     let now = Utc::now();
-    let mut accepted = Vec::with_capacity(parsed.samples.len());
-    let mut error_details = Vec::new();
-    for (index, raw) in parsed.samples.into_iter().enumerate() {
-        match to_event_sample(raw, user.id, device.id, now) {
-            Ok(sample) => accepted.push(sample),
-            Err(error) => error_details.push(SampleError { index, error }),
-        }
-    }
-    let response = SyncResponse {
-        synced: accepted.len(),
-        errors: error_details.len(),
-        error_details,
+    let user_id = user.id;
+    // Up to 5 MiB of JSON and 10,000 validations: CPU work, off the async threads.
+    let parsed = tokio::task::spawn_blocking(move || parse_sync(&body, user_id, device.id, now))
+        .await
+        .map_err(|e| ApiError::Internal(format!("sync parse task: {e}")))??;
+    let ticket = match idempotency::claim(&state.db, user_id, key, request, lease(&state)).await? {
+        Claim::Replay(stored) => return Ok(stored.into_response()),
+        Claim::Owned(ticket) => ticket,
     };
-    metrics::SAMPLES
-        .with_label_values(&["rejected"])
-        .inc_by(response.errors as u64);
-    if accepted.is_empty() && response.errors > 0 {
-        return Err(ApiError::UnprocessableBody(
-            serde_json::to_value(&response).expect("response serialises"),
-        ));
+    // Run to the end even if the client hangs up, so the claim is always settled.
+    tokio::spawn(append_samples(
+        state, ticket, user_id, device.id, parsed, now,
+    ))
+    .await
+    .map_err(|e| ApiError::Internal(format!("sync task: {e}")))?
+}
+
+/// How long an unsettled claim blocks a retry: longer than any request can take.
+fn lease(state: &AppState) -> Duration {
+    state.config.produce_timeout * 2 + Duration::from_secs(30)
+}
+
+async fn append_samples(
+    state: Arc<AppState>,
+    ticket: Ticket,
+    user_id: Uuid,
+    device_id: Uuid,
+    parsed: ParsedSync,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    for rejection in &parsed.rejected {
+        metrics::SAMPLES.with_label_values(&[rejection.code]).inc();
     }
-    let events: Vec<SamplesRecorded> = accepted
+    let body = Bytes::from(serde_json::to_vec(&parsed.response()).expect("response serialises"));
+    if parsed.all_invalid() {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        ticket.complete(status, &body).await;
+        return Ok(json_response(status, body));
+    }
+    let events: Vec<SamplesRecorded> = parsed
+        .accepted
         .chunks(MAX_SAMPLES_PER_EVENT)
         .map(|chunk| SamplesRecorded {
             event_id: Uuid::new_v4().to_string(),
-            user_id: user.id.to_string(),
-            device_id: device.id.to_string(),
+            user_id: user_id.to_string(),
+            device_id: device_id.to_string(),
             recorded_at: now.timestamp_micros(),
             samples: chunk.to_vec(),
         })
         .collect();
-    state
-        .publisher
-        .publish(&user.id.to_string(), &events)
-        .await?;
+    if let Err(e) = state.publisher.publish(&user_id.to_string(), &events).await {
+        ticket.release().await;
+        return Err(e);
+    }
     metrics::SAMPLES
         .with_label_values(&["accepted"])
-        .inc_by(response.synced as u64);
-    Ok(warp::reply::json(&response))
+        .inc_by(parsed.accepted.len() as u64);
+    ticket.complete(StatusCode::OK, &body).await;
+    Ok(json_response(StatusCode::OK, body))
 }
 
-/// Parses, validates and normalises one sample; the error text goes back to the client.
-fn to_event_sample(
-    raw: serde_json::Value,
-    user_id: Uuid,
-    device_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Sample, String> {
-    let client: ClientSample = serde_json::from_value(raw).map_err(|e| e.to_string())?;
-    let valid: ValidSample = validate(
-        &RawSample {
-            sample_type: &client.sample_type,
-            value: client.value,
-            unit: &client.unit,
-            start: client.start_date,
-            end: client.end_date,
-        },
-        now,
-    )
-    .map_err(|e| e.to_string())?;
-    let sample_id = match &client.id {
-        Some(id) => Uuid::parse_str(id).map_err(|_| format!("id: {id:?} is not a UUID"))?,
-        None => derived_id(user_id, device_id, &valid),
-    };
-    let metadata: HashMap<String, String> = client
-        .metadata
-        .into_iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => (k, s),
-            other => (k, other.to_string()),
-        })
-        .collect();
-    let sync_identifier = ["sync_identifier", "HKMetadataKeySyncIdentifier"]
-        .iter()
-        .find_map(|k| metadata.get(*k).cloned());
-    let sync_version = ["sync_version", "HKMetadataKeySyncVersion"]
-        .iter()
-        .find_map(|k| metadata.get(*k))
-        .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| format!("metadata.sync_version: {v:?} is not an integer"))
-        })
-        .transpose()?;
-    Ok(Sample {
-        sample_id: sample_id.to_string(),
-        sample_type: valid.sample_type().as_str().to_string(),
-        value: valid.value(),
-        unit: valid.sample_type().canonical_unit().symbol().to_string(),
-        start_time: valid.start().timestamp_micros(),
-        end_time: valid.end().timestamp_micros(),
-        utc_offset_seconds: valid.start_utc_offset_secs(),
-        source_app: client.source_app,
-        sync_identifier,
-        sync_version,
-        metadata,
-    })
-}
-
-/// The same measurement re-sent without an id gets the same id, so it is counted once.
-fn derived_id(user_id: Uuid, device_id: Uuid, s: &ValidSample) -> Uuid {
-    let name = format!(
-        "{user_id}|{device_id}|{}|{}|{}|{}",
-        s.sample_type().as_str(),
-        s.start().timestamp_micros(),
-        s.end().timestamp_micros(),
-        s.value().to_bits()
-    );
-    Uuid::new_v5(&SAMPLE_ID_NAMESPACE, name.as_bytes())
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    response
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,36 +128,58 @@ pub const MAX_IDS_PER_DELETE: usize = 1_000;
 pub async fn delete(
     state: Arc<AppState>,
     user: AuthUser,
-    body: DeleteSamples,
-) -> Result<impl Reply, ApiError> {
-    if body.ids.is_empty() {
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let parsed: DeleteSamples = parse_object(&body)?;
+    if parsed.ids.is_empty() {
         return Err(ApiError::Unprocessable(
             "ids: at least one sample id".into(),
         ));
     }
-    if body.ids.len() > MAX_IDS_PER_DELETE {
+    if parsed.ids.len() > MAX_IDS_PER_DELETE {
         return Err(ApiError::PayloadTooLarge(format!(
             "{} ids in one request; at most {MAX_IDS_PER_DELETE}",
-            body.ids.len()
+            parsed.ids.len()
         )));
     }
-    let mut ids = Vec::with_capacity(body.ids.len());
-    for (index, id) in body.ids.iter().enumerate() {
-        let parsed = Uuid::parse_str(id)
-            .map_err(|_| ApiError::Unprocessable(format!("ids[{index}]: {id:?} is not a UUID")))?;
-        ids.push(parsed.to_string());
+    let mut ids = Vec::with_capacity(parsed.ids.len());
+    for (index, id) in parsed.ids.iter().enumerate() {
+        let id = crate::ingest::parse_uuid(id).ok_or_else(|| {
+            ApiError::Unprocessable(format!("ids[{index}]: {id:?} is not a UUID"))
+        })?;
+        ids.push(id.to_string());
     }
+    let key = idempotency::key_hash(&headers, || {
+        format!("delete:{}", idempotency::body_digest(&body))
+    })?;
+    let request = idempotency::request_hash("DELETE", "/api/v1/samples", &body);
+    let ticket = match idempotency::claim(&state.db, user.id, key, request, lease(&state)).await? {
+        Claim::Replay(stored) => return Ok(stored.into_response()),
+        Claim::Owned(ticket) => ticket,
+    };
     let event = SamplesDeleted {
         event_id: Uuid::new_v4().to_string(),
         user_id: user.id.to_string(),
         sample_ids: ids,
         deleted_at: Utc::now().timestamp_micros(),
     };
-    state
-        .publisher
-        .publish(&event.user_id, std::slice::from_ref(&event))
-        .await?;
-    Ok(warp::reply::json(
-        &serde_json::json!({"deleted": event.sample_ids.len()}),
-    ))
+    tokio::spawn(async move {
+        if let Err(e) = state
+            .publisher
+            .publish(&event.user_id, std::slice::from_ref(&event))
+            .await
+        {
+            ticket.release().await;
+            return Err(e);
+        }
+        let body = Bytes::from(
+            serde_json::to_vec(&serde_json::json!({"deleted": event.sample_ids.len()}))
+                .expect("response serialises"),
+        );
+        ticket.complete(StatusCode::OK, &body).await;
+        Ok(json_response(StatusCode::OK, body))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("delete task: {e}")))?
 }

@@ -1,0 +1,227 @@
+//! The pure part of a sync: body bytes in, normalised event samples and per-sample rejections
+//! out. No I/O and no clock of its own (`now` is a parameter), so it can be fed arbitrary bytes
+//! in property tests; it never panics on any input.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use healthpipe_domain::{validate, RawSample, ValidSample};
+use healthpipe_schemas::Sample;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{parse_object, ApiError};
+
+/// Most samples one sync may carry; larger uploads must be split by the client.
+pub const MAX_SAMPLES_PER_SYNC: usize = 10_000;
+
+/// Namespace of the UUIDv5 sample ids derived when the client sends none.
+const SAMPLE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_2c4e_8d0a_4f57_9a3e_54c1_d2b7_a901);
+
+/// Rejection codes besides the domain's `ValidationError::code()`s, for samples that do not
+/// get as far as validation. Together they are the bounded label set of the rejection metric.
+pub const MALFORMED_SAMPLE: &str = "malformed_sample";
+pub const INVALID_ID: &str = "invalid_id";
+pub const INVALID_SYNC_VERSION: &str = "invalid_sync_version";
+pub const INVALID_TEXT: &str = "invalid_text";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncBody {
+    samples: Vec<serde_json::Value>,
+}
+
+/// One sample as the client sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientSample {
+    id: Option<String>,
+    #[serde(rename = "type")]
+    sample_type: String,
+    value: f64,
+    unit: String,
+    start_date: DateTime<FixedOffset>,
+    end_date: DateTime<FixedOffset>,
+    source_app: Option<String>,
+    #[serde(default)]
+    metadata: Option<HashMap<String, serde_json::Value>>,
+}
+
+/// A sync body, sorted into what will be appended and what was refused.
+#[derive(Debug)]
+pub struct ParsedSync {
+    pub accepted: Vec<Sample>,
+    pub rejected: Vec<Rejection>,
+}
+
+/// Why the sample at `index` was refused: `code` for metrics, `message` for the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub index: usize,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The answer of a sync (200, or 422 when no sample was valid).
+#[derive(Debug, Serialize)]
+pub struct SyncResponse {
+    pub synced: usize,
+    pub errors: usize,
+    pub error_details: Vec<SampleError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SampleError {
+    pub index: usize,
+    pub error: String,
+}
+
+impl ParsedSync {
+    pub fn response(&self) -> SyncResponse {
+        SyncResponse {
+            synced: self.accepted.len(),
+            errors: self.rejected.len(),
+            error_details: self
+                .rejected
+                .iter()
+                .map(|r| SampleError {
+                    index: r.index,
+                    error: r.message.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Samples were sent and none was valid: the answer is a 422.
+    pub fn all_invalid(&self) -> bool {
+        self.accepted.is_empty() && !self.rejected.is_empty()
+    }
+}
+
+/// Parses a sync body: malformed JSON is a 400 naming the position, a body of another shape a
+/// 422, more than [`MAX_SAMPLES_PER_SYNC`] samples a 413; otherwise each sample on its own.
+pub fn parse_sync(
+    body: &[u8],
+    user_id: Uuid,
+    device_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<ParsedSync, ApiError> {
+    let parsed: SyncBody = parse_object(body)?;
+    if parsed.samples.len() > MAX_SAMPLES_PER_SYNC {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} samples in one sync; at most {MAX_SAMPLES_PER_SYNC}",
+            parsed.samples.len()
+        )));
+    }
+    let mut accepted = Vec::with_capacity(parsed.samples.len());
+    let mut rejected = Vec::new();
+    for (index, raw) in parsed.samples.into_iter().enumerate() {
+        match to_event_sample(raw, user_id, device_id, now) {
+            Ok(sample) => accepted.push(sample),
+            Err((code, message)) => rejected.push(Rejection {
+                index,
+                code,
+                message,
+            }),
+        }
+    }
+    Ok(ParsedSync { accepted, rejected })
+}
+
+/// Parses, validates and normalises one sample; the error's text goes back to the client.
+pub fn to_event_sample(
+    raw: serde_json::Value,
+    user_id: Uuid,
+    device_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Sample, (&'static str, String)> {
+    let client: ClientSample =
+        serde_json::from_value(raw).map_err(|e| (MALFORMED_SAMPLE, e.to_string()))?;
+    let valid: ValidSample = validate(
+        &RawSample {
+            sample_type: &client.sample_type,
+            value: client.value,
+            unit: &client.unit,
+            start: client.start_date,
+            end: client.end_date,
+        },
+        now,
+    )
+    .map_err(|e| (e.code(), e.to_string()))?;
+    let sample_id = match &client.id {
+        Some(id) => {
+            parse_uuid(id).ok_or_else(|| (INVALID_ID, format!("id: {id:?} is not a UUID")))?
+        }
+        None => derived_id(user_id, device_id, &valid),
+    };
+    let metadata: HashMap<String, String> = client
+        .metadata
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect();
+    // Downstream text and jsonb columns cannot hold NUL.
+    let has_nul = |s: &str| s.contains('\0');
+    if client.source_app.as_deref().is_some_and(has_nul)
+        || metadata.iter().any(|(k, v)| has_nul(k) || has_nul(v))
+    {
+        return Err((
+            INVALID_TEXT,
+            "source_app and metadata must not contain NUL characters".into(),
+        ));
+    }
+    let sync_identifier = ["sync_identifier", "HKMetadataKeySyncIdentifier"]
+        .iter()
+        .find_map(|k| metadata.get(*k).cloned());
+    let sync_version = ["sync_version", "HKMetadataKeySyncVersion"]
+        .iter()
+        .find_map(|k| metadata.get(*k))
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                (
+                    INVALID_SYNC_VERSION,
+                    format!("metadata.sync_version: {v:?} is not an integer"),
+                )
+            })
+        })
+        .transpose()?;
+    Ok(Sample {
+        sample_id: sample_id.to_string(),
+        sample_type: valid.sample_type().as_str().to_string(),
+        value: valid.value(),
+        unit: valid.sample_type().canonical_unit().symbol().to_string(),
+        start_time: valid.start().timestamp_micros(),
+        end_time: valid.end().timestamp_micros(),
+        utc_offset_seconds: valid.start_utc_offset_secs(),
+        source_app: client.source_app,
+        sync_identifier,
+        sync_version,
+        metadata,
+    })
+}
+
+/// A UUID in its hyphenated form (36 characters), the one form the API documents.
+pub fn parse_uuid(text: &str) -> Option<Uuid> {
+    (text.len() == 36)
+        .then(|| Uuid::try_parse(text).ok())
+        .flatten()
+}
+
+/// The same measurement re-sent without an id gets the same id, so it is counted once.
+fn derived_id(user_id: Uuid, device_id: Uuid, s: &ValidSample) -> Uuid {
+    let name = format!(
+        "{user_id}|{device_id}|{}|{}|{}|{}",
+        s.sample_type().as_str(),
+        s.start().timestamp_micros(),
+        s.end().timestamp_micros(),
+        s.value().to_bits()
+    );
+    Uuid::new_v5(&SAMPLE_ID_NAMESPACE, name.as_bytes())
+}
+
+#[cfg(test)]
+#[path = "ingest_tests.rs"]
+mod tests;

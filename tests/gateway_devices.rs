@@ -1,0 +1,139 @@
+//! The device registry at the gateway on the real stack: default priorities by type,
+//! re-registration, ownership, and priority changes travelling as events to the processor's
+//! `device_rankings`.
+
+mod common;
+
+use common::{Pipeline, Session};
+use serde_json::{json, Value};
+
+async fn register(user: &Session, body: Value) -> reqwest::Response {
+    user.post("/api/v1/devices", body).await
+}
+
+async fn patch(user: &Session, device: &str, body: Value) -> reqwest::Response {
+    user.http
+        .patch(format!("{}/api/v1/devices/{device}", user.base_url))
+        .bearer_auth(&user.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn devices_get_their_types_default_priority_and_registering_again_returns_the_same() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let defaults = [
+        ("apple_watch", 100),
+        ("iphone", 80),
+        ("ipad", 70),
+        ("third_party_wearable", 50),
+        ("third_party_scale", 40),
+        ("manual_entry", 10),
+        ("smart_ring", 50),
+    ];
+    for (device_type, priority) in defaults {
+        let response = register(
+            &user,
+            json!({"device_type": device_type, "device_name": device_type, "device_identifier": device_type}),
+        )
+        .await;
+        assert_eq!(response.status(), 201, "{device_type}");
+        let device: Value = response.json().await.unwrap();
+        assert_eq!(device["priority"], priority, "{device_type}");
+        assert_eq!(device["device_type"], device_type);
+        assert_eq!(device["type_priorities"], json!({}));
+    }
+    // An explicit priority and per-type priorities are kept.
+    let response = register(
+        &user,
+        json!({"device_type": "iphone", "device_name": "Work phone", "device_identifier": "work",
+               "priority": 95, "type_priorities": {"STEPS": 20}}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let work: Value = response.json().await.unwrap();
+    assert_eq!(work["priority"], 95);
+    assert_eq!(work["type_priorities"], json!({"STEPS": 20}));
+
+    // The same identifier again: 200 with the device as it is.
+    let response = register(
+        &user,
+        json!({"device_type": "ipad", "device_name": "renamed", "device_identifier": "work"}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), work);
+
+    let listed: Value = user.get("/api/v1/devices").await.json().await.unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), defaults.len() + 1);
+    assert!(listed.contains(&work));
+
+    // Rules of the fields.
+    for bad in [
+        json!({"device_type": "", "device_name": "x", "device_identifier": "y"}),
+        json!({"device_type": "iphone", "device_name": "x"}),
+        json!({"device_type": "iphone", "device_name": "x", "device_identifier": "z",
+               "type_priorities": {"PULSE": 1}}),
+        json!({"device_type": "iphone", "device_name": "x", "device_identifier": "z",
+               "priority": 1.5}),
+    ] {
+        assert_eq!(register(&user, bad.clone()).await.status(), 422, "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_users_device_cannot_be_changed() {
+    let pipeline = Pipeline::without_processor().await;
+    let alice = pipeline.new_user("UTC").await;
+    let bob = pipeline.new_user("UTC").await;
+    let device = alice.device("iphone", "alice-phone").await;
+    let response = patch(&bob, &device, json!({"priority": 1})).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "not_found"
+    );
+    let listed: Value = bob.get("/api/v1/devices").await.json().await.unwrap();
+    assert_eq!(listed, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_priority_change_is_an_event_the_processor_applies() {
+    let pipeline = Pipeline::start().await;
+    let user = pipeline.new_user("UTC").await;
+    let device = user.device("iphone", "phone").await;
+    pipeline
+        .wait_for_sql(
+            &format!("SELECT priority FROM device_rankings WHERE device_id = '{device}'"),
+            "80",
+        )
+        .await;
+    let response = patch(
+        &user,
+        &device,
+        json!({"priority": 120, "type_priorities": {"HEART_RATE": 5}}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let changed: Value = response.json().await.unwrap();
+    assert_eq!(changed["priority"], 120);
+    assert_eq!(changed["type_priorities"], json!({"HEART_RATE": 5}));
+    pipeline
+        .wait_for_sql(
+            &format!(
+                "SELECT priority || ' ' || (type_priorities->>'HEART_RATE') FROM device_rankings \
+                 WHERE device_id = '{device}'"
+            ),
+            "120 5",
+        )
+        .await;
+    // An unknown type is refused and changes nothing.
+    let response = patch(&user, &device, json!({"type_priorities": {"PULSE": 1}})).await;
+    assert_eq!(response.status(), 422);
+    let listed: Value = user.get("/api/v1/devices").await.json().await.unwrap();
+    assert_eq!(listed[0]["priority"], 120);
+}
