@@ -35,6 +35,9 @@ pub enum Command {
     },
     /// Run the Confluent-compatible schema registry (REGISTRY_ADDR, DATABASE_URL).
     Registry,
+    /// Measure the pipeline's performance figures on the local stack (DATABASE_URL,
+    /// KAFKA_BROKERS, SCHEMA_REGISTRY_URL); writes bench/results/<time>-<commit>.json.
+    Bench(crate::bench::BenchArgs),
     /// The whole pipeline on the local stack with demo users; prints their daily totals.
     Demo {
         /// Days of history to generate per demo user.
@@ -53,7 +56,7 @@ impl Cli {
     /// Services log JSON lines for the log pipeline; one-shot commands log plain text.
     pub fn log_format(&self) -> LogFormat {
         match self.command {
-            Command::Migrate { .. } | Command::Demo { .. } => LogFormat::Text,
+            Command::Migrate { .. } | Command::Demo { .. } | Command::Bench(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -75,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { days } => crate::demo::run(days).await,
+        Command::Bench(args) => crate::bench::run(args).await,
         Command::Registry => {
             let config = healthpipe_registry::RegistryConfig::from_env()?;
             healthpipe_registry::serve(config, shutdown_signal().cancelled_owned()).await?;

@@ -2,7 +2,10 @@
 
 use std::sync::LazyLock;
 
-use prometheus::{register_histogram, register_int_counter_vec, Histogram, IntCounterVec};
+use prometheus::{
+    register_histogram, register_int_counter, register_int_counter_vec, Histogram, IntCounter,
+    IntCounterVec,
+};
 
 pub static MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -26,6 +29,22 @@ pub static RETRIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
         "healthpipe_processor_retries_total",
         "Batches retried after a retryable failure, by cause.",
         &["cause"]
+    )
+    .expect("metric registers once")
+});
+
+pub static RECOMPUTE_ROWS_LOADED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "healthpipe_processor_recompute_rows_loaded_total",
+        "Stored samples read back to recompute the aggregate buckets a batch touched."
+    )
+    .expect("metric registers once")
+});
+
+pub static RECOMPUTE_ROWS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "healthpipe_processor_recompute_rows_written_total",
+        "Aggregate rows written by recomputation (each replaces the stored row of its bucket)."
     )
     .expect("metric registers once")
 });

@@ -139,6 +139,7 @@ impl Aggregation {
         let (zones, rankings) = store::load_context(tx, &users).await?;
         let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones);
         let samples = store::load_samples(tx, &jobs).await?;
+        metrics::RECOMPUTE_ROWS_LOADED.inc_by(samples.values().map(Vec::len).sum::<usize>() as u64);
         let (jobs, rows) = tokio::task::spawn_blocking(move || {
             let rows = recompute::compute(&jobs, &samples, &rankings, &zones);
             (jobs, rows)
@@ -147,6 +148,7 @@ impl Aggregation {
         .expect("aggregation does not panic");
         let replace: Vec<_> = jobs.into_iter().flat_map(|j| j.replace).collect();
         store::replace_aggregates(tx, &replace, &rows).await?;
+        metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(rows.len() as u64);
         Ok(())
     }
 }

@@ -1,0 +1,83 @@
+//! Long histories for the query and growth figures. Sending a year of samples through the
+//! gateway and the processor would take most of the time budget, so the samples are validated
+//! and converted exactly as the gateway does, written straight into `samples` with a binary
+//! COPY, and the processor is then asked to recompute every aggregate of those users (a
+//! time-zone "change" to the same zone), which runs the real aggregation code over all of it.
+
+use anyhow::Result;
+use chrono::Utc;
+use futures::pin_mut;
+use healthpipe_domain::{validate, RawSample};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use super::env::connect;
+use super::population::Member;
+use crate::workload::RealisticDevice;
+
+/// Copies days `days` (indexes into each device's days) of `devices[i]` for `members[i]`
+/// into `samples`; returns the rows written.
+pub async fn copy(
+    database_url: &str,
+    members: &[Member],
+    devices: &[Vec<RealisticDevice>],
+    days: std::ops::Range<usize>,
+) -> Result<u64> {
+    let db = connect(database_url).await?;
+    let sink = db
+        .copy_in(
+            "COPY samples (user_id, sample_id, device_id, sample_type, value, start_time, end_time, \
+             utc_offset_seconds) FROM STDIN BINARY",
+        )
+        .await?;
+    let writer = BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::UUID,
+            Type::UUID,
+            Type::UUID,
+            Type::TEXT,
+            Type::FLOAT8,
+            Type::TIMESTAMPTZ,
+            Type::TIMESTAMPTZ,
+            Type::INT4,
+        ],
+    );
+    pin_mut!(writer);
+    let now = Utc::now();
+    let mut rows = 0u64;
+    for (member, user_devices) in members.iter().zip(devices) {
+        for (device, (_, _, device_id)) in user_devices.iter().zip(&member.devices) {
+            for day in &device.days[days.clone()] {
+                for s in day {
+                    let raw = RawSample {
+                        sample_type: s.kind,
+                        value: s.value,
+                        unit: s.unit,
+                        start: s.start.with_timezone(&member.timezone).fixed_offset(),
+                        end: s.end.with_timezone(&member.timezone).fixed_offset(),
+                    };
+                    let valid = validate(&raw, now)?;
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &member.id,
+                            &Uuid::new_v4(),
+                            device_id,
+                            &valid.sample_type().as_str(),
+                            &valid.value(),
+                            &valid.start(),
+                            &valid.end(),
+                            &valid.start_utc_offset_secs(),
+                        ])
+                        .await?;
+                    rows += 1;
+                }
+            }
+        }
+    }
+    writer.finish().await?;
+    db.batch_execute("ANALYZE samples").await?;
+    Ok(rows)
+}

@@ -1,0 +1,188 @@
+//! `healthpipe bench`: the performance figures of the whole pipeline on the local stack,
+//! each measured several times against a baseline taken in the same run on the same machine,
+//! written to `bench/results/<timestamp>-<commit>.json` and printed as a table.
+//!
+//! Every run works in its own scratch databases and topics (dropped at the end) and runs the
+//! gateway and processors as child processes of this binary, so their memory is their own.
+//! Layout: `env` (stack, scratch resources, child services), `workload` (sync requests of
+//! generated users), `population` (accounts, sessions, devices), `load` (HTTP load), one
+//! module per figure group, `report` (JSON and table).
+//!
+//! Benchmarks report; tests never time anything.
+
+mod cpu;
+mod decode;
+mod dedup;
+mod env;
+mod gateway;
+mod growth;
+mod history;
+mod late;
+mod live;
+mod live_phase;
+mod load;
+mod population;
+mod processor;
+mod queries;
+mod report;
+mod run;
+mod workload;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub use report::{Figure, Report, Stat};
+
+/// Sizes and knobs of a bench run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Users of the main workload [default: 100; 20 with --quick].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Days of history per user [default: 7; 2 with --quick].
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Runs of each figure; the report gives the median and the range [default: 3; 2 with
+    /// --quick].
+    #[arg(long)]
+    pub repeat: Option<usize>,
+    /// A small run for development and CI smoke tests.
+    #[arg(long)]
+    pub quick: bool,
+    /// Concurrent HTTP clients of the gateway load.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// Seed of the generated workload.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Only these figures (comma-separated numbers); 1, 2 and 9 always run, since the others
+    /// build on them.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<u32>,
+    /// BATCH_MAX_MESSAGES of the processors (their default is 500); for exploring how batch
+    /// size trades throughput against memory.
+    #[arg(long, default_value_t = 500)]
+    pub batch_max_messages: usize,
+    /// Keep the scratch databases and topics (for debugging).
+    #[arg(long)]
+    pub keep: bool,
+    /// Where the JSON report goes [default: bench/results of the checkout].
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+}
+
+/// The resolved sizes.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    pub users: usize,
+    pub days: u32,
+    pub repeat: usize,
+    pub clients: usize,
+    pub seed: u64,
+    pub quick: bool,
+    only: Vec<u32>,
+}
+
+impl Sizes {
+    fn from(args: &BenchArgs) -> Sizes {
+        let (users, days, repeat) = if args.quick { (20, 2, 2) } else { (100, 7, 3) };
+        Sizes {
+            users: args.users.unwrap_or(users).max(2),
+            days: args.days.unwrap_or(days).max(1),
+            repeat: args.repeat.unwrap_or(repeat).max(1),
+            clients: args.clients.max(1),
+            seed: args.seed,
+            quick: args.quick,
+            only: args.only.clone(),
+        }
+    }
+
+    /// Whether figure `n` is measured in this run.
+    pub fn wants(&self, n: u32) -> bool {
+        self.only.is_empty() || matches!(n, 1 | 2 | 9) || self.only.contains(&n)
+    }
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    if cfg!(debug_assertions) {
+        println!("warning: this is a debug build; figures are only meaningful from `scripts/bench` (release)");
+    }
+    let stack = env::Stack::from_env()?;
+    let sizes = Sizes::from(&args);
+    let root = checkout();
+    let mut scratch = env::Scratch::new(stack, root.join("target/bench-logs"));
+    scratch.processor_batch = args.batch_max_messages.max(1);
+    println!(
+        "healthpipe bench {}: {} users × {} days, {} runs per figure, {} clients; scratch id {}, service logs in {}",
+        if sizes.quick { "(quick)" } else { "" },
+        sizes.users,
+        sizes.days,
+        sizes.repeat,
+        sizes.clients,
+        scratch.run_id,
+        scratch.log_dir.display()
+    );
+    let started = std::time::Instant::now();
+    let outcome = tokio::select! {
+        r = run::all(&scratch, &sizes) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if args.keep {
+        println!(
+            "keeping scratch databases and topics (hp_bench_{}_*)",
+            scratch.run_id
+        );
+    } else if let Err(e) = scratch.cleanup().await {
+        eprintln!("bench: cleanup failed: {e:#}");
+    }
+    let mut report = outcome?;
+    report
+        .timings
+        .push(("total".into(), started.elapsed().as_secs_f64()));
+    let (commit, dirty) = commit(&root);
+    let dir = args.results.unwrap_or_else(|| root.join("bench/results"));
+    let path = report.write(&dir, &commit, dirty)?;
+    println!();
+    println!("{}", report.table());
+    println!(
+        "commit {commit}{}, total {:.0} s; report: {}",
+        if dirty {
+            " (with uncommitted changes)"
+        } else {
+            ""
+        },
+        started.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// The checkout this binary was built from.
+fn checkout() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The short commit id and whether the work tree has uncommitted changes.
+fn commit(root: &Path) -> (String, bool) {
+    let git = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .context("git")?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short=10", "HEAD"]).unwrap_or_default();
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+        .map(|s| !s.is_empty())
+        .unwrap_or(false);
+    (
+        if commit.is_empty() {
+            "unknown".into()
+        } else {
+            commit
+        },
+        dirty,
+    )
+}
