@@ -94,10 +94,7 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
         timezone: timezone.clone(),
         registered_at: Utc::now().timestamp_micros(),
     };
-    state
-        .publisher
-        .publish(&event.user_id, std::slice::from_ref(&event))
-        .await?;
+    state.publisher.publish_one(&event.user_id, &event).await?;
     tx.commit().await?;
     let view = UserView {
         id,
@@ -209,10 +206,7 @@ pub async fn patch_me(
             previous_timezone: current.timezone.clone(),
             changed_at: Utc::now().timestamp_micros(),
         };
-        state
-            .publisher
-            .publish(&event.user_id, std::slice::from_ref(&event))
-            .await?;
+        state.publisher.publish_one(&event.user_id, &event).await?;
     }
     tx.commit().await?;
     Ok(warp::reply::json(&UserView {

@@ -142,10 +142,7 @@ pub async fn register(
         type_priorities: device.type_priorities.clone(),
         registered_at: Utc::now().timestamp_micros(),
     };
-    state
-        .publisher
-        .publish(&event.user_id, std::slice::from_ref(&event))
-        .await?;
+    state.publisher.publish_one(&event.user_id, &event).await?;
     tx.commit().await?;
     Ok(warp::reply::with_status(warp::reply::json(&device), StatusCode::CREATED).into_response())
 }
@@ -198,10 +195,7 @@ pub async fn patch(
         type_priorities: device.type_priorities.clone(),
         changed_at: Utc::now().timestamp_micros(),
     };
-    state
-        .publisher
-        .publish(&event.user_id, std::slice::from_ref(&event))
-        .await?;
+    state.publisher.publish_one(&event.user_id, &event).await?;
     tx.commit().await?;
     Ok(warp::reply::json(&device))
 }

@@ -49,6 +49,11 @@ impl Publisher {
         })
     }
 
+    /// Appends one event; see `publish`.
+    pub async fn publish_one<E: Event>(&self, user_id: &str, event: &E) -> Result<(), ApiError> {
+        self.publish(user_id, std::slice::from_ref(event)).await
+    }
+
     /// Appends `events` to the per-user stream under `user_id`, in order, and waits for the
     /// broker's acknowledgement of each.
     pub async fn publish<E: Event>(&self, user_id: &str, events: &[E]) -> Result<(), ApiError> {

@@ -165,11 +165,7 @@ pub async fn delete(
         deleted_at: Utc::now().timestamp_micros(),
     };
     tokio::spawn(async move {
-        if let Err(e) = state
-            .publisher
-            .publish(&event.user_id, std::slice::from_ref(&event))
-            .await
-        {
+        if let Err(e) = state.publisher.publish_one(&event.user_id, &event).await {
             ticket.release().await;
             return Err(e);
         }
