@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_idempotency",
         include_str!("../migrations/0005_idempotency.sql"),
     ),
+    (
+        "0006_insights",
+        include_str!("../migrations/0006_insights.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"
