@@ -42,6 +42,7 @@ pub mod aggregate;
 pub mod buckets;
 pub mod dedup;
 pub mod explain;
+pub mod insights;
 pub mod ranking;
 pub mod sample;
 pub mod sample_type;
@@ -55,6 +56,10 @@ pub use buckets::{
 };
 pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
 pub use explain::{explain_bucket, BucketExplanation, SampleExplanation};
+pub use insights::{
+    evaluate as evaluate_insights, DayRow, Direction, Finding, HourRow, Outcome, RuleInputs,
+    Severity,
+};
 pub use ranking::{DevicePriority, DeviceRanking};
 pub use sample::{clean_up, Sample};
 pub use sample_type::{AggregationKind, SampleType, TypeSpec, UnknownSampleType, TYPES};
