@@ -13,10 +13,15 @@ CREATE TABLE IF NOT EXISTS insight_acknowledgements (
     PRIMARY KEY (user_id, insight_id)
 );
 
--- The insights processor's view of each user: the time zone its calendar rules use.
+-- The insights processor's view of each user: the time zone its calendar rules use and the
+-- event time of the latest evaluation (rules never evaluate as of an earlier instant, so a
+-- late tick cannot undo a newer result). `tick_sent` is the ticker's own bookkeeping, not
+-- derived from the log: the local day it last published a day tick for.
 CREATE TABLE IF NOT EXISTS insight_users (
-    user_id   uuid PRIMARY KEY,
-    timezone  text NOT NULL
+    user_id       uuid        PRIMARY KEY,
+    timezone      text        NOT NULL,
+    evaluated_at  timestamptz NOT NULL,
+    tick_sent     date
 );
 
 -- The aggregate rows the rules read, copied from `AggregatesUpdated` events (day rows of the

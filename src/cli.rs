@@ -48,8 +48,10 @@ pub enum Command {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Processor {
-    /// Samples and deduplicated hour/day/week/month aggregates.
+    /// Samples and deduplicated hour/day/week/month aggregates; announces changed buckets.
     Aggregation,
+    /// Insights from changed aggregates and day ticks (its own consumer group).
+    Insights,
 }
 
 impl Cli {
@@ -70,11 +72,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             healthpipe_gateway::serve(config, shutdown_signal().cancelled_owned()).await?;
             Ok(())
         }
-        Command::Process {
-            processor: Processor::Aggregation,
-        } => {
-            let config = healthpipe_processors::ProcessorConfig::from_env()?;
-            healthpipe_processors::run_aggregation(config, shutdown_signal()).await?;
+        Command::Process { processor } => {
+            match processor {
+                Processor::Aggregation => {
+                    let config = healthpipe_processors::ProcessorConfig::from_env("aggregation")?;
+                    healthpipe_processors::run_aggregation(config, shutdown_signal()).await?;
+                }
+                Processor::Insights => {
+                    let config = healthpipe_processors::ProcessorConfig::from_env("insights")?;
+                    healthpipe_processors::run_insights(config, shutdown_signal()).await?;
+                }
+            }
             Ok(())
         }
         Command::Demo { days } => crate::demo::run(days).await,

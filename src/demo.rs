@@ -61,6 +61,8 @@ pub async fn run(days: u32) -> Result<()> {
         batch_max_messages: 500,
         batch_max_wait: Duration::from_millis(100),
         metrics_addr: None,
+        tick_interval: None,
+        announce_changes: true,
     };
     let processor_task = tokio::spawn(healthpipe_processors::run_aggregation(
         processor,

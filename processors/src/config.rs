@@ -14,7 +14,8 @@ pub struct ProcessorConfig {
     pub registry_url: String,
     /// `TOPIC_PREFIX`, default `healthpipe`.
     pub topic_prefix: String,
-    /// `CONSUMER_GROUP`, default `healthpipe-aggregation`.
+    /// `CONSUMER_GROUP`, default `healthpipe-<processor>` (`healthpipe-aggregation`,
+    /// `healthpipe-insights`).
     pub group_id: String,
     /// `BATCH_MAX_MESSAGES`, default 500: messages applied in one transaction at most. A
     /// message holds up to 500 samples, so this bounds memory at ~250,000 samples.
@@ -23,6 +24,13 @@ pub struct ProcessorConfig {
     pub batch_max_wait: Duration,
     /// `METRICS_ADDR`, default unset: where to serve `GET /metrics` (e.g. `0.0.0.0:9464`).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `TICK_INTERVAL_SECS`, default 60 (insights processor): how often the ticker looks for
+    /// users whose local day turned; 0 turns the ticker off (`None`).
+    pub tick_interval: Option<Duration>,
+    /// `ANNOUNCE_CHANGES`, default `true` (aggregation processor): publish `AggregatesUpdated`.
+    /// Set `false` to rebuild a database from the log while the insights processor replays
+    /// the announcements already on their topic, so they are not appended a second time.
+    pub announce_changes: bool,
 }
 
 impl std::fmt::Debug for ProcessorConfig {
@@ -36,13 +44,16 @@ impl std::fmt::Debug for ProcessorConfig {
             .field("batch_max_messages", &self.batch_max_messages)
             .field("batch_max_wait", &self.batch_max_wait)
             .field("metrics_addr", &self.metrics_addr)
+            .field("tick_interval", &self.tick_interval)
+            .field("announce_changes", &self.announce_changes)
             .finish()
     }
 }
 
 impl ProcessorConfig {
-    /// Reads the environment; reports every bad or missing setting at once.
-    pub fn from_env() -> Result<Self, ProcessorError> {
+    /// Reads the environment for the processor named `processor` (`aggregation`,
+    /// `insights`); reports every bad or missing setting at once.
+    pub fn from_env(processor: &str) -> Result<Self, ProcessorError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut errors = Vec::new();
         let mut number = |k: &str, default: u64| -> u64 {
@@ -56,6 +67,17 @@ impl ProcessorConfig {
         };
         let batch_max_messages = number("BATCH_MAX_MESSAGES", 500).max(1) as usize;
         let batch_max_wait = Duration::from_millis(number("BATCH_MAX_WAIT_MS", 100));
+        let tick_interval = Some(number("TICK_INTERVAL_SECS", 60))
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
+        let announce_changes = match var("ANNOUNCE_CHANGES").as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(raw) => {
+                errors.push(format!("ANNOUNCE_CHANGES={raw:?} is not true or false"));
+                true
+            }
+        };
         let metrics_addr = var("METRICS_ADDR").and_then(|raw| {
             raw.parse()
                 .map_err(|_| errors.push(format!("METRICS_ADDR={raw:?} is not host:port")))
@@ -74,10 +96,12 @@ impl ProcessorConfig {
             registry_url: var("SCHEMA_REGISTRY_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:58081".into()),
             topic_prefix: var("TOPIC_PREFIX").unwrap_or_else(|| "healthpipe".into()),
-            group_id: var("CONSUMER_GROUP").unwrap_or_else(|| "healthpipe-aggregation".into()),
+            group_id: var("CONSUMER_GROUP").unwrap_or_else(|| format!("healthpipe-{processor}")),
             batch_max_messages,
             batch_max_wait,
             metrics_addr,
+            tick_interval,
+            announce_changes,
         })
     }
 }

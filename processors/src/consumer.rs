@@ -16,11 +16,53 @@ use crate::aggregation::Aggregation;
 use crate::config::ProcessorConfig;
 use crate::dead_letter::DeadLetters;
 use crate::error::ProcessorError;
+use crate::insights::Insights;
+use crate::projection::{Projection, Runner};
+use crate::publish::EventProducer;
 use crate::{metrics, offsets};
 
-/// Runs the aggregation processor until `shutdown` is cancelled.
+/// Runs the aggregation processor until `shutdown` is cancelled: the per-user event log →
+/// samples and aggregates, announcing changed buckets.
 pub async fn run_aggregation(
     config: ProcessorConfig,
+    shutdown: CancellationToken,
+) -> Result<(), ProcessorError> {
+    let topics = Topics::with_prefix(&config.topic_prefix);
+    let projection = Aggregation {
+        codec: EventCodec::new(&config.registry_url),
+        producer: EventProducer::new(&config.kafka_brokers, &config.registry_url)?,
+        changes_topic: config
+            .announce_changes
+            .then(|| topics.aggregates_updated.clone()),
+    };
+    run(config, topics.user_events.clone(), projection, shutdown).await
+}
+
+/// Runs the insights processor until `shutdown` is cancelled: aggregate changes and day
+/// ticks → insights. It also publishes the day ticks of users whose local day turned.
+pub async fn run_insights(
+    config: ProcessorConfig,
+    shutdown: CancellationToken,
+) -> Result<(), ProcessorError> {
+    let topics = Topics::with_prefix(&config.topic_prefix);
+    let projection = Insights::new(&config, &topics)?;
+    if let Some(interval) = config.tick_interval {
+        let ticker = crate::insights::ticker::Ticker::new(&config)?;
+        tokio::spawn(ticker.run(interval, shutdown.clone()));
+    }
+    run(
+        config,
+        topics.aggregates_updated.clone(),
+        projection,
+        shutdown,
+    )
+    .await
+}
+
+async fn run<P: Projection>(
+    config: ProcessorConfig,
+    topic: String,
+    projection: P,
     shutdown: CancellationToken,
 ) -> Result<(), ProcessorError> {
     let topics = Topics::with_prefix(&config.topic_prefix);
@@ -43,27 +85,27 @@ pub async fn run_aggregation(
         // Bounded prefetch: memory stays flat whatever the backlog.
         .set("queued.max.messages.kbytes", "65536")
         .create()?;
-    align_group_offsets(&consumer, &pool, &config.group_id, &topics.user_events).await;
-    consumer.subscribe(&[&topics.user_events])?;
-    let aggregation = Aggregation {
+    align_group_offsets(&consumer, &pool, &config.group_id, &topic).await;
+    consumer.subscribe(&[&topic])?;
+    let runner = Runner {
         pool,
-        codec: EventCodec::new(&config.registry_url),
         dead_letters: DeadLetters::new(&config.kafka_brokers, topics.dead_letter.clone())?,
         group: config.group_id.clone(),
-        topic: topics.user_events.clone(),
+        topic: topic.clone(),
+        projection,
     };
-    tracing::info!(group = %config.group_id, topic = %topics.user_events, "aggregation processor started");
+    tracing::info!(group = %config.group_id, %topic, "processor started");
     while !shutdown.is_cancelled() {
         let batch = collect(&consumer, &config, &shutdown).await?;
         if batch.is_empty() {
             continue;
         }
-        if !apply_with_retry(&aggregation, &batch, &shutdown).await? {
+        if !apply_with_retry(&runner, &batch, &shutdown).await? {
             break; // shut down while waiting to retry: the batch stays unapplied
         }
         commit_informational(&consumer, &batch);
     }
-    tracing::info!("aggregation processor stopped");
+    tracing::info!(group = %config.group_id, "processor stopped");
     Ok(())
 }
 
@@ -91,14 +133,14 @@ async fn collect(
 
 /// Applies the batch, retrying retryable failures with backoff; `Ok(false)` if shutdown
 /// came first.
-async fn apply_with_retry(
-    aggregation: &Aggregation,
+async fn apply_with_retry<P: Projection>(
+    runner: &Runner<P>,
     batch: &[OwnedMessage],
     shutdown: &CancellationToken,
 ) -> Result<bool, ProcessorError> {
     let mut backoff = Duration::from_millis(200);
     loop {
-        match aggregation.apply(batch).await {
+        match runner.apply(batch).await {
             Ok(outcome) => {
                 tracing::debug!(?outcome, "batch applied");
                 return Ok(true);
@@ -177,7 +219,7 @@ async fn align_group_offsets(
     }
 }
 
-fn pool(config: &ProcessorConfig) -> Result<deadpool_postgres::Pool, ProcessorError> {
+pub(crate) fn pool(config: &ProcessorConfig) -> Result<deadpool_postgres::Pool, ProcessorError> {
     let pg: tokio_postgres::Config = config
         .database_url
         .parse()

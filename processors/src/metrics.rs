@@ -49,6 +49,31 @@ pub static RECOMPUTE_ROWS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static CHANGES_PUBLISHED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "healthpipe_processor_aggregate_changes_published_total",
+        "AggregatesUpdated events published (one or more per user and batch with changed buckets)."
+    )
+    .expect("metric registers once")
+});
+
+pub static INSIGHTS_PUBLISHED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "healthpipe_processor_insights_published_total",
+        "Insight versions published, by status (active, resolved).",
+        &["status"]
+    )
+    .expect("metric registers once")
+});
+
+pub static TICKS_PUBLISHED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "healthpipe_processor_day_ticks_published_total",
+        "Day ticks published for users whose local day turned."
+    )
+    .expect("metric registers once")
+});
+
 /// The Prometheus text exposition of every registered metric.
 pub fn render() -> String {
     use prometheus::Encoder;

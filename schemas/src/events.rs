@@ -156,6 +156,10 @@ pub struct AggregateBucket {
     pub value: Option<f64>,
     #[serde(default)]
     pub sample_count: i64,
+    #[serde(default)]
+    pub min_value: Option<f64>,
+    #[serde(default)]
+    pub max_value: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +167,10 @@ pub struct AggregatesUpdated {
     pub event_id: String,
     pub user_id: String,
     pub buckets: Vec<AggregateBucket>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub observed_at: Option<i64>,
 }
 event!(
     AggregatesUpdated,
@@ -180,6 +188,12 @@ pub struct InsightRaised {
     pub message: String,
     pub data_json: String,
     pub raised_at: i64,
+    #[serde(default)]
+    pub direction: Option<String>,
+    #[serde(default)]
+    pub recommendation: String,
+    #[serde(default)]
+    pub rule_key: String,
 }
 event!(InsightRaised, "healthpipe.events.InsightRaised.avsc");
 

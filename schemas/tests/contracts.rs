@@ -143,7 +143,11 @@ fn every_event_round_trips_through_its_avsc() {
             period_start: t,
             value: Some(1.5),
             sample_count: 2,
+            min_value: Some(0.5),
+            max_value: Some(1.0),
         }],
+        timezone: Some("Europe/Berlin".into()),
+        observed_at: Some(t),
     });
     round_trip(InsightRaised {
         event_id: "e11".into(),
@@ -155,6 +159,9 @@ fn every_event_round_trips_through_its_avsc() {
         message: "m".into(),
         data_json: "{}".into(),
         raised_at: t,
+        direction: Some("down".into()),
+        recommendation: "r".into(),
+        rule_key: "LOW_OXYGEN/2026-11-27".into(),
     });
 }
 

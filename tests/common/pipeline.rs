@@ -124,6 +124,8 @@ impl Pipeline {
             batch_max_messages: 500,
             batch_max_wait: Duration::from_millis(50),
             metrics_addr: None,
+            tick_interval: None,
+            announce_changes: true,
         }
     }
 
@@ -136,6 +138,81 @@ impl Pipeline {
                 .await
                 .expect("aggregation processor failed");
         })
+    }
+
+    /// The insights processor's settings: its own group; no ticker (tests send their ticks,
+    /// timed as they need).
+    pub fn insights_config(&self) -> healthpipe_processors::ProcessorConfig {
+        healthpipe_processors::ProcessorConfig {
+            group_id: format!("{}-insights", self.topic_prefix),
+            ..self.processor_config()
+        }
+    }
+
+    /// Starts an insights processor in the test's insights group.
+    pub fn start_insights_processor(&self) -> JoinHandle<()> {
+        let config = self.insights_config();
+        let token = self.shutdown.child_token();
+        tokio::spawn(async move {
+            healthpipe_processors::run_insights(config, token)
+                .await
+                .expect("insights processor failed");
+        })
+    }
+
+    /// Appends `event` to `topic` under `key` with the create time `at`, as a producer of the
+    /// log would (crafted histories: an import, a late upload, a tick).
+    pub async fn append<E: healthpipe_schemas::Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        event: &E,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        use rdkafka::producer::{FutureProducer, FutureRecord};
+        let codec = healthpipe_schemas::EventCodec::new(&self.registry_url);
+        let payload = codec.encode(topic, event).await.expect("event encodes");
+        let producer: FutureProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &self.kafka_brokers)
+            .set("acks", "all")
+            .create()
+            .expect("producer");
+        producer
+            .send(
+                FutureRecord::to(topic)
+                    .key(key)
+                    .payload(&payload)
+                    .timestamp(at.timestamp_millis()),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("kafka acknowledges the append");
+    }
+
+    /// Waits until the aggregation processor applied the whole user-event topic and then the
+    /// insights processor the whole aggregates-updated topic (the aggregation processor
+    /// publishes its announcements before committing, so the second wait sees them all).
+    pub async fn settle(&self) {
+        let timeout = Duration::from_secs(60);
+        let aggregation = self.processor_config().group_id;
+        healthpipe::progress::wait_until_caught_up(
+            &self.database_url,
+            &self.kafka_brokers,
+            &self.topics.user_events,
+            &aggregation,
+            timeout,
+        )
+        .await
+        .expect("aggregation processor catches up");
+        healthpipe::progress::wait_until_caught_up(
+            &self.database_url,
+            &self.kafka_brokers,
+            &self.topics.aggregates_updated,
+            &self.insights_config().group_id,
+            timeout,
+        )
+        .await
+        .expect("insights processor catches up");
     }
 
     pub fn url(&self, path: &str) -> String {

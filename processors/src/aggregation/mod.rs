@@ -2,113 +2,113 @@
 //! in the user's time zone. One batch of messages is applied in one transaction together
 //! with the consumer offsets (see `crate::offsets`).
 
+mod changes;
 mod plan;
 mod recompute;
 mod store;
 
 use std::collections::{HashMap, HashSet};
 
-use deadpool_postgres::Pool;
+use async_trait::async_trait;
+use deadpool_postgres::Transaction;
 use healthpipe_domain::SampleType;
 use healthpipe_schemas::{EventCodec, UserEvent};
-use rdkafka::message::{Message, OwnedMessage};
 use uuid::Uuid;
 
-use crate::dead_letter::DeadLetters;
 use crate::error::ProcessorError;
-use crate::{metrics, offsets};
+use crate::metrics;
+use crate::projection::{Projection, Sourced};
+use crate::publish::EventProducer;
+use changes::Source;
 use plan::Plan;
 
 pub struct Aggregation {
-    pub pool: Pool,
     pub codec: EventCodec,
-    pub dead_letters: DeadLetters,
-    pub group: String,
-    pub topic: String,
+    pub producer: EventProducer,
+    /// Where changed buckets are announced (`AggregatesUpdated`); `None` while rebuilding a
+    /// database whose announcements are already on the topic.
+    pub changes_topic: Option<String>,
 }
 
-/// What a batch did, for logs and tests.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct BatchOutcome {
-    pub applied: usize,
-    pub skipped: usize,
-    pub dead_lettered: usize,
-}
+#[async_trait]
+impl Projection for Aggregation {
+    type Event = UserEvent;
 
-impl Aggregation {
-    /// Applies `messages` (one poll's worth, any partitions of `self.topic`) exactly once.
-    pub async fn apply(&self, messages: &[OwnedMessage]) -> Result<BatchOutcome, ProcessorError> {
-        let started = std::time::Instant::now();
-        let decoded = self.decode(messages).await?;
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let partitions: Vec<i32> = {
-            let set: HashSet<i32> = messages.iter().map(|m| m.partition()).collect();
-            set.into_iter().collect()
-        };
-        let next = offsets::lock(&tx, &self.group, &self.topic, &partitions).await?;
-        let mut outcome = BatchOutcome::default();
-        let mut events = Vec::new();
-        let mut advanced: HashMap<i32, i64> = HashMap::new();
-        for (message, result) in messages.iter().zip(decoded) {
-            if message.offset() < next.get(&message.partition()).copied().unwrap_or(0) {
-                outcome.skipped += 1;
-                continue;
-            }
-            let slot = advanced.entry(message.partition()).or_insert(0);
-            *slot = (*slot).max(message.offset() + 1);
-            match result {
-                Ok(event) => {
-                    events.push(event);
-                    outcome.applied += 1;
-                }
-                Err(reason) => {
-                    self.dead_letters.send(message, &reason).await?;
-                    outcome.dead_lettered += 1;
-                }
-            }
+    async fn decode(&self, payload: &[u8]) -> Result<Result<UserEvent, String>, ProcessorError> {
+        match self.codec.decode_user_event(payload).await {
+            Ok(event) => Ok(Ok(event)),
+            Err(e) if e.is_retryable() => Err(ProcessorError::Registry(e.to_string())),
+            Err(e) => Ok(Err(e.to_string())),
         }
-        if !events.is_empty() {
-            self.project(&tx, &events).await?;
-        }
-        offsets::advance(&tx, &self.group, &self.topic, &advanced).await?;
-        tx.commit().await?;
-        metrics::MESSAGES
-            .with_label_values(&["applied"])
-            .inc_by(outcome.applied as u64);
-        metrics::MESSAGES
-            .with_label_values(&["skipped"])
-            .inc_by(outcome.skipped as u64);
-        metrics::BATCH_SECONDS.observe(started.elapsed().as_secs_f64());
-        Ok(outcome)
-    }
-
-    /// Decodes every message; a poison message becomes `Err(reason)`, a registry outage an
-    /// error for the whole batch (retried later).
-    async fn decode(
-        &self,
-        messages: &[OwnedMessage],
-    ) -> Result<Vec<Result<UserEvent, String>>, ProcessorError> {
-        let mut out = Vec::with_capacity(messages.len());
-        for message in messages {
-            let Some(payload) = message.payload() else {
-                out.push(Err("empty payload".to_string()));
-                continue;
-            };
-            match self.codec.decode_user_event(payload).await {
-                Ok(event) => out.push(Ok(event)),
-                Err(e) if e.is_retryable() => return Err(ProcessorError::Registry(e.to_string())),
-                Err(e) => out.push(Err(e.to_string())),
-            }
-        }
-        Ok(out)
     }
 
     async fn project(
         &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        events: &[UserEvent],
+        tx: &Transaction<'_>,
+        events: &[Sourced<UserEvent>],
     ) -> Result<(), ProcessorError> {
+        let mut sources: HashMap<Uuid, Source> = HashMap::new();
+        for e in events {
+            if let Ok(user) = Uuid::parse_str(e.event.user_id()) {
+                let source = Source {
+                    partition: e.partition,
+                    offset: e.offset,
+                    timestamp_micros: e.timestamp_micros,
+                };
+                sources
+                    .entry(user)
+                    .and_modify(|s| {
+                        if (e.partition, e.offset) > (s.partition, s.offset) {
+                            *s = source;
+                        }
+                    })
+                    .or_insert(source);
+            }
+        }
+        let events: Vec<UserEvent> = events.iter().map(|e| e.event.clone()).collect();
+        let Some((old, new, zones)) = self.recompute(tx, &events).await? else {
+            return Ok(());
+        };
+        let Some(changes_topic) = &self.changes_topic else {
+            return Ok(());
+        };
+        let changed = changes::changed_buckets(&old, &new);
+        let zone_names = zones
+            .iter()
+            .map(|(user, tz)| (*user, tz.name().to_string()))
+            .collect();
+        let announcements: Vec<_> = changes::events(changes_topic, changed, &sources, &zone_names)
+            .into_iter()
+            .map(|(user, event)| {
+                let ms = event.observed_at.map(|us| us / 1000);
+                (user.to_string(), event, ms)
+            })
+            .collect();
+        if !announcements.is_empty() {
+            self.producer
+                .send_all(changes_topic, &announcements)
+                .await?;
+            metrics::CHANGES_PUBLISHED.inc_by(announcements.len() as u64);
+        }
+        Ok(())
+    }
+}
+
+type Recomputed = (
+    Vec<store::StoredRow>,
+    Vec<(Uuid, healthpipe_domain::AggregateRow)>,
+    HashMap<Uuid, chrono_tz::Tz>,
+);
+
+impl Aggregation {
+    /// Writes the batch's samples and recomputes every bucket it touched; returns the
+    /// replaced rows, the new rows and the zones of the users involved (`None` if no bucket
+    /// was touched).
+    async fn recompute(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[UserEvent],
+    ) -> Result<Option<Recomputed>, ProcessorError> {
         let known = store::load_known(tx, &plan::mentioned(events)).await?;
         let plan = Plan::build(events, known);
         store::write_plan(tx, &plan).await?;
@@ -128,7 +128,7 @@ impl Aggregation {
             }
         }
         if windows.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let users: Vec<Uuid> = windows
             .keys()
@@ -140,15 +140,15 @@ impl Aggregation {
         let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones);
         let samples = store::load_samples(tx, &jobs).await?;
         metrics::RECOMPUTE_ROWS_LOADED.inc_by(samples.values().map(Vec::len).sum::<usize>() as u64);
-        let (jobs, rows) = tokio::task::spawn_blocking(move || {
+        let (jobs, rows, zones) = tokio::task::spawn_blocking(move || {
             let rows = recompute::compute(&jobs, &samples, &rankings, &zones);
-            (jobs, rows)
+            (jobs, rows, zones)
         })
         .await
         .expect("aggregation does not panic");
         let replace: Vec<_> = jobs.into_iter().flat_map(|j| j.replace).collect();
-        store::replace_aggregates(tx, &replace, &rows).await?;
+        let old = store::replace_aggregates(tx, &replace, &rows).await?;
         metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(rows.len() as u64);
-        Ok(())
+        Ok(Some((old, rows, zones)))
     }
 }

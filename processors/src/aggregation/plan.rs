@@ -84,6 +84,8 @@ pub struct Plan {
     /// New current versions of sync identifiers.
     pub sync_writes: HashMap<(Uuid, String), (i64, Uuid)>,
     pub windows: HashMap<(Uuid, SampleType), Window>,
+    /// Insight acknowledgements: (user, insight id) → when; the first one wins.
+    pub acknowledgements: HashMap<(Uuid, Uuid), DateTime<Utc>>,
 }
 
 /// (user, sample id).
@@ -195,9 +197,15 @@ impl Plan {
                     self.delete(user, id, known);
                 }
             }
-            UserEvent::ShareGranted(_)
-            | UserEvent::ShareRevoked(_)
-            | UserEvent::InsightAcknowledged(_) => {}
+            UserEvent::InsightAcknowledged(e) => {
+                if let (Ok(insight), Some(at)) = (
+                    Uuid::parse_str(&e.insight_id),
+                    DateTime::from_timestamp_micros(e.acknowledged_at),
+                ) {
+                    self.acknowledgements.entry((user, insight)).or_insert(at);
+                }
+            }
+            UserEvent::ShareGranted(_) | UserEvent::ShareRevoked(_) => {}
         }
     }
 

@@ -120,6 +120,7 @@ pub async fn write_plan(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
     }
     copy_samples(tx, plan).await?;
     write_index(tx, plan).await?;
+    write_acknowledgements(tx, plan).await?;
     if !plan.sync_writes.is_empty() {
         let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for ((user, sync), (version, id)) in &plan.sync_writes {
@@ -217,6 +218,27 @@ async fn write_index(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bool[]) \
          ON CONFLICT (user_id, sample_id) DO UPDATE SET deleted = EXCLUDED.deleted",
         &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An acknowledgement already stored wins over a later one: acknowledging twice keeps the
+/// first time.
+async fn write_acknowledgements(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
+    if plan.acknowledgements.is_empty() {
+        return Ok(());
+    }
+    let mut cols = (Vec::new(), Vec::new(), Vec::new());
+    for ((user, insight), at) in &plan.acknowledgements {
+        cols.0.push(*user);
+        cols.1.push(*insight);
+        cols.2.push(*at);
+    }
+    tx.execute(
+        "INSERT INTO insight_acknowledgements (user_id, insight_id, acknowledged_at) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) ON CONFLICT DO NOTHING",
+        &[&cols.0, &cols.1, &cols.2],
     )
     .await?;
     Ok(())
@@ -347,12 +369,16 @@ pub struct Replace {
     pub to: DateTime<Utc>,
 }
 
-/// Deletes the rows in every replaced range and writes the new ones (binary COPY).
+/// A stored aggregate row: (user, type, period, period start) → (value, min, max, count).
+pub type StoredRow = ((Uuid, String, String, DateTime<Utc>), (f64, f64, f64, i32));
+
+/// Deletes the rows in every replaced range and writes the new ones (binary COPY). Returns
+/// the deleted rows, so the caller can tell which buckets really changed.
 pub async fn replace_aggregates(
     tx: &Transaction<'_>,
     ranges: &[Replace],
     rows: &[(Uuid, AggregateRow)],
-) -> Result<()> {
+) -> Result<Vec<StoredRow>> {
     let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in ranges {
         cols.0.push(r.user);
@@ -361,15 +387,26 @@ pub async fn replace_aggregates(
         cols.3.push(r.from);
         cols.4.push(r.to);
     }
-    tx.execute(
-        "DELETE FROM aggregates a USING unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) \
-         AS d(u, t, p, f, e) WHERE a.user_id = d.u AND a.sample_type = d.t AND a.period = d.p \
-         AND a.period_start >= d.f AND a.period_start < d.e",
-        &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4],
-    )
-    .await?;
+    let deleted = tx
+        .query(
+            "DELETE FROM aggregates a USING unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) \
+             AS d(u, t, p, f, e) WHERE a.user_id = d.u AND a.sample_type = d.t AND a.period = d.p \
+             AND a.period_start >= d.f AND a.period_start < d.e \
+             RETURNING a.user_id, a.sample_type, a.period, a.period_start, a.value, a.min_value, a.max_value, a.sample_count",
+            &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4],
+        )
+        .await?;
+    let old = deleted
+        .iter()
+        .map(|r| {
+            (
+                (r.get(0), r.get(1), r.get(2), r.get(3)),
+                (r.get(4), r.get(5), r.get(6), r.get(7)),
+            )
+        })
+        .collect();
     if rows.is_empty() {
-        return Ok(());
+        return Ok(old);
     }
     let sink = tx
         .copy_in(
@@ -413,5 +450,5 @@ pub async fn replace_aggregates(
             .await?;
     }
     writer.finish().await?;
-    Ok(())
+    Ok(old)
 }

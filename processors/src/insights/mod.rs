@@ -1,0 +1,149 @@
+//! The insights projection: rules over a user's aggregates (see
+//! `healthpipe_domain::insights`), fed by the `AggregatesUpdated` events the aggregation
+//! processor publishes and by day ticks (`ticker`). It keeps its own copy of the rows the rules
+//! read (`insight_inputs`), so its results are a function of the events it consumed, in order:
+//! replaying the topic into an empty database gives the same insights. Every new, updated or
+//! resolved insight is also published as an `InsightRaised` event.
+
+mod state;
+mod store;
+pub mod ticker;
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use deadpool_postgres::Transaction;
+use healthpipe_schemas::{AggregatesUpdated, EventCodec, InsightRaised, Topics};
+use uuid::Uuid;
+
+use crate::config::ProcessorConfig;
+use crate::error::ProcessorError;
+use crate::metrics;
+use crate::projection::{Projection, Sourced};
+use crate::publish::EventProducer;
+use state::{InsightRow, LOOKBACK_DAYS};
+
+pub struct Insights {
+    codec: EventCodec,
+    producer: EventProducer,
+    insights_topic: String,
+}
+
+impl Insights {
+    pub fn new(config: &ProcessorConfig, topics: &Topics) -> Result<Self, ProcessorError> {
+        Ok(Self {
+            codec: EventCodec::new(&config.registry_url),
+            producer: EventProducer::new(&config.kafka_brokers, &config.registry_url)?,
+            insights_topic: topics.insights.clone(),
+        })
+    }
+}
+
+/// The event time of an aggregate change: the time it carries, else its message's.
+fn event_time(e: &Sourced<AggregatesUpdated>) -> Option<DateTime<Utc>> {
+    e.event
+        .observed_at
+        .or(e.timestamp_micros)
+        .and_then(DateTime::from_timestamp_micros)
+}
+
+#[async_trait]
+impl Projection for Insights {
+    type Event = AggregatesUpdated;
+
+    async fn decode(
+        &self,
+        payload: &[u8],
+    ) -> Result<Result<AggregatesUpdated, String>, ProcessorError> {
+        match self.codec.decode::<AggregatesUpdated>(payload).await {
+            Ok(event) => Ok(Ok(event)),
+            Err(e) if e.is_retryable() => Err(ProcessorError::Registry(e.to_string())),
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    }
+
+    async fn project(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[Sourced<AggregatesUpdated>],
+    ) -> Result<(), ProcessorError> {
+        let mut states = store::load(tx, &wanted(events)).await?;
+        let mut versions: Vec<InsightRow> = Vec::new();
+        for e in events {
+            let Ok(user) = Uuid::parse_str(&e.event.user_id) else {
+                continue;
+            };
+            if let Some(state) = states.get_mut(&user) {
+                versions.extend(state.apply(&e.event, event_time(e)));
+            }
+        }
+        store::save(tx, &states, &versions).await?;
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let published: Vec<(String, InsightRaised, Option<i64>)> = versions
+            .iter()
+            .map(|v| {
+                let at = v.updated_at.timestamp_micros();
+                let name = format!("{}/{}/{}", v.id, at, v.status);
+                let event = InsightRaised {
+                    event_id: Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes()).to_string(),
+                    user_id: v.user.to_string(),
+                    insight_id: v.id.to_string(),
+                    insight_type: v.insight_type.clone(),
+                    severity: v.severity.clone(),
+                    status: v.status.to_string(),
+                    message: v.message.clone(),
+                    data_json: v.data.to_string(),
+                    raised_at: at,
+                    direction: v.direction.clone(),
+                    recommendation: v.recommendation.clone(),
+                    rule_key: v.rule_key.clone(),
+                };
+                (v.user.to_string(), event, Some(at / 1000))
+            })
+            .collect();
+        self.producer
+            .send_all(&self.insights_topic, &published)
+            .await?;
+        for v in &versions {
+            metrics::INSIGHTS_PUBLISHED
+                .with_label_values(&[v.status])
+                .inc();
+        }
+        Ok(())
+    }
+}
+
+/// Per user in the batch: the rows the rules can read as of the batch's earliest event time,
+/// and the older days the batch changes.
+fn wanted(events: &[Sourced<AggregatesUpdated>]) -> Vec<store::Wanted> {
+    // user → (earliest event time, starts of the changed days)
+    type Seen = (Option<DateTime<Utc>>, BTreeSet<DateTime<Utc>>);
+    let mut per_user: HashMap<Uuid, Seen> = HashMap::new();
+    for e in events {
+        let Ok(user) = Uuid::parse_str(&e.event.user_id) else {
+            continue;
+        };
+        let entry = per_user.entry(user).or_default();
+        if let Some(t) = event_time(e) {
+            entry.0 = Some(entry.0.map_or(t, |s| s.min(t)));
+        }
+        entry.1.extend(
+            e.event
+                .buckets
+                .iter()
+                .filter(|b| b.period == "day")
+                .filter_map(|b| DateTime::from_timestamp_micros(b.period_start)),
+        );
+    }
+    per_user
+        .into_iter()
+        .map(|(user, (earliest, days))| store::Wanted {
+            user,
+            since: earliest.unwrap_or_else(Utc::now) - TimeDelta::days(LOOKBACK_DAYS),
+            day_starts: days.into_iter().collect(),
+        })
+        .collect()
+}

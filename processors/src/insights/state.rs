@@ -1,0 +1,241 @@
+//! The insights processor's working state for one user, in memory for one batch: the
+//! aggregate rows the rules read, the active insights, and how each event changes them.
+//! No I/O: `mod.rs` loads the state, feeds it the batch's events in log order and writes
+//! back what changed, so the result depends only on the events, never on batch boundaries.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use healthpipe_domain::insights::{evaluate, DayRow, HourRow, Outcome, RuleInputs};
+use healthpipe_domain::SampleType;
+use healthpipe_schemas::AggregatesUpdated;
+use uuid::Uuid;
+
+/// Day rows of these types feed the rules.
+const DAY_TYPES: [SampleType; 4] = [
+    SampleType::RestingHeartRate,
+    SampleType::Steps,
+    SampleType::OxygenSaturation,
+    SampleType::BloodGlucose,
+];
+
+/// Whether the rules read rows of this type and period (SLEEP_ANALYSIS by the hour, for
+/// noon-to-noon nights; the others by the local day).
+pub fn wanted(sample_type: SampleType, period: &str) -> bool {
+    match period {
+        "day" => DAY_TYPES.contains(&sample_type),
+        "hour" => sample_type == SampleType::SleepAnalysis,
+        _ => false,
+    }
+}
+
+/// How many local days before the evaluation day the rules look back (ACTIVITY_CHANGE: this
+/// week and the four before it), with a margin for zone offsets.
+pub const LOOKBACK_DAYS: i64 = 37;
+
+/// (type, period, period start) of an input row.
+pub type InputKey = (SampleType, &'static str, DateTime<Utc>);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputRow {
+    pub value: f64,
+    pub min_value: f64,
+    pub max_value: f64,
+    pub sample_count: u32,
+}
+
+/// One version of an insight, as stored and as published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsightRow {
+    pub user: Uuid,
+    pub id: Uuid,
+    pub rule_key: String,
+    pub insight_type: String,
+    pub severity: String,
+    pub status: &'static str,
+    pub direction: Option<String>,
+    pub message: String,
+    pub recommendation: String,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Everything the batch knows about one user.
+#[derive(Debug, Clone)]
+pub struct UserState {
+    pub user: Uuid,
+    pub tz: Tz,
+    /// Event time of the latest evaluation; `None` for a user seen for the first time.
+    pub evaluated_at: Option<DateTime<Utc>>,
+    pub inputs: HashMap<InputKey, InputRow>,
+    /// Input rows this batch changed: `None` = deleted.
+    pub changed_inputs: HashMap<InputKey, Option<InputRow>>,
+    /// Active insights by rule key.
+    pub active: HashMap<String, InsightRow>,
+}
+
+impl UserState {
+    pub fn new(user: Uuid, tz: Tz, evaluated_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            user,
+            tz,
+            evaluated_at,
+            inputs: HashMap::new(),
+            changed_inputs: HashMap::new(),
+            active: HashMap::new(),
+        }
+    }
+
+    /// Applies one event and evaluates the rules as of its event time; returns the insight
+    /// versions it produced (new, updated or resolved), in order.
+    pub fn apply(
+        &mut self,
+        event: &AggregatesUpdated,
+        event_time: Option<DateTime<Utc>>,
+    ) -> Vec<InsightRow> {
+        if let Some(tz) = event.timezone.as_deref().and_then(|z| z.parse::<Tz>().ok()) {
+            self.tz = tz;
+        }
+        let mut changed_days = BTreeSet::new();
+        for bucket in &event.buckets {
+            let Ok(sample_type) = bucket.sample_type.parse::<SampleType>() else {
+                continue;
+            };
+            let period: &'static str = match bucket.period.as_str() {
+                "day" => "day",
+                "hour" => "hour",
+                _ => continue,
+            };
+            let Some(start) = DateTime::from_timestamp_micros(bucket.period_start) else {
+                continue;
+            };
+            if !wanted(sample_type, period) {
+                continue;
+            }
+            if period == "day" {
+                changed_days.insert(start.with_timezone(&self.tz).date_naive());
+            }
+            let row = bucket.value.map(|value| InputRow {
+                value,
+                min_value: bucket.min_value.unwrap_or(value),
+                max_value: bucket.max_value.unwrap_or(value),
+                sample_count: u32::try_from(bucket.sample_count).unwrap_or(0),
+            });
+            let key = (sample_type, period, start);
+            match row {
+                Some(r) => self.inputs.insert(key, r),
+                None => self.inputs.remove(&key),
+            };
+            self.changed_inputs.insert(key, row);
+        }
+        // Never evaluate as of an instant before the last evaluation: events from the
+        // aggregation processor and the ticker may interleave slightly out of time order.
+        let as_of = match (event_time, self.evaluated_at) {
+            (Some(t), Some(last)) => t.max(last),
+            (Some(t), None) => t,
+            (None, Some(last)) => last,
+            (None, None) => return Vec::new(),
+        };
+        self.evaluated_at = Some(as_of);
+        let outcomes = self.evaluate(as_of, &changed_days);
+        self.reconcile(as_of, outcomes)
+    }
+
+    fn evaluate(&self, as_of: DateTime<Utc>, changed_days: &BTreeSet<NaiveDate>) -> Vec<Outcome> {
+        let mut days: HashMap<SampleType, BTreeMap<NaiveDate, DayRow>> = HashMap::new();
+        let mut sleep_hours = Vec::new();
+        for ((sample_type, period, start), row) in &self.inputs {
+            if *period == "hour" {
+                sleep_hours.push(HourRow {
+                    start: *start,
+                    value: row.value,
+                });
+                continue;
+            }
+            let date = start.with_timezone(&self.tz).date_naive();
+            days.entry(*sample_type).or_default().insert(
+                date,
+                DayRow {
+                    date,
+                    value: row.value,
+                    min_value: row.min_value,
+                    max_value: row.max_value,
+                    sample_count: row.sample_count,
+                },
+            );
+        }
+        evaluate(&RuleInputs {
+            tz: self.tz,
+            as_of,
+            days: &days,
+            sleep_hours: &sleep_hours,
+            changed_days,
+        })
+    }
+
+    /// The same condition for the same window updates its active insight (only when
+    /// something in it changed); a condition that clears resolves it; one that comes back
+    /// after that is a new insight with a new id.
+    fn reconcile(&mut self, as_of: DateTime<Utc>, outcomes: Vec<Outcome>) -> Vec<InsightRow> {
+        let mut versions = Vec::new();
+        for outcome in outcomes {
+            match (outcome.firing, self.active.get(&outcome.rule_key)) {
+                (Some(finding), current) => {
+                    let mut row = InsightRow {
+                        user: self.user,
+                        id: Uuid::nil(),
+                        rule_key: outcome.rule_key.clone(),
+                        insight_type: finding.insight_type.to_string(),
+                        severity: finding.severity.as_str().to_string(),
+                        status: "active",
+                        direction: finding.direction.map(|d| d.as_str().to_string()),
+                        message: finding.message,
+                        recommendation: finding.recommendation,
+                        data: finding.data,
+                        created_at: as_of,
+                        updated_at: as_of,
+                    };
+                    match current {
+                        Some(c) if same_content(c, &row) => continue,
+                        Some(c) => {
+                            row.id = c.id;
+                            row.created_at = c.created_at;
+                        }
+                        None => row.id = insight_id(self.user, &outcome.rule_key, as_of),
+                    }
+                    self.active.insert(outcome.rule_key, row.clone());
+                    versions.push(row);
+                }
+                (None, Some(_)) => {
+                    let mut row = self
+                        .active
+                        .remove(&outcome.rule_key)
+                        .expect("checked above");
+                    row.status = "resolved";
+                    row.updated_at = as_of;
+                    versions.push(row);
+                }
+                (None, None) => {}
+            }
+        }
+        versions
+    }
+}
+
+fn same_content(a: &InsightRow, b: &InsightRow) -> bool {
+    a.insight_type == b.insight_type
+        && a.severity == b.severity
+        && a.direction == b.direction
+        && a.message == b.message
+        && a.recommendation == b.recommendation
+        && a.data == b.data
+}
+
+/// Derived from the condition and the instant it was first seen, so a replay finds the same
+/// id (and acknowledgements, stored by id, find their insight again).
+pub fn insight_id(user: Uuid, rule_key: &str, first_seen: DateTime<Utc>) -> Uuid {
+    let name = format!("{user}/{rule_key}/{}", first_seen.timestamp_micros());
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())
+}
