@@ -397,6 +397,59 @@ struct Row {
     count: i64,
 }
 
+/// A time-zone change re-buckets the whole history. Fifteen months are more than the processor
+/// holds in memory at once (it works a month of buckets at a time, in bounded groups), and the
+/// result is still exactly the pure aggregation of every sample in the new zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_time_zone_change_rebuckets_a_long_history_exactly() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let pipeline = Pipeline::start().await;
+    let user = pipeline.new_user("UTC").await;
+    let watch = user.device("watch", "watch-tz").await;
+    let phone = user.device("phone", "phone-tz").await;
+    let ranking = ranking_of(&user).await;
+    let first = Utc::now().date_naive() - Days::days(460);
+    let mut samples = Vec::new();
+    for (device, minutes, value) in [(&watch, (30, 59), 100.0), (&phone, (0, 50), 200.0)] {
+        let sent: Vec<Value> = (0..450)
+            .map(|i| {
+                let day = first + Days::days(i);
+                let start = local(chrono_tz::UTC, day, 23, minutes.0);
+                let end = local(chrono_tz::UTC, day, 23, minutes.1);
+                steps(&mut rng, value, start, end)
+            })
+            .collect();
+        samples.extend(sync(&user, device, &sent).await);
+    }
+    caught_up(&pipeline).await;
+    let utc_rows = stored(&pipeline, &user).await;
+    assert_rows_equal(
+        &expected(&samples, &ranking, chrono_tz::UTC),
+        &utc_rows,
+        "in UTC",
+    );
+
+    let tokyo = chrono_tz::Asia::Tokyo;
+    let response = pipeline
+        .http
+        .patch(pipeline.url("/api/v1/me"))
+        .bearer_auth(&user.token)
+        .json(&json!({"timezone": tokyo.name()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    caught_up(&pipeline).await;
+    let tokyo_rows = stored(&pipeline, &user).await;
+    assert_rows_equal(
+        &expected(&samples, &ranking, tokyo),
+        &tokyo_rows,
+        "in Tokyo",
+    );
+    // 23:00 UTC is 08:00 the next day in Tokyo: every day moved.
+    assert!(changed_keys(&utc_rows, &tokyo_rows).len() > 450 * 2);
+}
+
 fn local(tz: Tz, day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     tz.from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap())
         .earliest()

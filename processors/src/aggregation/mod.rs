@@ -138,17 +138,26 @@ impl Aggregation {
             .collect();
         let (zones, rankings) = store::load_context(tx, &users).await?;
         let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones);
-        let samples = store::load_samples(tx, &jobs).await?;
-        metrics::RECOMPUTE_ROWS_LOADED.inc_by(samples.values().map(Vec::len).sum::<usize>() as u64);
-        let (jobs, rows, zones) = tokio::task::spawn_blocking(move || {
-            let rows = recompute::compute(&jobs, &samples, &rankings, &zones);
-            (jobs, rows, zones)
-        })
-        .await
-        .expect("aggregation does not panic");
-        let replace: Vec<_> = jobs.into_iter().flat_map(|j| j.replace).collect();
-        let old = store::replace_aggregates(tx, &replace, &rows).await?;
-        metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(rows.len() as u64);
+        let replace: Vec<&store::Replace> = jobs.iter().flat_map(|j| &j.replace).collect();
+        let old = store::delete_aggregates(tx, &replace).await?;
+        let jobs = std::sync::Arc::new(jobs);
+        let (rankings, zones) = (std::sync::Arc::new(rankings), std::sync::Arc::new(zones));
+        let mut rows = Vec::new();
+        for group in recompute::groups(recompute::chunks(&jobs, &zones)) {
+            let samples = store::load_samples(tx, &group).await?;
+            metrics::RECOMPUTE_ROWS_LOADED
+                .inc_by(samples.values().map(Vec::len).sum::<usize>() as u64);
+            let (jobs, rankings, zones) = (jobs.clone(), rankings.clone(), zones.clone());
+            let computed = tokio::task::spawn_blocking(move || {
+                recompute::compute(&jobs, &group, &samples, &rankings, &zones)
+            })
+            .await
+            .expect("aggregation does not panic");
+            store::copy_aggregates(tx, &computed).await?;
+            metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(computed.len() as u64);
+            rows.extend(computed);
+        }
+        let zones = std::sync::Arc::try_unwrap(zones).unwrap_or_else(|shared| (*shared).clone());
         Ok(Some((old, rows, zones)))
     }
 }

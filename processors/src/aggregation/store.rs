@@ -13,7 +13,7 @@ use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use super::plan::{IndexEntry, KnownState, Mentioned, Plan, Window};
-use super::recompute::Job;
+use super::recompute::Chunk;
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
@@ -316,46 +316,42 @@ pub async fn load_context(
     Ok((zones, rankings))
 }
 
-/// Every stored sample of each job's (user, type) starting within its load range, in one
-/// query.
+/// Every stored sample of each chunk's (user, type) starting within its load range, in one
+/// query; keyed by the chunk's index in `chunks`.
 pub async fn load_samples(
     tx: &Transaction<'_>,
-    jobs: &[Job],
-) -> Result<HashMap<(Uuid, SampleType), Vec<DomainSample>>> {
-    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for job in jobs {
-        cols.0.push(job.user);
-        cols.1.push(job.sample_type.as_str().to_string());
-        cols.2.push(job.load_from);
-        cols.3.push(job.load_to);
+    chunks: &[Chunk],
+) -> Result<HashMap<usize, Vec<DomainSample>>> {
+    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (index, chunk) in chunks.iter().enumerate() {
+        cols.0.push(index as i32);
+        cols.1.push(chunk.user);
+        cols.2.push(chunk.sample_type.as_str().to_string());
+        cols.3.push(chunk.load_from);
+        cols.4.push(chunk.load_to);
     }
     let rows = tx
         .query(
-            "SELECT w.u, w.t, s.sample_id, s.device_id, s.value, s.start_time, s.end_time \
-             FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS w(u, t, f, e) \
+            "SELECT w.i, s.sample_id, s.device_id, s.value, s.start_time, s.end_time \
+             FROM unnest($1::int[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS w(i, u, t, f, e) \
              JOIN LATERAL (SELECT sample_id, device_id, value, start_time, end_time FROM samples \
                  WHERE user_id = w.u AND sample_type = w.t AND start_time >= w.f AND start_time < w.e) s ON true",
-            &[&cols.0, &cols.1, &cols.2, &cols.3],
+            &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4],
         )
         .await?;
-    let mut out: HashMap<(Uuid, SampleType), Vec<DomainSample>> = HashMap::new();
+    let mut out: HashMap<usize, Vec<DomainSample>> = HashMap::new();
     for r in &rows {
-        let type_name: String = r.get(1);
-        let Ok(sample_type) = type_name.parse::<SampleType>() else {
-            continue;
-        };
-        let id: Uuid = r.get(2);
-        let device: Uuid = r.get(3);
-        out.entry((r.get(0), sample_type))
-            .or_default()
-            .push(DomainSample {
-                id: id.to_string(),
-                device_id: device.to_string(),
-                sample_type,
-                value: r.get(4),
-                start: r.get(5),
-                end: r.get(6),
-            });
+        let index = r.get::<_, i32>(0) as usize;
+        let id: Uuid = r.get(1);
+        let device: Uuid = r.get(2);
+        out.entry(index).or_default().push(DomainSample {
+            id: id.to_string(),
+            device_id: device.to_string(),
+            sample_type: chunks[index].sample_type,
+            value: r.get(3),
+            start: r.get(4),
+            end: r.get(5),
+        });
     }
     Ok(out)
 }
@@ -372,12 +368,11 @@ pub struct Replace {
 /// A stored aggregate row: (user, type, period, period start) → (value, min, max, count).
 pub type StoredRow = ((Uuid, String, String, DateTime<Utc>), (f64, f64, f64, i32));
 
-/// Deletes the rows in every replaced range and writes the new ones (binary COPY). Returns
-/// the deleted rows, so the caller can tell which buckets really changed.
-pub async fn replace_aggregates(
+/// Deletes the rows in every replaced range and returns them, so the caller can tell which
+/// buckets really changed once the new rows are written (`copy_aggregates`).
+pub async fn delete_aggregates(
     tx: &Transaction<'_>,
-    ranges: &[Replace],
-    rows: &[(Uuid, AggregateRow)],
+    ranges: &[&Replace],
 ) -> Result<Vec<StoredRow>> {
     let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in ranges {
@@ -396,7 +391,7 @@ pub async fn replace_aggregates(
             &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4],
         )
         .await?;
-    let old = deleted
+    Ok(deleted
         .iter()
         .map(|r| {
             (
@@ -404,9 +399,13 @@ pub async fn replace_aggregates(
                 (r.get(4), r.get(5), r.get(6), r.get(7)),
             )
         })
-        .collect();
+        .collect())
+}
+
+/// Writes aggregate rows with binary COPY.
+pub async fn copy_aggregates(tx: &Transaction<'_>, rows: &[(Uuid, AggregateRow)]) -> Result<()> {
     if rows.is_empty() {
-        return Ok(old);
+        return Ok(());
     }
     let sink = tx
         .copy_in(
@@ -450,5 +449,5 @@ pub async fn replace_aggregates(
             .await?;
     }
     writer.finish().await?;
-    Ok(old)
+    Ok(())
 }
