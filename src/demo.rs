@@ -64,8 +64,16 @@ pub async fn run(days: u32) -> Result<()> {
         tick_interval: None,
         announce_changes: true,
     };
+    let insights = healthpipe_processors::ProcessorConfig {
+        group_id: "healthpipe-insights".into(),
+        ..processor.clone()
+    };
     let processor_task = tokio::spawn(healthpipe_processors::run_aggregation(
         processor,
+        shutdown.child_token(),
+    ));
+    let insights_task = tokio::spawn(healthpipe_processors::run_insights(
+        insights,
         shutdown.child_token(),
     ));
 
@@ -96,12 +104,22 @@ pub async fn run(days: u32) -> Result<()> {
         Duration::from_secs(300),
     )
     .await?;
+    println!("waiting for the insights processor ...");
+    crate::progress::wait_until_caught_up(
+        &database_url,
+        &brokers,
+        &Topics::with_prefix(&prefix).aggregates_updated,
+        "healthpipe-insights",
+        Duration::from_secs(300),
+    )
+    .await?;
 
     for (user, token) in users.iter().zip(&sessions) {
         print_user(&client, &gateway_url, &database_url, user, token).await?;
     }
     shutdown.cancel();
     processor_task.await.context("processor task")??;
+    insights_task.await.context("insights task")??;
     Ok(())
 }
 
@@ -341,6 +359,21 @@ async fn print_user(
             fmt(on(&heart, date), 1.0, 1),
             fmt(on(&sleep, date), 60.0, 1),
             fmt(on(&weight, date), 1.0, 1)
+        );
+    }
+    let url = format!("{base}/api/v1/insights");
+    let insights = expect_ok(client.get(url).bearer_auth(token).send().await?).await?;
+    let insights = insights["insights"].as_array().cloned().unwrap_or_default();
+    if insights.is_empty() {
+        println!("  insights: none (no rule fired on this data)");
+    }
+    for insight in insights {
+        println!(
+            "  insight [{} {}, {}]: {}",
+            insight["severity"].as_str().unwrap_or("?"),
+            insight["type"].as_str().unwrap_or("?"),
+            insight["status"].as_str().unwrap_or("?"),
+            insight["message"].as_str().unwrap_or("")
         );
     }
     Ok(())
