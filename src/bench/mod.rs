@@ -60,9 +60,9 @@ pub struct BenchArgs {
     /// build on them.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<u32>,
-    /// BATCH_MAX_MESSAGES of the processors (their default is 500); for exploring how batch
+    /// BATCH_MAX_MESSAGES of the processors (their default is 100); for exploring how batch
     /// size trades throughput against memory.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 100)]
     pub batch_max_messages: usize,
     /// Keep the scratch databases and topics (for debugging).
     #[arg(long)]
