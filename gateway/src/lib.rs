@@ -17,6 +17,7 @@ mod error;
 mod explain;
 mod idempotency;
 mod ingest;
+mod insights;
 mod metrics;
 mod publisher;
 mod query;

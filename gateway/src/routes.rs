@@ -12,7 +12,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::auth::{with_role, with_user};
 use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
-use crate::{accounts, devices, explain, metrics, query, sync, AppState};
+use crate::{accounts, devices, explain, insights, metrics, query, sync, AppState};
 
 /// Limit for every small JSON body (accounts, devices, sample deletions).
 pub const SMALL_BODY_BYTES: u64 = 64 * 1024;
@@ -30,9 +30,12 @@ const ROUTE_TABLE: &[(&str, &str)] = &[
     ("/api/v1/devices", "GET, POST"),
     ("/api/v1/devices/{id}", "PATCH"),
     ("/api/v1/devices/{id}/sync", "POST"),
-    ("/api/v1/samples", "DELETE"),
+    ("/api/v1/samples", "GET, DELETE"),
     ("/api/v1/aggregates", "GET"),
     ("/api/v1/aggregates/explain", "GET"),
+    ("/api/v1/summary", "GET"),
+    ("/api/v1/insights", "GET"),
+    ("/api/v1/insights/{id}/acknowledge", "POST"),
     ("/api/v1/openapi.json", "GET"),
     ("/healthz", "GET"),
     ("/readyz", "GET"),
@@ -122,6 +125,30 @@ pub fn routes(
         .and(plain_user.clone())
         .and(warp::query::<std::collections::HashMap<String, String>>())
         .and_then(|s, u, q| async move { respond(query::aggregates(s, u, q).await) });
+    let samples = warp::get()
+        .and(api.and(warp::path!("samples")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and_then(|s, u, q| async move { respond(query::samples(s, u, q).await) });
+    let summary = warp::get()
+        .and(api.and(warp::path!("summary")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and_then(|s, u, q| async move { respond(query::summary(s, u, q).await) });
+    let list_insights = warp::get()
+        .and(api.and(warp::path!("insights")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and_then(|s, u, q| async move { respond(insights::list(s, u, q).await) });
+    // The id as a plain segment: a malformed one is the same 404 as an unknown one.
+    let acknowledge_insight = warp::post()
+        .and(api.and(warp::path!("insights" / String / "acknowledge")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and_then(|id, s, u| async move { respond(insights::acknowledge(s, u, id).await) });
 
     let healthz = warp::get()
         .and(warp::path!("healthz"))
@@ -153,6 +180,10 @@ pub fn routes(
         delete_samples.boxed(),
         explain_aggregate.boxed(),
         aggregates.boxed(),
+        samples.boxed(),
+        summary.boxed(),
+        list_insights.boxed(),
+        acknowledge_insight.boxed(),
         healthz.boxed(),
         readyz.boxed(),
         metrics_route.boxed(),
@@ -238,6 +269,9 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "aggregates"] => "/api/v1/aggregates",
         ["api", "v1", "aggregates", "explain"] => "/api/v1/aggregates/explain",
         ["api", "v1", "samples"] => "/api/v1/samples",
+        ["api", "v1", "summary"] => "/api/v1/summary",
+        ["api", "v1", "insights"] => "/api/v1/insights",
+        ["api", "v1", "insights", _, "acknowledge"] => "/api/v1/insights/{id}/acknowledge",
         ["api", "v1", "openapi.json"] => "/api/v1/openapi.json",
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",

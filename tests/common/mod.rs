@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod pipeline;
+pub mod query;
 mod stack;
 
 pub use pipeline::*;

@@ -1,0 +1,106 @@
+//! `GET /api/v1/aggregates?type=&period=&from=&to=`: the caller's aggregate rows.
+//!
+//! Answer: `[{"period_start", "value", "min_value", "max_value", "sample_count", "coverage"}]`,
+//! one element per bucket holding a counted sample, by `period_start`. `coverage` tells a quiet
+//! bucket from one where the devices were off:
+//!
+//! - `coverage.time_fraction`: for cumulative types (steps, distance, energy, flights, sleep)
+//!   the share of the bucket's time, in `0..=1`, covered by the samples that counted (the
+//!   bucket's real length: a local day lasts 23 or 25 hours on DST days); a counted
+//!   instantaneous sample covers no time. `null` for discrete and latest types.
+//! - `coverage.devices`: the number of distinct devices with a sample counted in the bucket.
+//!
+//! Rows stored before coverage existed (migration `0004_aggregate_coverage`) answer
+//! `{"time_fraction": null, "devices": 0}` until the processor recomputes their bucket.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use healthpipe_domain::Period;
+use serde::Serialize;
+use warp::Reply;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::query::params::{period_param, range_params, sample_type_param, user_zone};
+use crate::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct AggregateView {
+    pub period_start: DateTime<Utc>,
+    pub value: f64,
+    pub min_value: f64,
+    pub max_value: f64,
+    pub sample_count: i32,
+    pub coverage: Coverage,
+}
+
+/// How well a bucket is covered (see the module documentation).
+#[derive(Debug, Serialize)]
+pub struct Coverage {
+    /// Share of the bucket's time covered by counted samples; `None` (JSON `null`) for discrete
+    /// and latest types.
+    pub time_fraction: Option<f64>,
+    /// Distinct devices with a sample counted in the bucket.
+    pub devices: i32,
+}
+
+/// Widest range one request may ask for, per period: it bounds the rows one answer holds.
+fn max_range(period: Period) -> TimeDelta {
+    match period {
+        Period::Hour => TimeDelta::days(31),
+        Period::Day => TimeDelta::days(732),
+        Period::Week => TimeDelta::days(7 * 520),
+        Period::Month => TimeDelta::days(366 * 50),
+    }
+}
+
+/// Role: user. `from`/`to` are RFC 3339 instants or local dates (YYYY-MM-DD, in the caller's
+/// zone; `to` as a date includes that whole day).
+pub async fn aggregates(
+    state: Arc<AppState>,
+    user: AuthUser,
+    params: HashMap<String, String>,
+) -> Result<impl Reply, ApiError> {
+    let sample_type = sample_type_param(&params)?;
+    let period = period_param(&params)?;
+    let db = state.db.get().await?;
+    let tz = user_zone(&db, &user).await?;
+    let (from, to) = range_params(
+        &params,
+        tz,
+        max_range(period).num_days(),
+        &format!(" for period {}", period.as_str()),
+    )?;
+    let rows = db
+        .query(
+            "SELECT period_start, value, min_value, max_value, sample_count, coverage, device_count \
+             FROM aggregates \
+             WHERE user_id = $1 AND sample_type = $2 AND period = $3 \
+             AND period_start >= $4 AND period_start < $5 ORDER BY period_start",
+            &[
+                &user.id,
+                &sample_type.as_str(),
+                &period.as_str(),
+                &from,
+                &to,
+            ],
+        )
+        .await?;
+    let body: Vec<AggregateView> = rows
+        .iter()
+        .map(|r| AggregateView {
+            period_start: r.get(0),
+            value: r.get(1),
+            min_value: r.get(2),
+            max_value: r.get(3),
+            sample_count: r.get(4),
+            coverage: Coverage {
+                time_fraction: r.get(5),
+                devices: r.get(6),
+            },
+        })
+        .collect();
+    Ok(warp::reply::json(&body))
+}

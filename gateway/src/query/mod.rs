@@ -1,0 +1,16 @@
+//! The read side. It reads only the projections the processors write, and only the caller's
+//! rows: `aggregates` (`GET /api/v1/aggregates`), `samples` (`GET /api/v1/samples`, the raw
+//! samples with what of each counted), `summary` (`GET /api/v1/summary`, one local day against
+//! the week before), and `params`, the parameter parsing they share with `explain`.
+
+mod aggregates;
+mod params;
+mod samples;
+mod summary;
+
+pub use aggregates::{aggregates, Coverage};
+pub(crate) use params::{
+    limit_param, period_param, required, rfc3339_param, sample_type_param, user_zone,
+};
+pub use samples::samples;
+pub use summary::summary;

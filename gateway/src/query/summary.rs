@@ -1,0 +1,179 @@
+//! `GET /api/v1/summary?date=YYYY-MM-DD`: one local day of the caller's day aggregates, each
+//! type against its mean over the week before.
+//!
+//! Answer:
+//!
+//! ```json
+//! {"date": "2026-05-04", "timezone": "Europe/Berlin",
+//!  "types": [{"type": "STEPS", "unit": "count", "value": 9000.0, "mean_7d": 7500.0,
+//!    "change": 1500.0, "change_percent": 20.0, "days_in_mean": 4}]}
+//! ```
+//!
+//! `date` is a local date in the caller's time zone; its day row is the one starting at that
+//! date's local midnight (a DST day lasts 23 or 25 hours, and is still one row). `types` lists
+//! every type with a day row on that date, by type name. `mean_7d` is the mean of the day
+//! values of those of the 7 previous local days that have a row (`days_in_mean` of them; a day
+//! without data is a gap, not a zero), `null` when none has. `change` is `value - mean_7d`,
+//! `change_percent` is `change / mean_7d × 100`; both `null` without a mean, and
+//! `change_percent` also when the mean is 0.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use healthpipe_domain::SampleType;
+use serde::Serialize;
+use warp::Reply;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::query::params::{date_param, local_midnight, required, user_zone};
+use crate::AppState;
+
+/// Days before `date` the mean looks at.
+const MEAN_DAYS: u64 = 7;
+
+/// The day rows of every type from the first day of the mean to the summarised day. The
+/// `sample_type = ANY(all types)` lets the primary key (user_id, sample_type, period,
+/// period_start) answer it as one range per type.
+const DAY_ROWS_SQL: &str = "SELECT sample_type, period_start, value FROM aggregates \
+     WHERE user_id = $1 AND sample_type = ANY($2) AND period = 'day' \
+     AND period_start >= $3 AND period_start <= $4 \
+     ORDER BY sample_type, period_start";
+
+#[derive(Debug, Serialize)]
+struct SummaryView {
+    date: NaiveDate,
+    timezone: &'static str,
+    types: Vec<TypeSummary>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+struct TypeSummary {
+    #[serde(rename = "type")]
+    sample_type: &'static str,
+    unit: &'static str,
+    value: f64,
+    mean_7d: Option<f64>,
+    change: Option<f64>,
+    change_percent: Option<f64>,
+    days_in_mean: u32,
+}
+
+/// Role: user.
+pub async fn summary(
+    state: Arc<AppState>,
+    user: AuthUser,
+    params: HashMap<String, String>,
+) -> Result<impl Reply, ApiError> {
+    let date = date_param(required(&params, "date")?, "date")?;
+    let db = state.db.get().await?;
+    let tz = user_zone(&db, &user).await?;
+    let day = local_midnight(date, tz);
+    let previous: Vec<DateTime<Utc>> = (1..=MEAN_DAYS)
+        .filter_map(|k| date.checked_sub_days(chrono::Days::new(k)))
+        .map(|d| local_midnight(d, tz))
+        .collect();
+    let first = previous.iter().copied().min().unwrap_or(day);
+    let types: Vec<&str> = SampleType::all().map(SampleType::as_str).collect();
+    let statement = db.prepare_cached(DAY_ROWS_SQL).await?;
+    let rows = db
+        .query(&statement, &[&user.id, &types, &first, &day])
+        .await?;
+
+    let mut by_type: BTreeMap<String, Vec<(DateTime<Utc>, f64)>> = BTreeMap::new();
+    for r in &rows {
+        by_type
+            .entry(r.get(0))
+            .or_default()
+            .push((r.get(1), r.get(2)));
+    }
+    let types = by_type
+        .iter()
+        .filter_map(|(name, days)| {
+            let sample_type: SampleType = name.parse().ok()?;
+            summarise(sample_type, days, day, &previous)
+        })
+        .collect();
+    Ok(warp::reply::json(&SummaryView {
+        date,
+        timezone: tz.name(),
+        types,
+    }))
+}
+
+/// One type's summary from its day rows, or `None` without a row starting at `day`. Rows at
+/// other instants than `day` and `previous` (left over from another zone) are ignored.
+fn summarise(
+    sample_type: SampleType,
+    days: &[(DateTime<Utc>, f64)],
+    day: DateTime<Utc>,
+    previous: &[DateTime<Utc>],
+) -> Option<TypeSummary> {
+    let value = days.iter().find(|(start, _)| *start == day)?.1;
+    let before: Vec<f64> = days
+        .iter()
+        .filter(|(start, _)| previous.contains(start))
+        .map(|(_, v)| *v)
+        .collect();
+    let mean = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
+    let change = mean.map(|m| value - m);
+    let change_percent = match (change, mean) {
+        (Some(c), Some(m)) if m != 0.0 => Some(c / m * 100.0),
+        _ => None,
+    };
+    Some(TypeSummary {
+        sample_type: sample_type.as_str(),
+        unit: sample_type.canonical_unit().symbol(),
+        value,
+        mean_7d: mean,
+        change,
+        change_percent,
+        days_in_mean: before.len() as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, day, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn the_mean_skips_days_without_data() {
+        let previous: Vec<_> = (1..=7).map(|k| at(10 - k)).collect();
+        let days = [(at(4), 100.0), (at(8), 200.0), (at(10), 180.0)];
+        let s = summarise(SampleType::Steps, &days, at(10), &previous).unwrap();
+        assert_eq!(
+            (s.value, s.mean_7d, s.change, s.days_in_mean),
+            (180.0, Some(150.0), Some(30.0), 2)
+        );
+        assert_eq!(s.change_percent, Some(20.0));
+    }
+
+    #[test]
+    fn without_a_mean_or_with_a_zero_mean_there_is_no_percentage() {
+        let previous: Vec<_> = (1..=7).map(|k| at(10 - k)).collect();
+        let alone = summarise(SampleType::Steps, &[(at(10), 5.0)], at(10), &previous).unwrap();
+        assert_eq!(
+            (
+                alone.mean_7d,
+                alone.change,
+                alone.change_percent,
+                alone.days_in_mean
+            ),
+            (None, None, None, 0)
+        );
+        let zero = [(at(9), 0.0), (at(10), 5.0)];
+        let zero = summarise(SampleType::Steps, &zero, at(10), &previous).unwrap();
+        assert_eq!(
+            (zero.mean_7d, zero.change, zero.change_percent),
+            (Some(0.0), Some(5.0), None)
+        );
+        assert!(summarise(SampleType::Steps, &[(at(9), 1.0)], at(10), &previous).is_none());
+    }
+}
