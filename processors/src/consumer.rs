@@ -110,25 +110,43 @@ async fn run<P: Projection>(
 }
 
 /// Waits for the first message (or shutdown), then takes what arrives within the batch wait.
+/// Consumer errors (a broker restarting, a lost connection) are logged and waited out:
+/// librdkafka reconnects by itself, and nothing was applied for them.
 async fn collect(
     consumer: &StreamConsumer,
     config: &ProcessorConfig,
     shutdown: &CancellationToken,
 ) -> Result<Vec<OwnedMessage>, ProcessorError> {
     let mut batch = Vec::new();
-    let first = tokio::select! {
-        _ = shutdown.cancelled() => return Ok(batch),
-        m = consumer.recv() => m?,
+    let first = loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(batch),
+            m = consumer.recv() => m,
+        };
+        match received {
+            Ok(message) => break message,
+            Err(e) => consumer_error(&e).await,
+        }
     };
     batch.push(first.detach());
     let deadline = tokio::time::Instant::now() + config.batch_max_wait;
     while batch.len() < config.batch_max_messages {
         match tokio::time::timeout_at(deadline, consumer.recv()).await {
-            Ok(message) => batch.push(message?.detach()),
+            Ok(Ok(message)) => batch.push(message.detach()),
+            Ok(Err(e)) => {
+                consumer_error(&e).await;
+                break;
+            }
             Err(_) => break,
         }
     }
     Ok(batch)
+}
+
+async fn consumer_error(e: &rdkafka::error::KafkaError) {
+    metrics::RETRIES.with_label_values(&["kafka"]).inc();
+    tracing::warn!(error = %e, "kafka consumer error; waiting for the client to recover");
+    tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
 /// Applies the batch, retrying retryable failures with backoff; `Ok(false)` if shutdown

@@ -7,6 +7,7 @@
 
 mod pipeline;
 pub mod query;
+pub mod seeded;
 mod stack;
 
 pub use pipeline::*;
