@@ -216,6 +216,64 @@ async fn alerts_fire_above_threshold_and_coverage_and_resolve_when_the_data_goes
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_acknowledgement_through_the_api_reaches_the_insight() {
+    let pipeline = start().await;
+    let (p, _, _) = alert_history(&pipeline).await;
+    pipeline.settle().await;
+    let list = |unread: &'static str| {
+        let session = &p.session;
+        async move {
+            let body: serde_json::Value = session
+                .get(&format!("/api/v1/insights?unread={unread}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            body["insights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["type"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("true").await.len(), 4);
+    assert!(list("false").await.is_empty());
+    let all: serde_json::Value = p
+        .session
+        .get("/api/v1/insights")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let oxygen = all["insights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "LOW_OXYGEN")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let response = p
+        .session
+        .post(
+            &format!("/api/v1/insights/{oxygen}/acknowledge"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    pipeline
+        .wait_for_sql(
+            &format!("SELECT count(*) FROM insight_acknowledgements WHERE insight_id = '{oxygen}'"),
+            "1",
+        )
+        .await;
+    assert_eq!(list("false").await, vec!["LOW_OXYGEN"]);
+    assert_eq!(list("true").await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn heart_rate_trend_over_gaps_and_short_sleep_need_their_minimum_data() {
     let pipeline = start().await;
     let ny = chrono_tz::America::New_York;

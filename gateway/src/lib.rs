@@ -5,8 +5,11 @@
 //! Layout: `config` (environment), `error` (the one place errors become HTTP), `auth`
 //! (accounts and sessions), `devices` (the device registry), `sync` (sample ingestion),
 //! `ingest` (pure parsing and validation of sync bodies), `idempotency` (stored answers of
-//! retried appends), `publisher` (Kafka + schema registry), `routes` (the warp filter tree and
-//! the OpenAPI document, `openapi.json`), `metrics`.
+//! retried appends), `publisher` (Kafka + schema registry), `query` (the read side over the
+//! projections: aggregates, samples with their counted fractions, the daily summary),
+//! `explain` (one bucket's samples and why they counted), `insights` (the user's insights and
+//! their acknowledgement), `routes` (the warp filter tree and the OpenAPI document,
+//! `openapi.json`), `metrics`.
 
 mod accounts;
 mod auth;
