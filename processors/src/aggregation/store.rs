@@ -193,33 +193,58 @@ async fn copy_samples(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// New index entries go in with binary COPY: the batch loaded every entry it mentions under
+/// the partition's offset lock, so an entry marked new cannot exist yet (a conflict would be
+/// a bug, and fails the batch rather than hiding it). Stored entries only ever turn into
+/// tombstones.
 async fn write_index(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
-    if plan.index_writes.is_empty() {
+    let (new, tombstones): (Vec<_>, Vec<_>) =
+        plan.index_writes.iter().partition(|(_, _, entry)| entry.new);
+    if !tombstones.is_empty() {
+        let (users, ids): (Vec<Uuid>, Vec<Uuid>) =
+            tombstones.iter().map(|(u, id, _)| (*u, *id)).unzip();
+        tx.execute(
+            "UPDATE sample_index i SET deleted = true FROM unnest($1::uuid[], $2::uuid[]) AS d(u, id) \
+             WHERE i.user_id = d.u AND i.sample_id = d.id",
+            &[&users, &ids],
+        )
+        .await?;
+    }
+    if new.is_empty() {
         return Ok(());
     }
-    let mut cols = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
+    let sink = tx
+        .copy_in(
+            "COPY sample_index (user_id, sample_id, sample_type, start_time, end_time, deleted) \
+             FROM STDIN BINARY",
+        )
+        .await?;
+    let writer = BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::UUID,
+            Type::UUID,
+            Type::TEXT,
+            Type::TIMESTAMPTZ,
+            Type::TIMESTAMPTZ,
+            Type::BOOL,
+        ],
     );
-    for (user, id, entry) in &plan.index_writes {
-        cols.0.push(*user);
-        cols.1.push(*id);
-        cols.2.push(entry.sample_type.clone());
-        cols.3.push(entry.start);
-        cols.4.push(entry.end);
-        cols.5.push(entry.deleted);
+    pin_mut!(writer);
+    for (user, id, entry) in new {
+        writer
+            .as_mut()
+            .write(&[
+                user,
+                id,
+                &entry.sample_type,
+                &entry.start,
+                &entry.end,
+                &entry.deleted,
+            ])
+            .await?;
     }
-    tx.execute(
-        "INSERT INTO sample_index (user_id, sample_id, sample_type, start_time, end_time, deleted) \
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bool[]) \
-         ON CONFLICT (user_id, sample_id) DO UPDATE SET deleted = EXCLUDED.deleted",
-        &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5],
-    )
-    .await?;
+    writer.finish().await?;
     Ok(())
 }
 
