@@ -8,8 +8,10 @@
 
 mod codec;
 mod events;
+mod fast_decode;
 mod topics;
 
 pub use codec::{CodecError, EventCodec};
 pub use events::*;
+pub use fast_decode::decode_samples_recorded;
 pub use topics::{Topics, MAX_SAMPLES_PER_EVENT};

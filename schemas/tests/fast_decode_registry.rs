@@ -1,0 +1,245 @@
+//! How `EventCodec::decode_user_event` chooses between the direct `SamplesRecorded` decoder
+//! and the generic path, against the local stack's schema registry (`SCHEMA_REGISTRY_URL`,
+//! else the checkout's `.stack/env`): only a message written with exactly our schema takes
+//! the direct path; evolved writer schemas and other records keep the generic one.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+
+use apache_avro::types::Value;
+use apache_avro::writer::datum::GenericDatumWriter;
+use healthpipe_schemas::*;
+use schema_registry_converter::async_impl::avro::AvroEncoder;
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::schema_registry_common::{
+    SchemaType, SubjectNameStrategy, SuppliedSchema,
+};
+
+/// The registry of the running local stack; a missing stack fails the test loudly.
+fn registry_url() -> String {
+    if let Ok(url) = std::env::var("SCHEMA_REGISTRY_URL") {
+        return url;
+    }
+    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join(".stack/env")) {
+            let line = text.lines().find_map(|l| {
+                l.trim()
+                    .trim_start_matches("export ")
+                    .strip_prefix("SCHEMA_REGISTRY_URL=")
+            });
+            return line
+                .expect("SCHEMA_REGISTRY_URL in .stack/env")
+                .trim_matches('\'')
+                .into();
+        }
+        assert!(
+            dir.pop(),
+            "set SCHEMA_REGISTRY_URL or run `scripts/stack up`"
+        );
+    }
+}
+
+/// A topic no other run uses, so each test registers its own subjects.
+fn unique_topic() -> String {
+    format!("fast-decode-test-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn event(samples: usize) -> SamplesRecorded {
+    let sample = |i: usize| Sample {
+        sample_id: format!("s-{i}"),
+        sample_type: "HEART_RATE".into(),
+        value: 61.5 + i as f64,
+        unit: "bpm".into(),
+        start_time: 1_777_881_600_000_000 + i as i64,
+        end_time: 1_777_881_600_000_000 + i as i64,
+        utc_offset_seconds: -18_000,
+        source_app: i.is_multiple_of(2).then(|| "com.apple.health".into()),
+        sync_identifier: Some(format!("sync-{i}")),
+        sync_version: Some(i as i64),
+        metadata: HashMap::from([("HKMetadataKeyHeartRateMotionContext".into(), "1".into())]),
+    };
+    SamplesRecorded {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        user_id: uuid::Uuid::new_v4().to_string(),
+        device_id: uuid::Uuid::new_v4().to_string(),
+        recorded_at: 1_777_900_000_000_000,
+        samples: (0..samples).map(sample).collect(),
+    }
+}
+
+/// Encodes `value` with writer schema `schema`, registered under the topic's
+/// `SamplesRecorded` subject, as another producer version would.
+async fn encode_with_schema(topic: &str, schema: &str, value: Value) -> Vec<u8> {
+    let encoder = AvroEncoder::new(SrSettings::new(registry_url()));
+    let strategy = SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
+        topic.into(),
+        SuppliedSchema::new(
+            Some(SamplesRecorded::FULL_NAME.into()),
+            SchemaType::Avro,
+            schema.into(),
+        ),
+    );
+    encoder
+        .encode_value(value, &strategy)
+        .await
+        .expect("encodes")
+}
+
+/// Our schema with `edit` applied to each sample's field list, as JSON text.
+fn edited_schema(edit: impl Fn(&mut Vec<serde_json::Value>)) -> String {
+    let mut schema: serde_json::Value = serde_json::from_str(SamplesRecorded::SCHEMA).unwrap();
+    let sample = &mut schema["fields"][4]["type"]["items"]["fields"];
+    edit(sample.as_array_mut().expect("Sample fields"));
+    schema.to_string()
+}
+
+/// `event` as an Avro value with `edit` applied to each sample's fields.
+fn edited_value(event: &SamplesRecorded, edit: impl Fn(&mut Vec<(String, Value)>)) -> Value {
+    let mut value = apache_avro::to_value(event).unwrap();
+    let Value::Record(fields) = &mut value else {
+        unreachable!("a record")
+    };
+    let Value::Array(samples) = &mut fields[4].1 else {
+        unreachable!("samples")
+    };
+    for sample in samples {
+        let Value::Record(sample) = sample else {
+            unreachable!("a sample record")
+        };
+        edit(sample);
+    }
+    value
+}
+
+#[tokio::test]
+async fn the_current_schema_takes_the_direct_path() {
+    let topic = unique_topic();
+    let codec = EventCodec::new(&registry_url());
+    let sent = event(500);
+    let bytes = codec.encode(&topic, &sent).await.unwrap();
+
+    let got = codec.decode_user_event(&bytes).await.unwrap();
+    assert_eq!(got, UserEvent::SamplesRecorded(sent.clone()));
+    assert_eq!(codec.direct_decodes(), 1);
+    codec.decode_user_event(&bytes).await.unwrap();
+    assert_eq!(
+        codec.direct_decodes(),
+        2,
+        "the schema check is cached per id"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_writer_schema_goes_through_the_generic_path() {
+    let topic = unique_topic();
+    let newer = edited_schema(|fields| {
+        fields.push(serde_json::json!({
+            "name": "note", "type": ["null", "string"], "default": null
+        }))
+    });
+    let sent = event(3);
+    let value = edited_value(&sent, |sample| {
+        sample.push(("note".into(), Value::Union(1, Box::new("hi".into()))))
+    });
+    let bytes = encode_with_schema(&topic, &newer, value).await;
+
+    let codec = EventCodec::new(&registry_url());
+    let got = codec.decode_user_event(&bytes).await.unwrap();
+    assert_eq!(got, UserEvent::SamplesRecorded(sent));
+    assert_eq!(codec.direct_decodes(), 0);
+}
+
+#[tokio::test]
+async fn an_older_writer_schema_goes_through_the_generic_path() {
+    let topic = unique_topic();
+    let dropped = ["sync_identifier", "sync_version", "metadata"];
+    let older =
+        edited_schema(|fields| fields.retain(|f| !dropped.contains(&f["name"].as_str().unwrap())));
+    let mut sent = event(3);
+    let value = edited_value(&sent, |sample| {
+        sample.retain(|(n, _)| !dropped.contains(&n.as_str()))
+    });
+    let bytes = encode_with_schema(&topic, &older, value).await;
+
+    let codec = EventCodec::new(&registry_url());
+    let got = codec.decode_user_event(&bytes).await.unwrap();
+    for sample in &mut sent.samples {
+        (sample.sync_identifier, sample.sync_version) = (None, None);
+        sample.metadata.clear();
+    }
+    assert_eq!(got, UserEvent::SamplesRecorded(sent));
+    assert_eq!(codec.direct_decodes(), 0);
+}
+
+#[tokio::test]
+async fn other_records_go_through_the_generic_path() {
+    let topic = unique_topic();
+    let codec = EventCodec::new(&registry_url());
+    let sent = UserRegistered {
+        event_id: "e".into(),
+        user_id: "u".into(),
+        timezone: "Europe/Paris".into(),
+        registered_at: 1,
+    };
+    let bytes = codec.encode(&topic, &sent).await.unwrap();
+    let got = codec.decode_user_event(&bytes).await.unwrap();
+    assert_eq!(got, UserEvent::UserRegistered(sent));
+    assert_eq!(codec.direct_decodes(), 0);
+}
+
+#[tokio::test]
+async fn a_corrupt_body_under_the_current_schema_is_undecodable() {
+    let topic = unique_topic();
+    let codec = EventCodec::new(&registry_url());
+    let bytes = codec.encode(&topic, &event(2)).await.unwrap();
+    let got = codec.decode_user_event(&bytes[..bytes.len() - 1]).await;
+    assert!(matches!(got, Err(CodecError::Undecodable(_))), "{got:?}");
+}
+
+/// A registry that answers 503 to its first request and our schema to every later one.
+fn flaky_registry() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let schema = serde_json::json!({ "schema": SamplesRecorded::SCHEMA }).to_string();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let (status, body) = match n {
+                0 => ("503 Service Unavailable", "{}"),
+                _ => ("200 OK", schema.as_str()),
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_registry_outage_during_the_schema_check_is_retryable_and_not_remembered() {
+    let codec = EventCodec::new(&flaky_registry());
+    let sent = event(2);
+    let mut bytes = vec![0, 0, 0, 0, 42];
+    let schema = apache_avro::Schema::parse_str(SamplesRecorded::SCHEMA).unwrap();
+    let writer = GenericDatumWriter::builder(&schema).build().unwrap();
+    let value = apache_avro::to_value(&sent).unwrap();
+    bytes.extend(writer.write_value_to_vec(value).unwrap());
+
+    let first = codec.decode_user_event(&bytes).await;
+    assert!(
+        matches!(&first, Err(e @ CodecError::RegistryUnavailable(_)) if e.is_retryable()),
+        "{first:?}"
+    );
+    let second = codec.decode_user_event(&bytes).await.unwrap();
+    assert_eq!(second, UserEvent::SamplesRecorded(sent));
+    assert_eq!(codec.direct_decodes(), 1);
+}
