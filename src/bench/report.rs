@@ -350,7 +350,8 @@ fn figure_line(f: &Figure) -> String {
     format!("  [{}] {}: {value}{ratio} → {verdict}", f.id, f.title)
 }
 
-fn spread(s: Stat) -> String {
+/// "median [min–max]", or the median alone for one run.
+pub fn spread(s: Stat) -> String {
     if s.runs > 1 {
         format!("{} [{}–{}]", number(s.median), number(s.min), number(s.max))
     } else {
