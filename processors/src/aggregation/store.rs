@@ -198,8 +198,10 @@ async fn copy_samples(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
 /// a bug, and fails the batch rather than hiding it). Stored entries only ever turn into
 /// tombstones.
 async fn write_index(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
-    let (new, tombstones): (Vec<_>, Vec<_>) =
-        plan.index_writes.iter().partition(|(_, _, entry)| entry.new);
+    let (new, tombstones): (Vec<_>, Vec<_>) = plan
+        .index_writes
+        .iter()
+        .partition(|(_, _, entry)| entry.new);
     if !tombstones.is_empty() {
         let (users, ids): (Vec<Uuid>, Vec<Uuid>) =
             tombstones.iter().map(|(u, id, _)| (*u, *id)).unzip();
