@@ -65,7 +65,7 @@ impl Projection for Aggregation {
                     .or_insert(source);
             }
         }
-        let events: Vec<UserEvent> = events.iter().map(|e| e.event.clone()).collect();
+        let events: Vec<&UserEvent> = events.iter().map(|e| &e.event).collect();
         let Some((old, new, zones)) = self.recompute(tx, &events).await? else {
             return Ok(());
         };
@@ -107,10 +107,10 @@ impl Aggregation {
     async fn recompute(
         &self,
         tx: &Transaction<'_>,
-        events: &[UserEvent],
+        events: &[&UserEvent],
     ) -> Result<Option<Recomputed>, ProcessorError> {
-        let known = store::load_known(tx, &plan::mentioned(events)).await?;
-        let plan = Plan::build(events, known);
+        let known = store::load_known(tx, &plan::mentioned(events.iter().copied())).await?;
+        let plan = Plan::build(events.iter().copied(), known);
         store::write_plan(tx, &plan).await?;
 
         let mut windows = plan.windows.clone();

@@ -101,7 +101,7 @@ pub struct Mentioned {
 }
 
 /// What the batch mentions, to load `KnownState` in one query each.
-pub fn mentioned(events: &[UserEvent]) -> Mentioned {
+pub fn mentioned<'a>(events: impl IntoIterator<Item = &'a UserEvent>) -> Mentioned {
     let mut ids = Vec::new();
     let mut syncs = Vec::new();
     for event in events {
@@ -138,7 +138,10 @@ pub fn mentioned(events: &[UserEvent]) -> Mentioned {
 
 impl Plan {
     /// Applies `events` in order on top of `known`.
-    pub fn build(events: &[UserEvent], mut known: KnownState) -> Plan {
+    pub fn build<'a>(
+        events: impl IntoIterator<Item = &'a UserEvent>,
+        mut known: KnownState,
+    ) -> Plan {
         let mut plan = Plan::default();
         for event in events {
             plan.apply(event, &mut known);
