@@ -20,6 +20,9 @@ pub struct AuthUser {
     pub id: Uuid,
     pub role: String,
     pub token_hash: Vec<u8>,
+    /// The zone of the caller's profile (UTC if the stored name is not a zone), read with the
+    /// session so the read endpoints need no second round trip for it.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Argon2id is deliberately slow (tens of ms): run it off the async threads.
@@ -106,18 +109,25 @@ fn bearer_token(header: &str) -> Option<&str> {
 
 async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiError> {
     let db = state.db.get().await?;
-    let row = db
-        .query_opt(
-            "SELECT u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+    // Every authenticated request runs this: prepared once per connection.
+    let statement = db
+        .prepare_cached(
+            "SELECT u.id, u.role, u.timezone FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > now()",
-            &[&token_hash],
         )
+        .await?;
+    let row = db
+        .query_opt(&statement, &[&token_hash])
         .await?
         .ok_or(ApiError::Unauthorized)?;
     Ok(AuthUser {
         id: row.get(0),
         role: row.get(1),
         token_hash,
+        timezone: row
+            .get::<_, String>(2)
+            .parse()
+            .unwrap_or(chrono_tz::Tz::UTC),
     })
 }
 

@@ -39,7 +39,7 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::{period_param, required, rfc3339_param, sample_type_param, user_zone, Coverage};
+use crate::query::{period_param, required, rfc3339_param, sample_type_param, Coverage};
 use crate::AppState;
 
 /// Most samples one explanation loads: a month of minute-by-minute readings fits, a runaway
@@ -94,7 +94,7 @@ pub async fn explain(
     let raw_start = required(&params, "period_start")?;
     let at = rfc3339_param(raw_start, "period_start")?;
     let db = state.db.get().await?;
-    let tz = user_zone(&db, &user).await?;
+    let tz = user.timezone;
     let start = bucket_start(period, at, tz);
     if start != at {
         return Err(ApiError::BadRequest(format!(

@@ -23,7 +23,7 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::params::{period_param, range_params, sample_type_param, user_zone};
+use crate::query::params::{period_param, range_params, sample_type_param};
 use crate::AppState;
 
 #[derive(Debug, Serialize)]
@@ -66,19 +66,24 @@ pub async fn aggregates(
     let sample_type = sample_type_param(&params)?;
     let period = period_param(&params)?;
     let db = state.db.get().await?;
-    let tz = user_zone(&db, &user).await?;
+    let tz = user.timezone;
     let (from, to) = range_params(
         &params,
         tz,
         max_range(period).num_days(),
         &format!(" for period {}", period.as_str()),
     )?;
-    let rows = db
-        .query(
+    let statement = db
+        .prepare_cached(
             "SELECT period_start, value, min_value, max_value, sample_count, coverage, device_count \
              FROM aggregates \
              WHERE user_id = $1 AND sample_type = $2 AND period = $3 \
              AND period_start >= $4 AND period_start < $5 ORDER BY period_start",
+        )
+        .await?;
+    let rows = db
+        .query(
+            &statement,
             &[
                 &user.id,
                 &sample_type.as_str(),

@@ -9,8 +9,6 @@ mod samples;
 mod summary;
 
 pub use aggregates::{aggregates, Coverage};
-pub(crate) use params::{
-    limit_param, period_param, required, rfc3339_param, sample_type_param, user_zone,
-};
+pub(crate) use params::{limit_param, period_param, required, rfc3339_param, sample_type_param};
 pub use samples::samples;
 pub use summary::summary;

@@ -7,7 +7,6 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{Period, SampleType};
 
-use crate::auth::AuthUser;
 use crate::error::ApiError;
 
 pub(crate) fn required<'a>(
@@ -74,19 +73,6 @@ pub(crate) fn range_params(
         )));
     }
     Ok((from, to))
-}
-
-/// The caller's time zone (UTC if the stored name is not a zone).
-pub(crate) async fn user_zone(
-    db: &deadpool_postgres::Client,
-    user: &AuthUser,
-) -> Result<Tz, ApiError> {
-    Ok(db
-        .query_one("SELECT timezone FROM users WHERE id = $1", &[&user.id])
-        .await?
-        .get::<_, String>(0)
-        .parse()
-        .unwrap_or(Tz::UTC))
 }
 
 /// Years a query may name: wide enough for any health record, narrow enough that every

@@ -33,7 +33,7 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::params::{limit_param, range_params, sample_type_param, user_zone, QUERY_YEARS};
+use crate::query::params::{limit_param, range_params, sample_type_param, QUERY_YEARS};
 use crate::AppState;
 
 /// Widest `from`..`to` of one request.
@@ -96,7 +96,7 @@ pub async fn samples(
     let limit = limit_param(&params, DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = params.get("cursor").map(|c| Cursor::parse(c)).transpose()?;
     let db = state.db.get().await?;
-    let tz = user_zone(&db, &user).await?;
+    let tz = user.timezone;
     let (from, to) = range_params(&params, tz, MAX_RANGE_DAYS, "")?;
 
     // One row more than the page tells whether another page follows.

@@ -27,7 +27,7 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::params::{date_param, local_midnight, required, user_zone};
+use crate::query::params::{date_param, local_midnight, required};
 use crate::AppState;
 
 /// Days before `date` the mean looks at.
@@ -68,7 +68,7 @@ pub async fn summary(
 ) -> Result<impl Reply, ApiError> {
     let date = date_param(required(&params, "date")?, "date")?;
     let db = state.db.get().await?;
-    let tz = user_zone(&db, &user).await?;
+    let tz = user.timezone;
     let day = local_midnight(date, tz);
     let previous: Vec<DateTime<Utc>> = (1..=MEAN_DAYS)
         .filter_map(|k| date.checked_sub_days(chrono::Days::new(k)))
