@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_insights",
         include_str!("../migrations/0006_insights.sql"),
     ),
+    (
+        "0007_fewer_indexes",
+        include_str!("../migrations/0007_fewer_indexes.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"
