@@ -30,16 +30,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use healthpipe_domain::{
-    bucket_start, explain_bucket, AggregationKind, BucketExplanation, DeviceRanking, Reason,
-    Sample, SampleType,
+    bucket_start, explain_bucket, AggregationKind, BucketExplanation, Reason, Sample,
 };
 use serde::Serialize;
-use uuid::Uuid;
 use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::{period_param, required, rfc3339_param, sample_type_param, Coverage};
+use crate::query::{
+    domain_sample, period_param, ranking_and_labels, required, rfc3339_param, sample_type_param,
+    Coverage, DeviceLabel,
+};
 use crate::AppState;
 
 /// Most samples one explanation loads: a month of minute-by-minute readings fits, a runaway
@@ -77,12 +78,6 @@ struct SampleView {
     reason: String,
 }
 
-/// How a device is shown: its name and type from the registry.
-struct DeviceLabel {
-    name: String,
-    device_type: String,
-}
-
 /// Role: user. Only the caller's samples and devices are read.
 pub async fn explain(
     state: Arc<AppState>,
@@ -107,31 +102,7 @@ pub async fn explain(
     }
     let end = healthpipe_domain::next_bucket_start(period, start, tz);
 
-    let rows = db
-        .query(
-            "SELECT id, device_type, device_name, priority, type_priorities FROM devices \
-             WHERE user_id = $1",
-            &[&user.id],
-        )
-        .await?;
-    let mut ranking = DeviceRanking::new();
-    let mut labels: HashMap<String, DeviceLabel> = HashMap::new();
-    for r in &rows {
-        let id = r.get::<_, Uuid>(0).to_string();
-        let priority: i32 = r.get(3);
-        ranking.set_priority(id.clone(), priority.into());
-        let overrides: HashMap<String, i32> = serde_json::from_value(r.get(4)).unwrap_or_default();
-        for (name, p) in overrides {
-            if let Ok(t) = name.parse::<SampleType>() {
-                ranking.set_type_priority(id.clone(), t, p.into());
-            }
-        }
-        let label = DeviceLabel {
-            device_type: r.get(1),
-            name: r.get(2),
-        };
-        labels.insert(id, label);
-    }
+    let (ranking, labels) = ranking_and_labels(&db, user.id).await?;
 
     // Samples longer than the type allows are rejected at the gateway, so any sample that can
     // reach the bucket, or cover one that does, starts within one maximum duration of it.
@@ -156,17 +127,7 @@ pub async fn explain(
             period.as_str()
         )));
     }
-    let samples: Vec<Sample> = rows
-        .iter()
-        .map(|r| Sample {
-            id: r.get::<_, Uuid>(0).to_string(),
-            device_id: r.get::<_, Uuid>(1).to_string(),
-            sample_type,
-            value: r.get(2),
-            start: r.get(3),
-            end: r.get(4),
-        })
-        .collect();
+    let samples: Vec<Sample> = rows.iter().map(|r| domain_sample(r, sample_type)).collect();
     drop(db);
 
     // Deduplication of up to a month of samples is CPU work: off the async threads.

@@ -26,13 +26,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
-use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample, SampleType};
+use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample};
 use serde::Serialize;
 use uuid::Uuid;
 use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::query::devices::{domain_sample, ranking_and_labels};
 use crate::query::params::{limit_param, range_params, sample_type_param, QUERY_YEARS};
 use crate::AppState;
 
@@ -60,8 +61,6 @@ const PAGE_AFTER_SQL: &str = "SELECT sample_id, device_id, value, start_time, en
 const NEIGHBOURS_SQL: &str = "SELECT sample_id, device_id, value, start_time, end_time \
      FROM samples WHERE user_id = $1 AND sample_type = $2 \
      AND start_time >= $3 AND start_time <= $4 LIMIT $5";
-const DEVICES_SQL: &str =
-    "SELECT id, device_type, priority, type_priorities FROM devices WHERE user_id = $1";
 
 #[derive(Debug, Serialize)]
 struct SamplesPage {
@@ -159,22 +158,11 @@ pub async fn samples(
         }));
     }
 
-    let statement = db.prepare_cached(DEVICES_SQL).await?;
-    let devices = db.query(&statement, &[&user.id]).await?;
-    let mut ranking = DeviceRanking::new();
-    let mut device_types: HashMap<String, String> = HashMap::new();
-    for r in &devices {
-        let id = r.get::<_, Uuid>(0).to_string();
-        let priority: i32 = r.get(2);
-        ranking.set_priority(id.clone(), priority.into());
-        let overrides: HashMap<String, i32> = serde_json::from_value(r.get(3)).unwrap_or_default();
-        for (name, p) in overrides {
-            if let Ok(t) = name.parse::<SampleType>() {
-                ranking.set_type_priority(id.clone(), t, p.into());
-            }
-        }
-        device_types.insert(id, r.get(1));
-    }
+    let (ranking, labels) = ranking_and_labels(&db, user.id).await?;
+    let device_types: HashMap<String, String> = labels
+        .into_iter()
+        .map(|(id, label)| (id, label.device_type))
+        .collect();
 
     // Samples longer than the type allows are rejected at the gateway, so every sample that
     // overlaps one of the page starts at most one maximum duration before the page's first
@@ -208,17 +196,7 @@ pub async fn samples(
         )));
     }
     drop(db);
-    let neighbours: Vec<Sample> = rows
-        .iter()
-        .map(|r| Sample {
-            id: r.get::<_, Uuid>(0).to_string(),
-            device_id: r.get::<_, Uuid>(1).to_string(),
-            sample_type,
-            value: r.get(2),
-            start: r.get(3),
-            end: r.get(4),
-        })
-        .collect();
+    let neighbours: Vec<Sample> = rows.iter().map(|r| domain_sample(r, sample_type)).collect();
 
     // Deduplication of a day or two of samples is CPU work: off the async threads.
     let body = tokio::task::spawn_blocking(move || {

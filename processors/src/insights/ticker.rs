@@ -71,8 +71,11 @@ impl Ticker {
             }
             let rows = tx
                 .query(
+                    // A zone PostgreSQL's tz database did not know would fail the whole
+                    // query; such users are left out (they are still evaluated on new data).
                     "SELECT user_id, timezone, (($1::timestamptz) AT TIME ZONE timezone)::date FROM insight_users \
-                     WHERE (evaluated_at AT TIME ZONE timezone)::date < ($1::timestamptz AT TIME ZONE timezone)::date \
+                     WHERE timezone IN (SELECT name FROM pg_timezone_names) \
+                     AND (evaluated_at AT TIME ZONE timezone)::date < ($1::timestamptz AT TIME ZONE timezone)::date \
                      AND tick_sent IS DISTINCT FROM ($1::timestamptz AT TIME ZONE timezone)::date \
                      LIMIT $2 FOR UPDATE SKIP LOCKED",
                     &[&now, &CHUNK],
