@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::query::{get_json, sync};
 use common::{Pipeline, Session};
 use serde_json::{json, Value};
 
@@ -19,24 +20,6 @@ const DAY: &str = "2026-05-03T22:00:00Z";
 fn steps(id: &str, value: f64, start: &str, end: &str) -> Value {
     json!({"id": id, "type": "STEPS", "value": value, "unit": "count",
         "start_date": start, "end_date": end})
-}
-
-async fn sync(user: &Session, device: &str, samples: Vec<Value>) {
-    let response = user
-        .post(
-            &format!("/api/v1/devices/{device}/sync"),
-            json!({ "samples": samples }),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-}
-
-async fn get_json(user: &Session, path: &str) -> Value {
-    let response = user.get(path).await;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, 200, "{path}: {body}");
-    body
 }
 
 async fn explain(user: &Session, period: &str, start: &str) -> Value {

@@ -7,8 +7,9 @@
 
 mod common;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
+use common::seeded::connect;
 use common::{scratch_database, unique, Pipeline, Session};
 use healthpipe_schemas::{
     InsightAcknowledged, InsightRaised, Sample, SamplesDeleted, SamplesRecorded,
@@ -91,8 +92,6 @@ impl Person {
     }
 }
 
-use chrono::Offset;
-
 /// `rule_key severity status [direction]` of every insight of `user`, sorted.
 async fn insights(pipeline: &Pipeline, user: &str) -> Vec<String> {
     let client = connect(&pipeline.database_url).await;
@@ -117,14 +116,6 @@ async fn insights(pipeline: &Pipeline, user: &str) -> Vec<String> {
             .to_string()
         })
         .collect()
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
 }
 
 async fn start() -> Pipeline {

@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use common::seeded::{domain_sample, ranking_from_gateway};
 use common::*;
 use healthpipe::progress::wait_until_caught_up;
 use healthpipe::workload::{generate, UserSpec};
 use healthpipe_domain::{
-    aggregate_user, bucket_start, next_bucket_start, validate, DeviceRanking, Period, RawSample,
-    Sample,
+    aggregate_user, bucket_start, next_bucket_start, DeviceRanking, Period, Sample,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -140,7 +140,7 @@ async fn a_late_upload_updates_exactly_the_buckets_of_its_day() {
     for device in day_of(today) {
         devices.push(user.device(device.device_type, &device.identifier).await);
     }
-    let ranking = ranking_of(&user).await;
+    let ranking = ranking_from_gateway(&user).await;
 
     let mut samples = Vec::new();
     for (device, generated) in devices.iter().zip(day_of(today)) {
@@ -239,7 +239,7 @@ async fn a_deletion_recomputes_the_buckets_of_the_deleted_samples() {
     let phone_sync = vec![steps(&mut rng, 1000.0, at(d1, 10, 0), at(d1, 11, 0))];
     let mut samples = sync(&user, &watch, &watch_sync).await;
     samples.extend(sync(&user, &phone, &phone_sync).await);
-    let ranking = ranking_of(&user).await;
+    let ranking = ranking_from_gateway(&user).await;
     caught_up(&pipeline).await;
     let before = stored(&pipeline, &user).await;
     let expected_before = expected(&samples, &ranking, tz);
@@ -319,7 +319,7 @@ async fn a_higher_sync_version_in_a_later_batch_replaces_the_stored_sample() {
     let tz = chrono_tz::UTC;
     let user = pipeline.new_user(tz.name()).await;
     let watch = user.device("apple_watch", "watch-1").await;
-    let ranking = ranking_of(&user).await;
+    let ranking = ranking_from_gateway(&user).await;
     let day = Utc::now().date_naive() - Days::days(3);
     let versioned = |rng: &mut StdRng, version: u32, bpm: f64| {
         let mut s = heart_rate(rng, bpm, local(tz, day, 9, 0));
@@ -407,7 +407,7 @@ async fn a_time_zone_change_rebuckets_a_long_history_exactly() {
     let user = pipeline.new_user("UTC").await;
     let watch = user.device("watch", "watch-tz").await;
     let phone = user.device("phone", "phone-tz").await;
-    let ranking = ranking_of(&user).await;
+    let ranking = ranking_from_gateway(&user).await;
     let first = Utc::now().date_naive() - Days::days(460);
     let mut samples = Vec::new();
     for (device, minutes, value) in [(&watch, (30, 59), 100.0), (&phone, (0, 50), 200.0)] {
@@ -512,32 +512,8 @@ async fn sync(user: &Session, device: &str, samples: &[Value]) -> Vec<Sample> {
     let now = Utc::now();
     samples
         .iter()
-        .map(|json| {
-            let time = |k: &str| DateTime::parse_from_rfc3339(json[k].as_str().unwrap()).unwrap();
-            let valid = validate(
-                &RawSample {
-                    sample_type: json["type"].as_str().unwrap(),
-                    value: json["value"].as_f64().unwrap(),
-                    unit: json["unit"].as_str().unwrap(),
-                    start: time("start_date"),
-                    end: time("end_date"),
-                },
-                now,
-            )
-            .unwrap_or_else(|e| panic!("{json} is invalid: {e}"));
-            Sample::from_valid(json["id"].as_str().unwrap(), device, &valid)
-        })
+        .map(|json| domain_sample(json, json["id"].as_str().unwrap(), device, now))
         .collect()
-}
-
-/// The ranking of the user's devices as the gateway registered them.
-async fn ranking_of(user: &Session) -> DeviceRanking {
-    let devices: Value = user.get("/api/v1/devices").await.json().await.unwrap();
-    let mut ranking = DeviceRanking::new();
-    for d in devices.as_array().unwrap() {
-        ranking.set_priority(d["id"].as_str().unwrap(), d["priority"].as_i64().unwrap());
-    }
-    ranking
 }
 
 async fn caught_up(pipeline: &Pipeline) {
