@@ -12,6 +12,9 @@ pub enum ProcessorError {
     Database(#[from] tokio_postgres::Error),
     #[error("database pool: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
+    /// A storage statement failed; its class says whether to retry, dead-letter or stop.
+    #[error("storage: {0}")]
+    Store(#[from] healthpipe_storage::StoreError),
     /// The schema registry is down: retry the batch.
     #[error("schema registry unavailable: {0}")]
     Registry(String),
@@ -26,6 +29,6 @@ impl ProcessorError {
         matches!(
             self,
             Self::Database(_) | Self::Pool(_) | Self::Registry(_) | Self::Kafka(_)
-        )
+        ) || matches!(self, Self::Store(e) if e.is_transient())
     }
 }

@@ -1,0 +1,1 @@
+//! Accounts: users, sessions, devices and idempotency keys, written by the gateway.

@@ -1,0 +1,24 @@
+//! The one storage layer of the gateway and the processors: every SQL statement they run
+//! lives in a `.sql` file beside the module that owns it and goes through [`sql`], which
+//! prepares it once per connection and times it (a latency histogram per statement, and the
+//! statement's name in the logs).
+//!
+//! Modules by owner:
+//! - [`accounts`]: users, sessions, devices, idempotency keys (written by the gateway);
+//! - [`projections`]: what the processors materialise from the log (samples, the sample
+//!   index, aggregates, profiles and rankings, insights, consumer offsets);
+//! - [`reads`]: what the query, explain and summary endpoints read from the projections.
+//!
+//! Errors are classified once, by SQLSTATE, in [`error`]: callers decide to retry, to
+//! dead-letter or to stop on the class, never on a message text. The schema registry, a
+//! separate service, keeps its own statements but shares that classification.
+
+pub mod accounts;
+pub mod error;
+pub mod pool;
+pub mod projections;
+pub mod reads;
+pub mod sql;
+
+pub use error::{ErrorClass, StoreError};
+pub use pool::{connect, Pool};
