@@ -1,5 +1,7 @@
-//! Processor errors, classified: a retryable error pauses the consumer and retries the same
-//! batch; a poison message goes to the dead-letter topic; a fatal error stops the process.
+//! Processor errors, each with the class the runtime acts on (see `runtime::runner`): retry,
+//! dead-letter, stop the partition, or exit.
+
+use healthpipe_storage::ErrorClass;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessorError {
@@ -7,28 +9,50 @@ pub enum ProcessorError {
     Config(String),
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
-    /// The database is unreachable or the transaction failed to commit: retry the batch.
-    #[error("database: {0}")]
-    Database(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
     /// A storage statement failed; its class says whether to retry, dead-letter or stop.
     #[error("storage: {0}")]
     Store(#[from] healthpipe_storage::StoreError),
     /// The schema registry is down: retry the batch.
     #[error("schema registry unavailable: {0}")]
     Registry(String),
-    /// Another instance advanced this partition past our batch while we worked: drop the
-    /// batch, Kafka will hand us the rest.
-    #[error("partition {0} was advanced by another instance")]
-    Fenced(i32),
+}
+
+impl From<tokio_postgres::Error> for ProcessorError {
+    /// Classified and stripped of row values at once (see `healthpipe_storage::error`).
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self::Store(healthpipe_storage::StoreError::from_postgres(
+            "transaction",
+            &error,
+        ))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ProcessorError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        Self::Store(error.into())
+    }
 }
 
 impl ProcessorError {
+    /// What the runtime does about it.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Config(_) => ErrorClass::Fatal,
+            Self::Kafka(_) | Self::Registry(_) => ErrorClass::Transient,
+            Self::Store(e) => e.class(),
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::Database(_) | Self::Pool(_) | Self::Registry(_) | Self::Kafka(_)
-        ) || matches!(self, Self::Store(e) if e.is_transient())
+        self.class() == ErrorClass::Transient
+    }
+
+    /// The label of a retry in the metrics.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Self::Registry(_) => "registry",
+            Self::Kafka(_) => "kafka",
+            _ => "database",
+        }
     }
 }

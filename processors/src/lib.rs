@@ -6,23 +6,20 @@
 //! messages below the stored offset are skipped. A crash, a rebalance or a zombie instance can
 //! make Kafka redeliver, but never makes a message count twice or go missing.
 //!
-//! Layout: `config` (environment), `consumer` (the Kafka loop, batching, retries),
-//! `projection` (one batch in one transaction with its offsets), `offsets` (the offsets
-//! table), `dead_letter` (poison messages), `publish` (derived events), and the two
-//! projections: `aggregation` (samples, deduplicated hour/day/week/month aggregates; announces
+//! Layout: `config` (environment), `runtime` (the consumer, batches in one transaction
+//! with their offsets, failures by class, dead letters, rebalances), `projection` (what a
+//! projection provides), `publish` (derived events), and the two projections: `aggregation` (samples, deduplicated hour/day/week/month aggregates; announces
 //! changed buckets) and `insights` (rules over the changed aggregates; day ticks).
 
 pub mod aggregation;
 mod config;
-mod consumer;
-mod dead_letter;
 mod error;
 pub mod insights;
 pub mod metrics;
-mod offsets;
 mod projection;
 mod publish;
+pub mod runtime;
 
 pub use config::ProcessorConfig;
-pub use consumer::{run_aggregation, run_insights};
 pub use error::ProcessorError;
+pub use runtime::{run_aggregation, run_insights};

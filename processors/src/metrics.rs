@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    register_histogram, register_int_counter, register_int_counter_vec, Histogram, IntCounter,
-    IntCounterVec,
+    register_histogram, register_int_counter, register_int_counter_vec, register_int_gauge,
+    Histogram, IntCounter, IntCounterVec, IntGauge,
 };
 
 pub static MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -29,6 +29,31 @@ pub static RETRIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
         "healthpipe_processor_retries_total",
         "Batches retried after a retryable failure, by cause.",
         &["cause"]
+    )
+    .expect("metric registers once")
+});
+
+pub static PARTITIONS_STOPPED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "healthpipe_processor_partitions_stopped",
+        "Partitions this instance stopped at a message that violates a constraint or panics \
+         (a bug, not bad input): readiness fails while any is stopped."
+    )
+    .expect("metric registers once")
+});
+
+pub static BATCHES_SPLIT: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "healthpipe_processor_batches_split_total",
+        "Batches split in two to find the one message the database rejected."
+    )
+    .expect("metric registers once")
+});
+
+pub static PANICS: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "healthpipe_processor_panics_total",
+        "Panics caught while applying a batch (each stops the offending partition)."
     )
     .expect("metric registers once")
 });
@@ -84,14 +109,33 @@ pub fn render() -> String {
     String::from_utf8(buffer).expect("prometheus text is UTF-8")
 }
 
-/// Serves `GET /metrics` on `addr` until `shutdown` is cancelled, for Prometheus to scrape.
-pub async fn serve(addr: std::net::SocketAddr, shutdown: tokio_util::sync::CancellationToken) {
+/// Serves `GET /metrics` (for Prometheus), `GET /healthz` (the process runs) and
+/// `GET /readyz` (503 with the stopped partitions while any is stopped) on `addr` until
+/// `shutdown` is cancelled.
+pub async fn serve(
+    addr: std::net::SocketAddr,
+    partitions: std::sync::Arc<crate::runtime::Partitions>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     use warp::Filter;
-    let route = warp::get().and(warp::path!("metrics")).map(render);
+    let metrics = warp::path!("metrics").map(render);
+    let healthz = warp::path!("healthz").map(|| String::from("ok"));
+    let readyz = warp::path!("readyz").map(move || {
+        let stopped = partitions.stopped();
+        let status = if stopped.is_empty() {
+            warp::http::StatusCode::OK
+        } else {
+            warp::http::StatusCode::SERVICE_UNAVAILABLE
+        };
+        let body =
+            serde_json::json!({ "ready": stopped.is_empty(), "stopped_partitions": stopped });
+        warp::reply::with_status(warp::reply::json(&body), status)
+    });
+    let routes = warp::get().and(metrics.or(healthz).or(readyz));
     match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => {
-            tracing::info!(%addr, "metrics listening");
-            warp::serve(route)
+            tracing::info!(%addr, "metrics and health listening");
+            warp::serve(routes)
                 .incoming(listener)
                 .graceful(shutdown.cancelled_owned())
                 .run()

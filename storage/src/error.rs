@@ -51,12 +51,35 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// The class of a PostgreSQL error, by SQLSTATE (or by the connection state when there is
-/// none). Shared with the schema registry.
+/// The class of a PostgreSQL error, by SQLSTATE, or by the driver's error kind when the
+/// server said nothing. Shared with the schema registry.
 pub fn classify(error: &tokio_postgres::Error) -> ErrorClass {
     match error.code() {
-        None => ErrorClass::Transient,
         Some(code) => classify_code(code),
+        None => classify_driver(error).0,
+    }
+}
+
+/// Errors the driver raises itself. It exposes no kind, only its fixed description (the
+/// part before the first `": "`), so that is what is matched; anything unknown is fatal.
+fn classify_driver(error: &tokio_postgres::Error) -> (ErrorClass, String) {
+    let text = error.to_string();
+    let head = text.split(": ").next().unwrap_or_default().to_string();
+    let transient = [
+        "error communicating with the server",
+        "connection closed",
+        "error connecting to server",
+        "timeout waiting for server",
+        "error performing TLS handshake",
+    ];
+    if error.is_closed() || transient.contains(&head.as_str()) {
+        // I/O causes name the socket problem, never data: keep them.
+        (ErrorClass::Transient, text)
+    } else if head.starts_with("error serializing parameter") {
+        // A value the wire format cannot carry: the cause may quote it, so it is dropped.
+        (ErrorClass::Data, head)
+    } else {
+        (ErrorClass::Fatal, head)
     }
 }
 
@@ -91,11 +114,18 @@ impl StoreError {
     /// Wraps a driver error of `statement` without any row values.
     pub fn from_postgres(statement: &str, error: &tokio_postgres::Error) -> Self {
         let Some(db) = error.as_db_error() else {
-            // No server error: the connection broke or could not be made. The driver's text
-            // names the I/O problem and carries no data.
-            return Self::Unavailable {
+            let (class, summary) = classify_driver(error);
+            if class == ErrorClass::Transient {
+                return Self::Unavailable {
+                    statement: statement.to_string(),
+                    reason: summary,
+                };
+            }
+            return Self::Statement {
                 statement: statement.to_string(),
-                reason: error.to_string(),
+                class,
+                code: "none".into(),
+                summary,
             };
         };
         let class = classify_code(db.code());

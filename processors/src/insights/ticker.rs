@@ -34,7 +34,7 @@ pub struct Ticker {
 impl Ticker {
     pub fn new(config: &ProcessorConfig) -> Result<Self, ProcessorError> {
         Ok(Self {
-            pool: crate::consumer::pool(config)?,
+            pool: crate::runtime::pool(config)?,
             producer: EventProducer::new(&config.kafka_brokers, &config.registry_url)?,
             topic: Topics::with_prefix(&config.topic_prefix).aggregates_updated,
         })

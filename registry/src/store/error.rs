@@ -1,7 +1,7 @@
 //! Storage failures, classified by what a caller can do about them.
 
 use deadpool_postgres::PoolError;
-use tokio_postgres::error::SqlState;
+use healthpipe_storage::ErrorClass;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,20 +29,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Classifies a statement error by SQLSTATE: connection-level problems mean "unavailable",
+    /// Classifies a statement error with the SQLSTATE mapping every healthpipe service
+    /// shares (`healthpipe_storage::error::classify`): transient problems mean "unavailable",
     /// everything else is reported with the statement's name.
     pub(crate) fn query(query: &str, source: tokio_postgres::Error) -> Self {
-        let unavailable = source.is_closed()
-            || source.code().is_some_and(|code| {
-                [
-                    &SqlState::ADMIN_SHUTDOWN,
-                    &SqlState::CRASH_SHUTDOWN,
-                    &SqlState::CANNOT_CONNECT_NOW,
-                    &SqlState::TOO_MANY_CONNECTIONS,
-                    &SqlState::QUERY_CANCELED,
-                ]
-                .contains(&code)
-            });
+        let unavailable = healthpipe_storage::error::classify(&source) == ErrorClass::Transient;
         if unavailable {
             Self::Unavailable(format!("{query}: {source}"))
         } else {

@@ -1,0 +1,207 @@
+//! The Kafka side of the runtime: a consumer whose every assignment starts each partition
+//! at the offset stored in the database, and the collection of batches.
+
+use std::sync::Arc;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
+};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use super::offsets;
+use super::partitions::Partitions;
+use crate::config::ProcessorConfig;
+use crate::error::ProcessorError;
+use crate::metrics;
+
+pub type ProcessorConsumer = StreamConsumer<Positions>;
+
+/// The consumer context: seeks assigned partitions to the database's positions, and tells
+/// the loop about revocations.
+pub struct Positions {
+    database_url: String,
+    group: String,
+    partitions: Arc<Partitions>,
+}
+
+impl ClientContext for Positions {}
+
+impl ConsumerContext for Positions {
+    /// Replaces librdkafka's default (assign at the committed offsets) with an assignment at
+    /// the offsets the database holds: Kafka's committed offsets trail the database and can
+    /// be ahead of it after a database restore, which would skip messages.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.start_at_stored_offsets(tpl);
+                if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let revoked = topic_partitions(tpl);
+                tracing::info!(partitions = ?revoked, "partitions revoked");
+                self.partitions.revoked(&revoked);
+                if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                }
+            }
+            other => {
+                tracing::warn!(error = ?other, "rebalance failed; dropping the assignment");
+                self.partitions.revoked(&topic_partitions(tpl));
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "applying the rebalance failed");
+        }
+    }
+}
+
+impl Positions {
+    fn start_at_stored_offsets(&self, tpl: &mut TopicPartitionList) {
+        let assigned = topic_partitions(tpl);
+        let mut topics: Vec<String> = assigned.iter().map(|(t, _)| t.clone()).collect();
+        topics.dedup();
+        match offsets::load_blocking(&self.database_url, &self.group, &topics) {
+            Ok(stored) => {
+                for (topic, partition) in &assigned {
+                    // Never applied by this group: from the beginning of the log.
+                    let offset = stored
+                        .get(&(topic.clone(), *partition))
+                        .map_or(Offset::Beginning, |next| Offset::Offset(*next));
+                    if let Err(e) = tpl.set_partition_offset(topic, *partition, offset) {
+                        tracing::warn!(%topic, partition, error = %e, "cannot set the start offset");
+                    }
+                }
+                tracing::info!(partitions = ?assigned, "partitions assigned at the stored offsets");
+            }
+            Err(e) => {
+                // Still exact: each batch re-reads the stored offset under lock and skips what
+                // was applied. Only a database restored behind Kafka's offsets could lose
+                // messages here, and only while the database is also unreachable.
+                metrics::RETRIES.with_label_values(&["assignment"]).inc();
+                tracing::warn!(error = %e, partitions = ?assigned,
+                    "stored offsets unavailable at assignment; starting at Kafka's committed offsets");
+            }
+        }
+    }
+}
+
+fn topic_partitions(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_string(), e.partition()))
+        .collect()
+}
+
+/// A consumer of `config.group_id`; subscribe it to start.
+pub fn create(
+    config: &ProcessorConfig,
+    partitions: Arc<Partitions>,
+) -> Result<ProcessorConsumer, ProcessorError> {
+    let context = Positions {
+        database_url: config.database_url.clone(),
+        group: config.group_id.clone(),
+        partitions,
+    };
+    let consumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka_brokers)
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        // A crashed (SIGKILL, OOM) instance keeps its partitions until its session times out,
+        // and a restarted instance cannot join before that: with librdkafka's default of 45 s
+        // every crash stalled the group for 45 s. Heartbeats come from librdkafka's own
+        // thread, so long batches do not expire the session; a stuck loop is still caught by
+        // `max.poll.interval.ms`. A spurious rebalance is harmless (offsets are in the database).
+        .set("session.timeout.ms", "10000")
+        // Bounded prefetch: memory stays flat whatever the backlog.
+        .set("queued.max.messages.kbytes", "65536")
+        .create_with_context(context)?;
+    Ok(consumer)
+}
+
+/// Waits for the first message (or shutdown), then takes what arrives within the batch wait.
+/// Consumer errors (a broker restarting, a lost connection) are logged and waited out:
+/// librdkafka reconnects by itself, and nothing was applied for them. Messages of partitions
+/// revoked meanwhile, or stopped, are dropped: they are no longer this batch's to apply.
+pub async fn collect(
+    consumer: &ProcessorConsumer,
+    config: &ProcessorConfig,
+    partitions: &Partitions,
+    shutdown: &CancellationToken,
+) -> Vec<OwnedMessage> {
+    let revocations = partitions.revocations();
+    let mut batch = Vec::new();
+    let first = loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return batch,
+            m = consumer.recv() => m,
+        };
+        match received {
+            Ok(message) => break message,
+            Err(e) => consumer_error(&e).await,
+        }
+    };
+    batch.push(first.detach());
+    let deadline = tokio::time::Instant::now() + config.batch_max_wait;
+    while batch.len() < config.batch_max_messages {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(message)) => batch.push(message.detach()),
+            Ok(Err(e)) => {
+                consumer_error(&e).await;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    if partitions.revocations() != revocations {
+        let owned = consumer.assignment().map(|a| topic_partitions(&a));
+        if let Ok(owned) = owned {
+            let before = batch.len();
+            batch.retain(|m| owned.contains(&(m.topic().to_string(), m.partition())));
+            if batch.len() < before {
+                tracing::info!(
+                    abandoned = before - batch.len(),
+                    "messages of revoked partitions left for their new owner"
+                );
+            }
+        }
+    }
+    batch.retain(|m| !partitions.is_stopped(m.topic(), m.partition()));
+    batch
+}
+
+async fn consumer_error(e: &rdkafka::error::KafkaError) {
+    metrics::RETRIES.with_label_values(&["kafka"]).inc();
+    tracing::warn!(error = %e, "kafka consumer error; waiting for the client to recover");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+}
+
+/// Stops fetching `partition` of `topic` (see [`Partitions`]).
+pub fn pause(consumer: &ProcessorConsumer, topic: &str, partition: i32) {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, partition);
+    if let Err(e) = consumer.pause(&tpl) {
+        tracing::warn!(%topic, partition, error = %e, "cannot pause the partition");
+    }
+}

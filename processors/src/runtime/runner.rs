@@ -1,0 +1,342 @@
+//! Applying batches: exactly once, in one transaction with the offsets, and what to do when
+//! that fails, by the class of the failure:
+//!
+//! - **transient** (database, registry or broker unavailable, a lost serialisation race):
+//!   retry the same batch with backoff;
+//! - **poison** (SQLSTATE class 22, a value the database rejects): split the batch until the
+//!   one bad message is found, send it to the dead-letter topic with its reason, apply the
+//!   rest, move on. Messages that do not decode never reach the database: they are
+//!   dead-lettered while the batch is applied;
+//! - **stop the partition** (SQLSTATE class 23, or a panic): split the same way, apply
+//!   everything before the offending message and stop its partition there (see
+//!   [`super::partitions`]); the message is neither lost nor dead-lettered;
+//! - **fatal** (a missing table, bad configuration): return the error, so the process exits
+//!   non-zero and the orchestrator restarts it.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Pool;
+use futures::FutureExt;
+use healthpipe_storage::projections::offsets;
+use healthpipe_storage::ErrorClass;
+use rdkafka::message::{Message, OwnedMessage};
+use tokio_util::sync::CancellationToken;
+
+use super::consumer::{self, ProcessorConsumer};
+use super::dead_letter::DeadLetters;
+use super::partitions::{Partitions, Stopped};
+use crate::error::ProcessorError;
+use crate::metrics;
+use crate::projection::{BatchOutcome, Projection, Sourced};
+
+/// Why one attempt at a batch failed, and so what happens next.
+#[derive(Debug)]
+enum Failure {
+    Transient(ProcessorError),
+    Poison(String),
+    StopPartition(String),
+    Fatal(ProcessorError),
+}
+
+impl Failure {
+    fn of(error: ProcessorError) -> Self {
+        let reason = error.to_string();
+        match error.class() {
+            ErrorClass::Transient => Self::Transient(error),
+            ErrorClass::Data => Self::Poison(reason),
+            ErrorClass::Constraint => Self::StopPartition(reason),
+            ErrorClass::Fatal => Self::Fatal(error),
+        }
+    }
+}
+
+/// A projection with its consumer position.
+pub struct Runner<P> {
+    pub pool: Pool,
+    pub dead_letters: DeadLetters,
+    pub group: String,
+    pub topic: String,
+    pub projection: P,
+    pub partitions: std::sync::Arc<Partitions>,
+}
+
+impl<P: Projection> Runner<P> {
+    /// Applies `batch` whatever it takes (see the module's documentation). `Ok` once every
+    /// message is applied, dead-lettered or behind a stopped partition, or once shutdown
+    /// interrupted a retry (the rest stays unapplied and is read again later); `Err` only
+    /// for a fatal error.
+    pub async fn settle(
+        &self,
+        consumer: &ProcessorConsumer,
+        batch: Vec<OwnedMessage>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ProcessorError> {
+        self.settle_part(consumer, batch, shutdown).await
+    }
+
+    fn settle_part<'a>(
+        &'a self,
+        consumer: &'a ProcessorConsumer,
+        mut batch: Vec<OwnedMessage>,
+        shutdown: &'a CancellationToken,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProcessorError>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                batch.retain(|m| !self.partitions.is_stopped(m.topic(), m.partition()));
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let failure = match self.attempt(&batch).await {
+                    Ok(outcome) => {
+                        tracing::debug!(?outcome, "batch applied");
+                        return Ok(());
+                    }
+                    Err(failure) => failure,
+                };
+                match failure {
+                    Failure::Transient(e) => {
+                        metrics::RETRIES.with_label_values(&[e.cause()]).inc();
+                        tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64,
+                            "batch failed, retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return Ok(()),
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                    Failure::Fatal(e) => return Err(e),
+                    Failure::Poison(reason) | Failure::StopPartition(reason) if batch.len() > 1 => {
+                        tracing::warn!(%reason, messages = batch.len(),
+                            "batch failed on its content; splitting it to find the message");
+                        metrics::BATCHES_SPLIT.inc();
+                        for part in split(batch) {
+                            self.settle_part(consumer, part, shutdown).await?;
+                        }
+                        return Ok(());
+                    }
+                    Failure::Poison(reason) => {
+                        return self.dead_letter(&batch[0], &reason, shutdown).await;
+                    }
+                    Failure::StopPartition(reason) => {
+                        self.stop(consumer, &batch[0], reason);
+                        return Ok(());
+                    }
+                }
+            }
+        })
+    }
+
+    /// One attempt; a panic inside is caught and stands for a bug in applying this batch.
+    async fn attempt(&self, batch: &[OwnedMessage]) -> Result<BatchOutcome, Failure> {
+        match std::panic::AssertUnwindSafe(self.apply(batch))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(e)) => Err(Failure::of(e)),
+            Err(_) => {
+                metrics::PANICS.inc();
+                // The panic message went to the log through the panic hook; it may quote
+                // values, so the reason carried further names only what happened.
+                Err(Failure::StopPartition(
+                    "applying the message panicked (a bug; see the log)".into(),
+                ))
+            }
+        }
+    }
+
+    /// Applies `messages` (any partitions of `self.topic`) exactly once.
+    pub async fn apply(&self, messages: &[OwnedMessage]) -> Result<BatchOutcome, ProcessorError> {
+        let started = Instant::now();
+        let decoded = self.decode(messages).await?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let partitions: Vec<i32> = {
+            let set: HashSet<i32> = messages.iter().map(|m| m.partition()).collect();
+            set.into_iter().collect()
+        };
+        let next = offsets::lock(&tx, &self.group, &self.topic, &partitions).await?;
+        let mut outcome = BatchOutcome::default();
+        let mut events = Vec::new();
+        let mut advanced: HashMap<i32, i64> = HashMap::new();
+        for (message, result) in messages.iter().zip(decoded) {
+            if message.offset() < next.get(&message.partition()).copied().unwrap_or(0) {
+                outcome.skipped += 1;
+                continue;
+            }
+            let slot = advanced.entry(message.partition()).or_insert(0);
+            *slot = (*slot).max(message.offset() + 1);
+            match result {
+                Ok(event) => {
+                    events.push(Sourced {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        timestamp_micros: message.timestamp().to_millis().map(|ms| ms * 1000),
+                        event,
+                    });
+                    outcome.applied += 1;
+                }
+                Err(reason) => {
+                    self.dead_letters.send(message, &reason).await?;
+                    outcome.dead_lettered += 1;
+                }
+            }
+        }
+        if !events.is_empty() {
+            self.projection.project(&tx, &events).await?;
+        }
+        offsets::advance(&tx, &self.group, &self.topic, &advanced).await?;
+        tx.commit().await?;
+        metrics::MESSAGES
+            .with_label_values(&["applied"])
+            .inc_by(outcome.applied as u64);
+        metrics::MESSAGES
+            .with_label_values(&["skipped"])
+            .inc_by(outcome.skipped as u64);
+        metrics::BATCH_SECONDS.observe(started.elapsed().as_secs_f64());
+        Ok(outcome)
+    }
+
+    async fn decode(
+        &self,
+        messages: &[OwnedMessage],
+    ) -> Result<Vec<Result<P::Event, String>>, ProcessorError> {
+        let mut out = Vec::with_capacity(messages.len());
+        for message in messages {
+            match message.payload() {
+                None => out.push(Err("empty payload".to_string())),
+                Some(payload) => out.push(self.projection.decode(payload).await?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends one message the database rejects to the dead-letter topic and moves its
+    /// partition past it, retrying while Kafka or the database is unavailable.
+    async fn dead_letter(
+        &self,
+        message: &OwnedMessage,
+        reason: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ProcessorError> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let result = async {
+                self.dead_letters.send(message, reason).await?;
+                self.advance_past(message).await
+            }
+            .await;
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if e.class() == ErrorClass::Transient => {
+                    tracing::warn!(error = %e, "dead-lettering failed, retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn advance_past(&self, message: &OwnedMessage) -> Result<(), ProcessorError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let partition = message.partition();
+        offsets::lock(&tx, &self.group, &self.topic, &[partition]).await?;
+        let next = HashMap::from([(partition, message.offset() + 1)]);
+        offsets::advance(&tx, &self.group, &self.topic, &next).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn stop(&self, consumer: &ProcessorConsumer, message: &OwnedMessage, reason: String) {
+        tracing::error!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            %reason,
+            "partition stopped at this message: applying it would break the projection; \
+             fix the cause and restart the processor"
+        );
+        consumer::pause(consumer, message.topic(), message.partition());
+        self.partitions.stop(Stopped {
+            topic: message.topic().to_string(),
+            partition: message.partition(),
+            offset: message.offset(),
+            reason,
+        });
+    }
+}
+
+/// Halves of a batch, or its partitions when it spans several (a partition's messages stay
+/// in log order within each part, and parts are settled in order).
+fn split(batch: Vec<OwnedMessage>) -> Vec<Vec<OwnedMessage>> {
+    let mut by_partition: Vec<(i32, Vec<OwnedMessage>)> = Vec::new();
+    for message in batch {
+        match by_partition
+            .iter_mut()
+            .find(|(p, _)| *p == message.partition())
+        {
+            Some((_, part)) => part.push(message),
+            None => by_partition.push((message.partition(), vec![message])),
+        }
+    }
+    if by_partition.len() > 1 {
+        return by_partition.into_iter().map(|(_, part)| part).collect();
+    }
+    let mut only = by_partition.pop().map(|(_, part)| part).unwrap_or_default();
+    let second = only.split_off(only.len() / 2);
+    vec![only, second]
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::message::OwnedMessage;
+    use rdkafka::Timestamp;
+
+    use super::*;
+
+    fn message(partition: i32, offset: i64) -> OwnedMessage {
+        OwnedMessage::new(
+            None,
+            None,
+            "t".into(),
+            Timestamp::NotAvailable,
+            partition,
+            offset,
+            None,
+        )
+    }
+
+    fn positions(parts: &[Vec<OwnedMessage>]) -> Vec<Vec<(i32, i64)>> {
+        parts
+            .iter()
+            .map(|p| p.iter().map(|m| (m.partition(), m.offset())).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_of_several_partitions_splits_by_partition_in_log_order() {
+        let batch = vec![message(1, 5), message(0, 7), message(1, 6), message(0, 8)];
+        assert_eq!(
+            positions(&split(batch)),
+            vec![vec![(1, 5), (1, 6)], vec![(0, 7), (0, 8)]]
+        );
+    }
+
+    #[test]
+    fn a_batch_of_one_partition_splits_in_halves() {
+        let batch = (0..5).map(|o| message(2, o)).collect();
+        assert_eq!(
+            positions(&split(batch)),
+            vec![vec![(2, 0), (2, 1)], vec![(2, 2), (2, 3), (2, 4)]]
+        );
+    }
+}
