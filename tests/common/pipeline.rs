@@ -194,16 +194,7 @@ impl Pipeline {
     /// publishes its announcements before committing, so the second wait sees them all).
     pub async fn settle(&self) {
         let timeout = Duration::from_secs(60);
-        let aggregation = self.processor_config().group_id;
-        healthpipe::progress::wait_until_caught_up(
-            &self.database_url,
-            &self.kafka_brokers,
-            &self.topics.user_events,
-            &aggregation,
-            timeout,
-        )
-        .await
-        .expect("aggregation processor catches up");
+        self.settle_aggregation().await;
         healthpipe::progress::wait_until_caught_up(
             &self.database_url,
             &self.kafka_brokers,
@@ -213,6 +204,19 @@ impl Pipeline {
         )
         .await
         .expect("insights processor catches up");
+    }
+
+    /// Waits until the aggregation processor applied the whole user-event topic.
+    pub async fn settle_aggregation(&self) {
+        healthpipe::progress::wait_until_caught_up(
+            &self.database_url,
+            &self.kafka_brokers,
+            &self.topics.user_events,
+            &self.processor_config().group_id,
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("aggregation processor catches up");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,296 @@
+//! The processor runtime's failure classes on the real stack: a value the database rejects
+//! is dead-lettered with its reason while the rest of its batch and partition is applied; a
+//! constraint violation stops its partition visibly (metric, readiness) without losing or
+//! dead-lettering the message; once the cause is fixed a restart goes on from there; and
+//! `redrive` puts dead letters back on their topic.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{unique, Pipeline, Session};
+use healthpipe_schemas::{Sample, SamplesRecorded};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+fn steps(value: u32, hour: u32) -> Value {
+    json!({"samples": [{"type": "STEPS", "value": value, "unit": "count",
+        "start_date": format!("2026-05-04T{hour:02}:00:00Z"),
+        "end_date": format!("2026-05-04T{hour:02}:30:00Z")}]})
+}
+
+async fn sync(user: &Session, device: &str, body: Value) {
+    let response = user
+        .post(&format!("/api/v1/devices/{device}/sync"), body)
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+fn day_total(user: &Session) -> String {
+    format!(
+        "SELECT value FROM aggregates WHERE user_id = '{}' AND period = 'day'",
+        user.user_id
+    )
+}
+
+/// Every message on `topic` now (all partitions), with its `healthpipe.error` header.
+async fn read_all(brokers: &str, topic: &str) -> Vec<(Vec<u8>, String)> {
+    let count = end_offsets(brokers, topic).iter().sum::<i64>() as usize;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", unique("reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let mut out = Vec::new();
+    while out.len() < count {
+        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .expect("messages arrive")
+            .unwrap();
+        let reason = message
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == "healthpipe.error"))
+            .and_then(|h| h.value)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        out.push((message.payload().unwrap_or_default().to_vec(), reason));
+    }
+    out
+}
+
+fn end_offsets(brokers: &str, topic: &str) -> Vec<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+                .unwrap()
+                .1
+        })
+        .collect()
+}
+
+fn metric(name: &str) -> f64 {
+    healthpipe_processors::metrics::render()
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_value_the_database_rejects_is_dead_lettered_and_the_rest_is_applied() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", "phone").await;
+    sync(&user, &phone, steps(100, 8)).await;
+
+    // A producer of the log wrote a text PostgreSQL cannot store (a NUL byte): valid Avro,
+    // valid event, rejected by the database with SQLSTATE 22021 (class 22, data).
+    let at = chrono::Utc::now();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-05-04T10:00:00Z").unwrap();
+    let bad = SamplesRecorded {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.user_id.clone(),
+        device_id: phone.clone(),
+        recorded_at: at.timestamp_micros(),
+        samples: vec![Sample {
+            sample_id: uuid::Uuid::new_v4().to_string(),
+            sample_type: "STEPS".into(),
+            value: 7.0,
+            unit: "count".into(),
+            start_time: start.timestamp_micros(),
+            end_time: start.timestamp_micros() + 60_000_000,
+            utc_offset_seconds: 0,
+            source_app: Some("pedometer\u{0}".into()),
+            sync_identifier: None,
+            sync_version: None,
+            metadata: Default::default(),
+        }],
+    };
+    pipeline
+        .append(&pipeline.topics.user_events, &user.user_id, &bad, at)
+        .await;
+    sync(&user, &phone, steps(50, 9)).await;
+
+    // One processor, one batch holding all three: the batch fails, is split, and only the
+    // bad message is set aside.
+    let splits_before = metric("healthpipe_processor_batches_split_total");
+    pipeline.start_processor();
+    pipeline.wait_for_sql(&day_total(&user), "150").await;
+
+    let dead = read_all(&pipeline.kafka_brokers, &pipeline.topics.dead_letter).await;
+    assert_eq!(dead.len(), 1, "exactly the bad message is dead-lettered");
+    let (_, reason) = &dead[0];
+    assert!(
+        reason.contains("22021"),
+        "the reason names the SQLSTATE: {reason}"
+    );
+    assert!(
+        !reason.contains("pedometer"),
+        "the reason carries no value of the message: {reason}"
+    );
+    assert!(metric("healthpipe_processor_batches_split_total") > splits_before);
+    // The partition moved past it: nothing is left to apply.
+    pipeline.settle_aggregation().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_constraint_violation_stops_its_partition_without_losing_the_message() {
+    let pipeline = Pipeline::without_processor().await;
+    // A constraint the processor does not know about stands for a bug: it rejects one
+    // value that validation accepts.
+    let db = common::seeded::connect(&pipeline.database_url).await;
+    db.batch_execute("ALTER TABLE samples ADD CONSTRAINT no_4242 CHECK (value <> 4242)")
+        .await
+        .unwrap();
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", "phone").await;
+    sync(&user, &phone, steps(100, 8)).await;
+    sync(&user, &phone, steps(4242, 9)).await;
+    sync(&user, &phone, steps(50, 10)).await;
+
+    let metrics_addr = free_port();
+    let mut config = pipeline.processor_config();
+    config.metrics_addr = Some(metrics_addr);
+    let token = CancellationToken::new();
+    let processor = tokio::spawn(healthpipe_processors::run_aggregation(
+        config,
+        token.clone(),
+    ));
+
+    // Readiness fails, naming the partition and the offset it stopped at.
+    let readyz = format!("http://{metrics_addr}/readyz");
+    let stopped = wait_for(|| async {
+        let response = reqwest::get(&readyz).await.ok()?;
+        (response.status() == 503).then_some(())?;
+        response.json::<Value>().await.ok()
+    })
+    .await;
+    let partitions = stopped["stopped_partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 1, "{stopped}");
+    let (partition, offset) = (
+        partitions[0]["partition"].as_i64().unwrap(),
+        partitions[0]["offset"].as_i64().unwrap(),
+    );
+    assert!(partitions[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no_4242"));
+    assert!(metric("healthpipe_processor_partitions_stopped") >= 1.0);
+
+    // Everything before it is applied, nothing from it on; the stored position is the
+    // message itself; nothing was dead-lettered.
+    pipeline.wait_for_sql(&day_total(&user), "100").await;
+    pipeline
+        .wait_for_sql(
+            &format!(
+                "SELECT next_offset FROM consumer_offsets WHERE topic = '{}' AND partition = {partition}",
+                pipeline.topics.user_events
+            ),
+            &offset.to_string(),
+        )
+        .await;
+    assert_eq!(
+        end_offsets(&pipeline.kafka_brokers, &pipeline.topics.dead_letter)
+            .iter()
+            .sum::<i64>(),
+        0
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    pipeline.wait_for_sql(&day_total(&user), "100").await;
+
+    // The cause fixed, a restarted processor goes on from the stopped message.
+    token.cancel();
+    processor.await.unwrap().unwrap();
+    db.batch_execute("ALTER TABLE samples DROP CONSTRAINT no_4242")
+        .await
+        .unwrap();
+    pipeline.start_processor();
+    pipeline.wait_for_sql(&day_total(&user), "4392").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redrive_puts_dead_letters_back_once() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", "phone").await;
+    sync(&user, &phone, steps(100, 8)).await;
+    let db = common::seeded::connect(&pipeline.database_url).await;
+    // The database rejects one value as data (class 22) until the "fix" below.
+    db.batch_execute(
+        "CREATE FUNCTION reject_4242() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           IF NEW.value = 4242 THEN RAISE EXCEPTION 'rejected' USING ERRCODE = '22003'; END IF; \
+           RETURN NEW; END $$; \
+         CREATE TRIGGER reject_4242 BEFORE INSERT ON samples FOR EACH ROW EXECUTE FUNCTION reject_4242();",
+    )
+    .await
+    .unwrap();
+    sync(&user, &phone, steps(4242, 9)).await;
+    sync(&user, &phone, steps(50, 10)).await;
+    pipeline.start_processor();
+    pipeline.wait_for_sql(&day_total(&user), "150").await;
+    pipeline.settle_aggregation().await;
+    let dead = read_all(&pipeline.kafka_brokers, &pipeline.topics.dead_letter).await;
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].1.contains("22003"), "{}", dead[0].1);
+
+    // A dry run changes nothing.
+    let brokers = &pipeline.kafka_brokers;
+    let dry = healthpipe_processors::runtime::dead_letter::redrive(brokers, &pipeline.topics, true)
+        .await
+        .unwrap();
+    assert_eq!(dry.by_topic.get(&pipeline.topics.user_events), Some(&1));
+    pipeline.wait_for_sql(&day_total(&user), "150").await;
+
+    // Fixed: the redriven message is applied; a second redrive finds nothing new.
+    db.batch_execute("DROP TRIGGER reject_4242 ON samples")
+        .await
+        .unwrap();
+    let done =
+        healthpipe_processors::runtime::dead_letter::redrive(brokers, &pipeline.topics, false)
+            .await
+            .unwrap();
+    assert_eq!(done.by_topic.get(&pipeline.topics.user_events), Some(&1));
+    pipeline.wait_for_sql(&day_total(&user), "4392").await;
+    let again =
+        healthpipe_processors::runtime::dead_letter::redrive(brokers, &pipeline.topics, false)
+            .await
+            .unwrap();
+    assert!(again.by_topic.is_empty(), "{again:?}");
+}
+
+fn free_port() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// Polls `probe` until it yields a value, or fails after 30 s.
+async fn wait_for<T, F, Fut>(probe: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("condition not met within 30 s");
+}
