@@ -1,8 +1,9 @@
 //! The processor runtime's failure classes on the real stack: a value the database rejects
 //! is dead-lettered with its reason while the rest of its batch and partition is applied; a
 //! constraint violation stops its partition visibly (metric, readiness) without losing or
-//! dead-lettering the message; once the cause is fixed a restart goes on from there; and
-//! `redrive` puts dead letters back on their topic.
+//! dead-lettering the message; once the cause is fixed a restart goes on from there;
+//! `redrive` puts dead letters back on their topic; and every assignment starts at the
+//! offsets stored in the database, not at Kafka's.
 
 mod common;
 
@@ -272,6 +273,34 @@ async fn redrive_puts_dead_letters_back_once() {
             .await
             .unwrap();
     assert!(again.by_topic.is_empty(), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_assignment_starts_at_the_offsets_stored_in_the_database() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", "phone").await;
+    sync(&user, &phone, steps(100, 8)).await;
+    sync(&user, &phone, steps(50, 9)).await;
+    pipeline.start_processor();
+    pipeline.wait_for_sql(&day_total(&user), "150").await;
+    pipeline.settle_aggregation().await;
+
+    // The database is restored from a backup taken before any of this was applied (here:
+    // its projections emptied) while the group runs on, so Kafka's committed offsets are
+    // now ahead of the stored ones.
+    let db = common::seeded::connect(&pipeline.database_url).await;
+    db.batch_execute(
+        "TRUNCATE samples, sample_index, sync_versions, aggregates, user_profiles, \
+         device_rankings, consumer_offsets",
+    )
+    .await
+    .unwrap();
+
+    // A second instance joins: the rebalance hands every partition out again, and each
+    // starts where the database says, so the log is applied again from the start.
+    pipeline.start_processor();
+    pipeline.wait_for_sql(&day_total(&user), "150").await;
 }
 
 fn free_port() -> std::net::SocketAddr {
