@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
+use healthpipe_storage::projections::offsets;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -29,15 +30,9 @@ pub async fn lag(database_url: &str, brokers: &str, topic: &str, group: &str) ->
         Ok(ends)
     })
     .await??;
-    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    let rows = client
-        .query(
-            "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
-            &[&group, &topic],
-        )
-        .await?;
-    let stored: HashMap<i32, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let pool = healthpipe_storage::connect(database_url, 1)?;
+    let client = pool.get().await?;
+    let stored = offsets::load(&client, group, topic).await?;
     Ok(ends
         .iter()
         .map(|(p, high)| (high - stored.get(p).copied().unwrap_or(0)).max(0))

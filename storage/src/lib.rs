@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod error;
+pub mod migrations;
 pub mod pool;
 pub mod projections;
 pub mod reads;
