@@ -1,5 +1,6 @@
-//! The processor runtime's failure classes on the real stack: a value the database rejects
-//! is dead-lettered with its reason while the rest of its batch and partition is applied; a
+//! The processor runtime's failure classes on the real stack: a message that does not
+//! convert, or holds a value the database rejects, is dead-lettered with its reason while the
+//! rest of its batch and partition is applied; a
 //! constraint violation stops its partition visibly (metric, readiness) without losing or
 //! dead-lettering the message; once the cause is fixed a restart goes on from there;
 //! `redrive` puts dead letters back on their topic; and every assignment starts at the
@@ -94,7 +95,7 @@ fn metric(name: &str) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_value_the_database_rejects_is_dead_lettered_and_the_rest_is_applied() {
+async fn unconvertible_or_rejected_messages_are_dead_lettered_and_the_rest_is_applied() {
     let pipeline = Pipeline::without_processor().await;
     let user = pipeline.new_user("UTC").await;
     let phone = user.device("iphone", "phone").await;
@@ -126,6 +127,18 @@ async fn a_value_the_database_rejects_is_dead_lettered_and_the_rest_is_applied()
     pipeline
         .append(&pipeline.topics.user_events, &user.user_id, &bad, at)
         .await;
+    // And one that decodes but does not convert: its user id is no id.
+    let mut unconvertible = bad.clone();
+    unconvertible.user_id = "not-a-user-id".into();
+    unconvertible.samples[0].source_app = None;
+    pipeline
+        .append(
+            &pipeline.topics.user_events,
+            &user.user_id,
+            &unconvertible,
+            at,
+        )
+        .await;
     sync(&user, &phone, steps(50, 9)).await;
 
     // One processor, one batch holding all three: the batch fails, is split, and only the
@@ -134,16 +147,22 @@ async fn a_value_the_database_rejects_is_dead_lettered_and_the_rest_is_applied()
     pipeline.start_processor();
     pipeline.wait_for_sql(&day_total(&user), "150").await;
 
-    let dead = read_all(&pipeline.kafka_brokers, &pipeline.topics.dead_letter).await;
-    assert_eq!(dead.len(), 1, "exactly the bad message is dead-lettered");
-    let (_, reason) = &dead[0];
+    let mut dead = read_all(&pipeline.kafka_brokers, &pipeline.topics.dead_letter).await;
+    assert_eq!(
+        dead.len(),
+        2,
+        "exactly the two bad messages are dead-lettered"
+    );
+    dead.sort_by(|a, b| a.1.cmp(&b.1));
+    let reasons: Vec<&str> = dead.iter().map(|(_, r)| r.as_str()).collect();
+    assert!(reasons[0].contains("user_id"), "{reasons:?}");
     assert!(
-        reason.contains("22021"),
-        "the reason names the SQLSTATE: {reason}"
+        reasons[1].contains("22021"),
+        "the reason names the SQLSTATE: {reasons:?}"
     );
     assert!(
-        !reason.contains("pedometer"),
-        "the reason carries no value of the message: {reason}"
+        reasons.iter().all(|r| !r.contains("pedometer")),
+        "the reasons carry no value of the message: {reasons:?}"
     );
     assert!(metric("healthpipe_processor_batches_split_total") > splits_before);
     // The partition moved past it: nothing is left to apply.

@@ -5,7 +5,26 @@
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 
+use healthpipe_schemas::CodecError;
+
 use crate::error::ProcessorError;
+
+/// Why a message could not become an event.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The record decoded but does not convert to domain values (an id that does not parse,
+    /// an unknown type).
+    #[error("invalid event: {0}")]
+    Invalid(String),
+}
+
+impl DecodeError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Codec(e) if e.is_retryable())
+    }
+}
 
 /// One decoded event and where it came from: its position names derived events (so a
 /// replay derives the same ids) and its timestamp is the event time rules evaluate at.
@@ -21,9 +40,11 @@ pub struct Sourced<E> {
 pub trait Projection: Send + Sync {
     type Event: Send + Sync;
 
-    /// Decodes one payload: `Ok(Err(reason))` for a poison message (dead-lettered),
-    /// `Err(_)` for a retryable failure of the whole batch (the registry is down).
-    async fn decode(&self, payload: &[u8]) -> Result<Result<Self::Event, String>, ProcessorError>;
+    /// Decodes one payload of `topic`: `Ok(None)` for a record this projection does not
+    /// read (another event type on a topic it shares). The runtime retries the batch when
+    /// the error is retryable (the registry is down) and dead-letters the message otherwise.
+    async fn decode(&self, topic: &str, payload: &[u8])
+        -> Result<Option<Self::Event>, DecodeError>;
 
     /// Writes the effects of `events` (log order within each partition) inside `tx`. Anything
     /// published to Kafka is published here, before the caller commits: a crash may repeat a
@@ -39,6 +60,9 @@ pub trait Projection: Send + Sync {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOutcome {
     pub applied: usize,
+    /// Below the stored offset: applied before.
     pub skipped: usize,
+    /// Records this projection does not read.
+    pub ignored: usize,
     pub dead_lettered: usize,
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::ProcessorError;
 use crate::metrics;
-use crate::projection::{Projection, Sourced};
+use crate::projection::{DecodeError, Projection, Sourced};
 use crate::publish::EventProducer;
 use changes::Source;
 use plan::Plan;
@@ -34,12 +34,12 @@ pub struct Aggregation {
 impl Projection for Aggregation {
     type Event = UserEvent;
 
-    async fn decode(&self, payload: &[u8]) -> Result<Result<UserEvent, String>, ProcessorError> {
-        match self.codec.decode_user_event(payload).await {
-            Ok(event) => Ok(Ok(event)),
-            Err(e) if e.is_retryable() => Err(ProcessorError::Registry(e.to_string())),
-            Err(e) => Ok(Err(e.to_string())),
+    async fn decode(&self, _topic: &str, payload: &[u8]) -> Result<Option<UserEvent>, DecodeError> {
+        let event = self.codec.decode_user_event(payload).await?;
+        if Uuid::parse_str(event.user_id()).is_err() {
+            return Err(DecodeError::Invalid("user_id is not a UUID".into()));
         }
+        Ok(Some(event))
     }
 
     async fn project(

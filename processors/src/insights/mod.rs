@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::config::ProcessorConfig;
 use crate::error::ProcessorError;
 use crate::metrics;
-use crate::projection::{Projection, Sourced};
+use crate::projection::{DecodeError, Projection, Sourced};
 use crate::publish::EventProducer;
 use state::{InsightRow, LOOKBACK_DAYS};
 
@@ -54,13 +54,14 @@ impl Projection for Insights {
 
     async fn decode(
         &self,
+        _topic: &str,
         payload: &[u8],
-    ) -> Result<Result<AggregatesUpdated, String>, ProcessorError> {
-        match self.codec.decode::<AggregatesUpdated>(payload).await {
-            Ok(event) => Ok(Ok(event)),
-            Err(e) if e.is_retryable() => Err(ProcessorError::Registry(e.to_string())),
-            Err(e) => Ok(Err(e.to_string())),
+    ) -> Result<Option<AggregatesUpdated>, DecodeError> {
+        let event = self.codec.decode::<AggregatesUpdated>(payload).await?;
+        if Uuid::parse_str(&event.user_id).is_err() {
+            return Err(DecodeError::Invalid("user_id is not a UUID".into()));
         }
+        Ok(Some(event))
     }
 
     async fn project(

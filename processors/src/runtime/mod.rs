@@ -49,7 +49,7 @@ pub async fn run_aggregation(
     let side = SideTasks::new(&shutdown);
     run(
         &config,
-        topics.user_events.clone(),
+        vec![topics.user_events.clone()],
         projection,
         side,
         shutdown,
@@ -72,7 +72,7 @@ pub async fn run_insights(
     }
     run(
         &config,
-        topics.aggregates_updated.clone(),
+        vec![topics.aggregates_updated.clone()],
         projection,
         side,
         shutdown,
@@ -115,43 +115,41 @@ impl SideTasks {
 
 async fn run<P: Projection>(
     config: &ProcessorConfig,
-    topic: String,
+    topics: Vec<String>,
     projection: P,
     mut side: SideTasks,
     shutdown: CancellationToken,
 ) -> Result<(), ProcessorError> {
-    let topics = Topics::with_prefix(&config.topic_prefix);
     let partitions = Arc::new(Partitions::default());
     if let Some(addr) = config.metrics_addr {
         let health = partitions.clone();
         side.spawn(move |token| metrics::serve(addr, health, token));
     }
-    let result = consume(config, topic, projection, &partitions, &shutdown).await;
+    let result = consume(config, topics, projection, &partitions, &shutdown).await;
     side.join().await;
     tracing::info!(group = %config.group_id, ok = result.is_ok(), "processor stopped");
-    let _ = topics;
     result
 }
 
 async fn consume<P: Projection>(
     config: &ProcessorConfig,
-    topic: String,
+    topics: Vec<String>,
     projection: P,
     partitions: &Arc<Partitions>,
     shutdown: &CancellationToken,
 ) -> Result<(), ProcessorError> {
-    let topics = Topics::with_prefix(&config.topic_prefix);
+    let dead_letter = Topics::with_prefix(&config.topic_prefix).dead_letter;
     let consumer = consumer::create(config, partitions.clone())?;
-    consumer.subscribe(&[&topic])?;
+    let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&subscribed)?;
     let runner = Runner {
         pool: pool(config)?,
-        dead_letters: DeadLetters::new(&config.kafka_brokers, topics.dead_letter.clone())?,
+        dead_letters: DeadLetters::new(&config.kafka_brokers, dead_letter)?,
         group: config.group_id.clone(),
-        topic: topic.clone(),
         projection,
         partitions: partitions.clone(),
     };
-    tracing::info!(group = %config.group_id, %topic, "processor started");
+    tracing::info!(group = %config.group_id, ?topics, "processor started");
     let result = loop {
         if shutdown.is_cancelled() {
             break Ok(());

@@ -13,7 +13,7 @@
 //! - **fatal** (a missing table, bad configuration): return the error, so the process exits
 //!   non-zero and the orchestrator restarts it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -58,7 +58,6 @@ pub struct Runner<P> {
     pub pool: Pool,
     pub dead_letters: DeadLetters,
     pub group: String,
-    pub topic: String,
     pub projection: P,
     pub partitions: std::sync::Arc<Partitions>,
 }
@@ -149,29 +148,44 @@ impl<P: Projection> Runner<P> {
         }
     }
 
-    /// Applies `messages` (any partitions of `self.topic`) exactly once.
+    /// Applies `messages` (any partitions of any of the processor's topics) exactly once.
     pub async fn apply(&self, messages: &[OwnedMessage]) -> Result<BatchOutcome, ProcessorError> {
         let started = Instant::now();
         let decoded = self.decode(messages).await?;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let partitions: Vec<i32> = {
-            let set: HashSet<i32> = messages.iter().map(|m| m.partition()).collect();
-            set.into_iter().collect()
-        };
-        let next = offsets::lock(&tx, &self.group, &self.topic, &partitions).await?;
+        let mut partitions: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
+        for m in messages {
+            partitions
+                .entry(m.topic())
+                .or_default()
+                .insert(m.partition());
+        }
+        let mut next: HashMap<(&str, i32), i64> = HashMap::new();
+        for (topic, set) in &partitions {
+            let set: Vec<i32> = set.iter().copied().collect();
+            for (partition, offset) in offsets::lock(&tx, &self.group, topic, &set).await? {
+                next.insert((topic, partition), offset);
+            }
+        }
         let mut outcome = BatchOutcome::default();
         let mut events = Vec::new();
-        let mut advanced: HashMap<i32, i64> = HashMap::new();
+        let mut poison = Vec::new();
+        let mut advanced: BTreeMap<&str, HashMap<i32, i64>> = BTreeMap::new();
         for (message, result) in messages.iter().zip(decoded) {
-            if message.offset() < next.get(&message.partition()).copied().unwrap_or(0) {
+            let position = (message.topic(), message.partition());
+            if message.offset() < next.get(&position).copied().unwrap_or(0) {
                 outcome.skipped += 1;
                 continue;
             }
-            let slot = advanced.entry(message.partition()).or_insert(0);
+            let slot = advanced
+                .entry(message.topic())
+                .or_default()
+                .entry(message.partition())
+                .or_insert(0);
             *slot = (*slot).max(message.offset() + 1);
             match result {
-                Ok(event) => {
+                Ok(Some(event)) => {
                     events.push(Sourced {
                         partition: message.partition(),
                         offset: message.offset(),
@@ -180,23 +194,32 @@ impl<P: Projection> Runner<P> {
                     });
                     outcome.applied += 1;
                 }
-                Err(reason) => {
-                    self.dead_letters.send(message, &reason).await?;
-                    outcome.dead_lettered += 1;
-                }
+                Ok(None) => outcome.ignored += 1,
+                Err(reason) => poison.push((message, reason)),
             }
         }
         if !events.is_empty() {
             self.projection.project(&tx, &events).await?;
         }
-        offsets::advance(&tx, &self.group, &self.topic, &advanced).await?;
+        // Only once the rest is written: an attempt that fails is split and tried again,
+        // and must not have dead-lettered anything yet.
+        for (message, reason) in &poison {
+            self.dead_letters.send(message, reason).await?;
+            outcome.dead_lettered += 1;
+        }
+        for (topic, next) in &advanced {
+            offsets::advance(&tx, &self.group, topic, next).await?;
+        }
         tx.commit().await?;
-        metrics::MESSAGES
-            .with_label_values(&["applied"])
-            .inc_by(outcome.applied as u64);
-        metrics::MESSAGES
-            .with_label_values(&["skipped"])
-            .inc_by(outcome.skipped as u64);
+        for (label, count) in [
+            ("applied", outcome.applied),
+            ("skipped", outcome.skipped),
+            ("ignored", outcome.ignored),
+        ] {
+            metrics::MESSAGES
+                .with_label_values(&[label])
+                .inc_by(count as u64);
+        }
         metrics::BATCH_SECONDS.observe(started.elapsed().as_secs_f64());
         Ok(outcome)
     }
@@ -204,12 +227,18 @@ impl<P: Projection> Runner<P> {
     async fn decode(
         &self,
         messages: &[OwnedMessage],
-    ) -> Result<Vec<Result<P::Event, String>>, ProcessorError> {
+    ) -> Result<Vec<Result<Option<P::Event>, String>>, ProcessorError> {
         let mut out = Vec::with_capacity(messages.len());
         for message in messages {
             match message.payload() {
                 None => out.push(Err("empty payload".to_string())),
-                Some(payload) => out.push(self.projection.decode(payload).await?),
+                Some(payload) => match self.projection.decode(message.topic(), payload).await {
+                    Ok(event) => out.push(Ok(event)),
+                    Err(e) if e.is_retryable() => {
+                        return Err(ProcessorError::Registry(e.to_string()))
+                    }
+                    Err(e) => out.push(Err(e.to_string())),
+                },
             }
         }
         Ok(out)
@@ -248,10 +277,10 @@ impl<P: Projection> Runner<P> {
     async fn advance_past(&self, message: &OwnedMessage) -> Result<(), ProcessorError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let partition = message.partition();
-        offsets::lock(&tx, &self.group, &self.topic, &[partition]).await?;
+        let (topic, partition) = (message.topic(), message.partition());
+        offsets::lock(&tx, &self.group, topic, &[partition]).await?;
         let next = HashMap::from([(partition, message.offset() + 1)]);
-        offsets::advance(&tx, &self.group, &self.topic, &next).await?;
+        offsets::advance(&tx, &self.group, topic, &next).await?;
         tx.commit().await?;
         Ok(())
     }
