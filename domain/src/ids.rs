@@ -58,13 +58,15 @@ pub struct InvalidId {
     pub kind: IdKind,
 }
 
-/// The hyphenated form only: `Uuid::try_parse` also takes the simple, braced and URN forms,
-/// which no producer writes and which would give one id several spellings.
-fn parse_hyphenated(text: &str, kind: IdKind) -> Result<Uuid, InvalidId> {
-    if text.len() != 36 {
-        return Err(InvalidId { kind });
-    }
-    Uuid::try_parse(text).map_err(|_| InvalidId { kind })
+/// A UUID in its hyphenated form (36 characters, either case), the rule every typed id
+/// parses by; for the ids that have no type of their own yet (shares, insights).
+///
+/// `Uuid::try_parse` alone also takes the simple, braced and URN forms, which no producer
+/// writes and which would give one id several spellings.
+pub fn parse_uuid(text: &str) -> Option<Uuid> {
+    (text.len() == 36)
+        .then(|| Uuid::try_parse(text).ok())
+        .flatten()
 }
 
 macro_rules! typed_id {
@@ -93,7 +95,9 @@ macro_rules! typed_id {
 
             /// Parses the hyphenated form; the error names the kind of id.
             pub fn parse(text: &str) -> Result<Self, InvalidId> {
-                parse_hyphenated(text, Self::KIND).map(Self)
+                parse_uuid(text)
+                    .map(Self)
+                    .ok_or(InvalidId { kind: Self::KIND })
             }
         }
 

@@ -121,3 +121,11 @@ fn typed_ids_and_priorities_feed_the_string_keyed_ranking() {
         "the higher priority ranks first"
     );
 }
+
+#[test]
+fn parse_uuid_takes_the_hyphenated_form_only() {
+    assert_eq!(parse_uuid(WATCH), Some(Uuid::parse_str(WATCH).unwrap()));
+    assert_eq!(parse_uuid(&WATCH.to_uppercase()), parse_uuid(WATCH));
+    assert_eq!(parse_uuid(&WATCH.replace('-', "")), None);
+    assert_eq!(parse_uuid(&format!("urn:uuid:{WATCH}")), None);
+}

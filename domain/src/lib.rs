@@ -69,7 +69,9 @@ pub use device_type::{
     DeviceType, DeviceTypeSpec, UnknownDeviceType, DEVICE_TYPES, UNKNOWN_DEVICE_TYPE_PRIORITY,
 };
 pub use explain::{explain_bucket, BucketExplanation, SampleExplanation};
-pub use ids::{DeviceId, EventId, IdKind, InvalidId, SampleId, UserId, SAMPLE_ID_NAMESPACE};
+pub use ids::{
+    parse_uuid, DeviceId, EventId, IdKind, InvalidId, SampleId, UserId, SAMPLE_ID_NAMESPACE,
+};
 pub use insights::{
     evaluate as evaluate_insights, DayRow, Direction, Finding, HourRow, Outcome, RuleInputs,
     Severity, UnknownDirection, UnknownSeverity,
