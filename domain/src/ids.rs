@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::sample_type::SampleType;
+use crate::validation::ValidSample;
 
 /// Which kind of id failed to parse: the one thing a caller needs to say what was wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -194,6 +195,18 @@ impl SampleId {
             value.to_bits()
         );
         Self(Uuid::new_v5(&SAMPLE_ID_NAMESPACE, name.as_bytes()))
+    }
+
+    /// [`SampleId::derive`] for a validated sample, as the gateway's ingest has it.
+    pub fn derive_for(user: UserId, device: DeviceId, sample: &ValidSample) -> Self {
+        Self::derive(
+            user,
+            device,
+            sample.sample_type(),
+            sample.start(),
+            sample.end(),
+            sample.value(),
+        )
     }
 }
 

@@ -129,3 +129,31 @@ fn parse_uuid_takes_the_hyphenated_form_only() {
     assert_eq!(parse_uuid(&WATCH.replace('-', "")), None);
     assert_eq!(parse_uuid(&format!("urn:uuid:{WATCH}")), None);
 }
+
+#[test]
+fn derived_ids_of_a_valid_sample_use_its_canonical_value() {
+    use crate::{validate, RawSample};
+    let user: UserId = "6f1c1a53-3c39-4a5d-9d1e-2d0f5a1b7c01".parse().unwrap();
+    let device: DeviceId = WATCH.parse().unwrap();
+    let at = |s| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    let raw = RawSample {
+        sample_type: "DISTANCE",
+        value: 1.5,
+        unit: "km",
+        start: at("2026-05-04T12:00:00+02:00"),
+        end: at("2026-05-04T12:30:00+02:00"),
+    };
+    let now = Utc.with_ymd_and_hms(2026, 5, 5, 0, 0, 0).unwrap();
+    let valid = validate(&raw, now).unwrap();
+    assert_eq!(
+        SampleId::derive_for(user, device, &valid),
+        SampleId::derive(
+            user,
+            device,
+            SampleType::Distance,
+            Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 5, 4, 10, 30, 0).unwrap(),
+            1500.0
+        )
+    );
+}
