@@ -1,12 +1,12 @@
 //! The events as typed domain values: what a processor works with once a message has been
 //! decoded and converted.
 //!
-//! The wire types of [`crate::events`] mirror the `.avsc` files (strings and microseconds),
-//! because that contract must not move. These types carry the same facts with the domain's
-//! types: ids as [`UserId`]/[`DeviceId`]/[`SampleId`]/[`EventId`], kinds as closed enums,
-//! times as `DateTime<Utc>`, zones as [`Tz`]. [`crate::convert`] is the one place that turns
-//! one into the other; a wire event that does not convert is a poison message, and its
-//! [`crate::ConversionError`] says which field and why.
+//! The wire types ([`crate::SamplesRecorded`], ...) mirror the `.avsc` files (strings and
+//! microseconds), because that contract must not move. These types carry the same facts with
+//! the domain's types: ids as [`UserId`]/[`DeviceId`]/[`SampleId`]/[`EventId`], kinds as
+//! closed enums, times as `DateTime<Utc>`, zones as [`Tz`]. The crate's `convert` module is
+//! the one place that turns one into the other; a wire event that does not convert is a
+//! poison message, and its [`crate::ConversionError`] says which field and why.
 //!
 //! Field names follow the wire names, so the two read side by side.
 
