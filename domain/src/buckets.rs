@@ -49,6 +49,31 @@ impl Period {
     }
 }
 
+/// A period name that is not `hour`, `day`, `week` or `month`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown period \"{name}\"; known periods: hour, day, week, month")]
+pub struct UnknownPeriod {
+    pub name: String,
+}
+
+impl std::str::FromStr for Period {
+    type Err = UnknownPeriod;
+
+    /// Exact, lower-case match: the spelling of the API, the events and the tables.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Period::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownPeriod { name: s.to_owned() })
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where `[from, to)` of a split range falls: in the bucket starting at `period_start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BucketSpan {

@@ -342,3 +342,18 @@ fn period_serializes_lowercase() {
     );
     assert_eq!(Period::Hour.as_str(), "hour");
 }
+
+#[test]
+fn period_names_round_trip_and_unknown_names_fail() {
+    for p in Period::ALL {
+        assert_eq!(p.as_str().parse::<Period>(), Ok(p));
+        assert_eq!(p.to_string(), p.as_str());
+    }
+    let err = "Day".parse::<Period>().unwrap_err();
+    assert_eq!(err.name, "Day");
+    assert_eq!(
+        err.to_string(),
+        "unknown period \"Day\"; known periods: hour, day, week, month"
+    );
+    assert!("fortnight".parse::<Period>().is_err());
+}

@@ -14,6 +14,11 @@
 //! - the **gateway's explain API** asks [`explain_bucket`] which samples one bucket considered,
 //!   what each counted there and why.
 //!
+//! - everyone names things by the same closed sets and typed identities: [`UserId`],
+//!   [`DeviceId`], [`SampleId`], [`EventId`] (UUIDs that cannot be swapped for one another),
+//!   [`DeviceType`] with the one table of default [`Priority`]s, [`Role`], [`Period`] and
+//!   [`SampleType`]; each parses from its wire string with an error naming what failed.
+//!
 //! The deduplication and aggregation rules are the contract in the shared `dedup-cases`
 //! README; `tests/golden_cases.rs` runs every case in that folder.
 //!
@@ -41,9 +46,13 @@
 pub mod aggregate;
 pub mod buckets;
 pub mod dedup;
+pub mod device_type;
 pub mod explain;
+pub mod ids;
 pub mod insights;
+pub mod priority;
 pub mod ranking;
+pub mod role;
 pub mod sample;
 pub mod sample_type;
 mod time;
@@ -53,14 +62,23 @@ pub mod validation;
 pub use aggregate::{aggregate, aggregate_user, AggregateRow};
 pub use buckets::{
     bucket_start, next_bucket_start, split_amount, split_range, BucketSpan, Bucketer, Period,
+    UnknownPeriod,
 };
 pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
+pub use device_type::{
+    DeviceType, DeviceTypeSpec, UnknownDeviceType, DEVICE_TYPES, UNKNOWN_DEVICE_TYPE_PRIORITY,
+};
 pub use explain::{explain_bucket, BucketExplanation, SampleExplanation};
+pub use ids::{
+    parse_uuid, DeviceId, EventId, IdKind, InvalidId, SampleId, UserId, SAMPLE_ID_NAMESPACE,
+};
 pub use insights::{
     evaluate as evaluate_insights, DayRow, Direction, Finding, HourRow, Outcome, RuleInputs,
-    Severity,
+    Severity, UnknownDirection, UnknownSeverity,
 };
+pub use priority::Priority;
 pub use ranking::{DevicePriority, DeviceRanking};
+pub use role::{Role, UnknownRole};
 pub use sample::{clean_up, Sample};
 pub use sample_type::{AggregationKind, SampleType, TypeSpec, UnknownSampleType, TYPES};
 pub use units::{accepted_units, to_canonical, CanonicalUnit, Unit, UnknownUnit};

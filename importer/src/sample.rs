@@ -7,6 +7,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
+/// The device kinds and their default priorities are the domain's one table: the importer
+/// only decides which kind a source is, the gateway ranks it by that kind.
+pub use healthpipe_domain::DeviceType;
+use healthpipe_domain::Priority;
 use serde::Serialize;
 
 /// Most samples the gateway takes in one sync request (`MAX_SAMPLES_PER_SYNC` there).
@@ -36,31 +40,6 @@ pub struct SyncSample {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// The `device_type` values the gateway ranks by default (watch first, manual entry last).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceType {
-    AppleWatch,
-    Iphone,
-    Ipad,
-    ThirdPartyWearable,
-    ThirdPartyScale,
-    ManualEntry,
-}
-
-impl DeviceType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceType::AppleWatch => "apple_watch",
-            DeviceType::Iphone => "iphone",
-            DeviceType::Ipad => "ipad",
-            DeviceType::ThirdPartyWearable => "third_party_wearable",
-            DeviceType::ThirdPartyScale => "third_party_scale",
-            DeviceType::ManualEntry => "manual_entry",
-        }
-    }
-}
-
 /// Who recorded a sample: the fields of the registration body.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct DeviceInfo {
@@ -69,6 +48,14 @@ pub struct DeviceInfo {
     pub device_name: String,
     /// Stable across imports of the same source, at most [`MAX_DEVICE_FIELD_BYTES`] bytes.
     pub device_identifier: String,
+}
+
+impl DeviceInfo {
+    /// Where the gateway ranks this device when it registers it without a priority: the
+    /// default of its [`DeviceType`] in the domain's table.
+    pub fn default_priority(&self) -> Priority {
+        self.device_type.default_priority()
+    }
 }
 
 /// The gateway refuses longer `device_name` / `device_identifier` values.
@@ -250,15 +237,27 @@ mod tests {
 
     #[test]
     fn device_types_serialise_as_the_gateway_names() {
-        for t in [
-            DeviceType::AppleWatch,
-            DeviceType::Iphone,
-            DeviceType::Ipad,
-            DeviceType::ThirdPartyWearable,
-            DeviceType::ThirdPartyScale,
-            DeviceType::ManualEntry,
-        ] {
+        for t in DeviceType::all() {
             assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
         }
+        assert_eq!(
+            serde_json::to_value(DeviceType::ThirdPartyWearable).unwrap(),
+            json!("third_party_wearable")
+        );
+    }
+
+    #[test]
+    fn imported_devices_rank_by_the_domain_table() {
+        let info = |device_type| DeviceInfo {
+            device_type,
+            device_name: "d".into(),
+            device_identifier: "d".into(),
+        };
+        let watch = info(DeviceType::AppleWatch).default_priority();
+        let phone = info(DeviceType::Iphone).default_priority();
+        let scale = info(DeviceType::ThirdPartyScale).default_priority();
+        let manual = info(DeviceType::ManualEntry).default_priority();
+        assert!(watch > phone && phone > scale && scale > manual);
+        assert_eq!(watch, DeviceType::AppleWatch.default_priority());
     }
 }

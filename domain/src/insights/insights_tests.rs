@@ -126,3 +126,16 @@ fn numbers_in_messages_are_rounded_for_people() {
     assert_eq!(thousands(1_234_567.0), "1,234,567");
     assert_eq!(thousands(-1_500.0), "-1,500");
 }
+
+#[test]
+fn severity_and_direction_names_round_trip() {
+    use super::{Direction, Severity};
+    for s in [Severity::Info, Severity::Warning, Severity::Critical] {
+        assert_eq!(s.as_str().parse::<Severity>(), Ok(s));
+    }
+    for d in [Direction::Up, Direction::Down] {
+        assert_eq!(d.as_str().parse::<Direction>(), Ok(d));
+    }
+    assert_eq!("Info".parse::<Severity>().unwrap_err().name, "Info");
+    assert_eq!("left".parse::<Direction>().unwrap_err().name, "left");
+}

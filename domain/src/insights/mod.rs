@@ -154,6 +154,24 @@ impl Severity {
     }
 }
 
+/// A severity name that is not `info`, `warning` or `critical`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity \"{name}\"; known: info, warning, critical")]
+pub struct UnknownSeverity {
+    pub name: String,
+}
+
+impl std::str::FromStr for Severity {
+    type Err = UnknownSeverity;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Severity::Info, Severity::Warning, Severity::Critical]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownSeverity { name: s.to_owned() })
+    }
+}
+
 /// Which way a value moved or lies from its threshold. Serialized lowercase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,6 +186,24 @@ impl Direction {
             Direction::Up => "up",
             Direction::Down => "down",
         }
+    }
+}
+
+/// A direction name that is not `up` or `down`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown direction \"{name}\"; known: up, down")]
+pub struct UnknownDirection {
+    pub name: String,
+}
+
+impl std::str::FromStr for Direction {
+    type Err = UnknownDirection;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Direction::Up, Direction::Down]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownDirection { name: s.to_owned() })
     }
 }
 
