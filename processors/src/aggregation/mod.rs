@@ -124,11 +124,7 @@ impl Aggregation {
             .collect();
         if !targets.is_empty() {
             for span in samples::spans(tx, &targets).await? {
-                let window = plan::Window {
-                    from: span.from,
-                    to: span.to,
-                };
-                window.merge_into(&mut windows, (span.user, span.sample_type));
+                plan::Window::from(span).merge_into(&mut windows, (span.user, span.sample_type));
             }
         }
         if windows.is_empty() {

@@ -10,7 +10,7 @@ use healthpipe_domain::SampleType;
 use healthpipe_schemas::{Sample, UserEvent};
 use healthpipe_storage::projections::profiles::DeviceRow;
 use healthpipe_storage::projections::samples::{
-    IndexEntry, KnownState, SampleKey, SampleRow, SyncKey,
+    IndexEntry, KnownState, SampleKey, SampleRange, SampleRow, SyncKey,
 };
 use uuid::Uuid;
 
@@ -31,6 +31,15 @@ impl Window {
                 w.to = w.to.max(self.to);
             })
             .or_insert(self);
+    }
+}
+
+impl From<SampleRange> for Window {
+    fn from(range: SampleRange) -> Self {
+        Window {
+            from: range.from,
+            to: range.to,
+        }
     }
 }
 

@@ -87,8 +87,8 @@ pub async fn upsert_devices(
 
 /// The device ranking of each of `users` that has a device, in one query. This is the one
 /// place a [`DeviceRanking`] is built from `device_rankings` rows: the aggregation
-/// processor deduplicates with it, and what the query API shows as counted must come from the
-/// very same ranking.
+/// processor deduplicates with it, and the query API is meant to read it through here too, so
+/// that what it shows as counted follows the very ranking the aggregates were computed with.
 pub async fn device_rankings<C: GenericClient>(
     client: &C,
     users: &[Uuid],
@@ -96,17 +96,8 @@ pub async fn device_rankings<C: GenericClient>(
     let rows = query(client, RANKINGS_LOAD, &[&users]).await?;
     let mut rankings: HashMap<Uuid, DeviceRanking> = HashMap::new();
     for r in &rows {
-        let device: Uuid = r.get(1);
-        let priority: i32 = r.get(2);
-        // Written by `upsert_devices` from a map of integers; anything else is ignored.
-        let overrides: HashMap<String, i32> = serde_json::from_value(r.get(3)).unwrap_or_default();
         let ranking = rankings.entry(r.get(0)).or_default();
-        ranking.set_priority(device.to_string(), priority.into());
-        for (sample_type, p) in overrides {
-            if let Ok(t) = sample_type.parse::<SampleType>() {
-                ranking.set_type_priority(device.to_string(), t, p.into());
-            }
-        }
+        rank(ranking, r.get(1), r.get(2), r.get(3));
     }
     Ok(rankings)
 }
@@ -121,4 +112,63 @@ pub async fn device_ranking<C: GenericClient>(
         .await?
         .remove(&user)
         .unwrap_or_default())
+}
+
+/// Adds one `device_rankings` row to a ranking. Its type overrides were written by
+/// [`upsert_devices`] from a map of integers; anything else, and types this build does not
+/// know, are ignored.
+fn rank(ranking: &mut DeviceRanking, device: Uuid, priority: i32, overrides: serde_json::Value) {
+    let device = device.to_string();
+    ranking.set_priority(device.clone(), priority.into());
+    let overrides: HashMap<String, i32> = serde_json::from_value(overrides).unwrap_or_default();
+    for (sample_type, p) in overrides {
+        if let Ok(t) = sample_type.parse::<SampleType>() {
+            ranking.set_type_priority(device.clone(), t, p.into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_type_override_wins_over_the_general_priority_for_its_type_only() {
+        let (watch, phone) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut ranking = DeviceRanking::new();
+        rank(
+            &mut ranking,
+            watch,
+            10,
+            json!({"STEPS": 1, "NOT_A_TYPE": 99}),
+        );
+        rank(&mut ranking, phone, 5, json!({}));
+        let (watch, phone) = (watch.to_string(), phone.to_string());
+        assert_eq!(
+            ranking.effective_priority(&watch, SampleType::Steps),
+            Some(1)
+        );
+        assert_eq!(
+            ranking.effective_priority(&watch, SampleType::HeartRate),
+            Some(10)
+        );
+        assert_eq!(
+            ranking.effective_priority(&phone, SampleType::Steps),
+            Some(5)
+        );
+    }
+
+    #[test]
+    fn overrides_that_are_not_a_map_of_integers_are_ignored() {
+        let device = Uuid::from_u128(1);
+        let mut ranking = DeviceRanking::new();
+        rank(&mut ranking, device, 3, json!(["STEPS", 1]));
+        let device = device.to_string();
+        assert_eq!(
+            ranking.effective_priority(&device, SampleType::Steps),
+            Some(3)
+        );
+    }
 }

@@ -67,18 +67,10 @@ pub struct SampleRow {
     pub metadata: HashMap<String, String>,
 }
 
-/// Stored samples of one user and type starting in `[from, to)`.
+/// A time range of one user's samples of one type: what [`load_ranges`] reads (samples
+/// starting in `[from, to)`), and what [`spans`] finds (first start to last end).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SampleRange {
-    pub user: Uuid,
-    pub sample_type: SampleType,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-}
-
-/// The time span of a user's stored samples of one type.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SampleSpan {
     pub user: Uuid,
     pub sample_type: SampleType,
     pub from: DateTime<Utc>,
@@ -262,14 +254,14 @@ pub async fn upsert_sync_versions(
 pub async fn spans(
     tx: &Transaction<'_>,
     targets: &[(Uuid, Option<Uuid>)],
-) -> Result<Vec<SampleSpan>, StoreError> {
+) -> Result<Vec<SampleRange>, StoreError> {
     let (users, devices): (Vec<Uuid>, Vec<Option<Uuid>>) = targets.iter().copied().unzip();
     let rows = query(tx, SAMPLES_SPANS, &[&users, &devices]).await?;
     Ok(rows
         .iter()
         .filter_map(|r| {
             let sample_type = r.get::<_, &str>(1).parse::<SampleType>().ok()?;
-            Some(SampleSpan {
+            Some(SampleRange {
                 user: r.get(0),
                 sample_type,
                 from: r.get(2),
