@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use healthpipe_domain::AggregateRow;
 use healthpipe_schemas::{AggregateBucket, AggregatesUpdated};
+use healthpipe_storage::projections::aggregates::StoredRow;
 use uuid::Uuid;
-
-use super::store::StoredRow;
 
 /// At most this many buckets per event: a time-zone change re-buckets a whole history, and
 /// one event must stay far below the broker's 1 MB message limit (~60 bytes per bucket).

@@ -5,14 +5,19 @@
 mod changes;
 mod plan;
 mod recompute;
-mod store;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono_tz::Tz;
 use deadpool_postgres::Transaction;
-use healthpipe_domain::SampleType;
+use healthpipe_domain::AggregateRow;
 use healthpipe_schemas::{EventCodec, UserEvent};
+use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
+use healthpipe_storage::projections::samples::{self, SampleRange};
+use healthpipe_storage::projections::{insights, profiles};
+use healthpipe_storage::StoreError;
 use uuid::Uuid;
 
 use crate::error::ProcessorError;
@@ -94,11 +99,7 @@ impl Projection for Aggregation {
     }
 }
 
-type Recomputed = (
-    Vec<store::StoredRow>,
-    Vec<(Uuid, healthpipe_domain::AggregateRow)>,
-    HashMap<Uuid, chrono_tz::Tz>,
-);
+type Recomputed = (Vec<StoredRow>, Vec<(Uuid, AggregateRow)>, HashMap<Uuid, Tz>);
 
 impl Aggregation {
     /// Writes the batch's samples and recomputes every bucket it touched; returns the
@@ -109,9 +110,10 @@ impl Aggregation {
         tx: &Transaction<'_>,
         events: &[&UserEvent],
     ) -> Result<Option<Recomputed>, ProcessorError> {
-        let known = store::load_known(tx, &plan::mentioned(events.iter().copied())).await?;
+        let mentioned = plan::mentioned(events.iter().copied());
+        let known = samples::load_known(tx, &mentioned.ids, &mentioned.syncs).await?;
         let plan = Plan::build(events.iter().copied(), known);
-        store::write_plan(tx, &plan).await?;
+        write(tx, &plan).await?;
 
         let mut windows = plan.windows.clone();
         let targets: Vec<(Uuid, Option<Uuid>)> = plan
@@ -121,10 +123,8 @@ impl Aggregation {
             .chain(plan.reranked_devices.iter().map(|(u, d)| (*u, Some(*d))))
             .collect();
         if !targets.is_empty() {
-            for (user, type_name, span) in store::sample_spans(tx, &targets).await? {
-                if let Ok(sample_type) = type_name.parse::<SampleType>() {
-                    span.merge_into(&mut windows, (user, sample_type));
-                }
+            for span in samples::spans(tx, &targets).await? {
+                plan::Window::from(span).merge_into(&mut windows, (span.user, span.sample_type));
             }
         }
         if windows.is_empty() {
@@ -136,15 +136,17 @@ impl Aggregation {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let (zones, rankings) = store::load_context(tx, &users).await?;
+        let zones = profiles::zones(tx, &users).await?;
+        let rankings = profiles::device_rankings(tx, &users).await?;
         let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones);
-        let replace: Vec<&store::Replace> = jobs.iter().flat_map(|j| &j.replace).collect();
-        let old = store::delete_aggregates(tx, &replace).await?;
-        let jobs = std::sync::Arc::new(jobs);
-        let (rankings, zones) = (std::sync::Arc::new(rankings), std::sync::Arc::new(zones));
+        let replace: Vec<&Replace> = jobs.iter().flat_map(|j| &j.replace).collect();
+        let old = aggregates::delete(tx, &replace).await?;
+        let jobs = Arc::new(jobs);
+        let (rankings, zones) = (Arc::new(rankings), Arc::new(zones));
         let mut rows = Vec::new();
         for group in recompute::groups(recompute::chunks(&jobs, &zones)) {
-            let samples = store::load_samples(tx, &group).await?;
+            let ranges: Vec<SampleRange> = group.iter().map(recompute::Chunk::samples).collect();
+            let samples = samples::load_ranges(tx, &ranges).await?;
             metrics::RECOMPUTE_ROWS_LOADED
                 .inc_by(samples.values().map(Vec::len).sum::<usize>() as u64);
             let (jobs, rankings, zones) = (jobs.clone(), rankings.clone(), zones.clone());
@@ -153,11 +155,24 @@ impl Aggregation {
             })
             .await
             .expect("aggregation does not panic");
-            store::copy_aggregates(tx, &computed).await?;
+            aggregates::copy(tx, &computed).await?;
             metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(computed.len() as u64);
             rows.extend(computed);
         }
-        let zones = std::sync::Arc::try_unwrap(zones).unwrap_or_else(|shared| (*shared).clone());
+        let zones = Arc::try_unwrap(zones).unwrap_or_else(|shared| (*shared).clone());
         Ok(Some((old, rows, zones)))
     }
+}
+
+/// Writes what the plan changes, in this order: profiles and devices, deleted samples, new
+/// samples, the sample index (tombstones, then new entries), acknowledgements, sync versions.
+async fn write(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+    profiles::upsert_zones(tx, &plan.profiles).await?;
+    profiles::upsert_devices(tx, &plan.devices).await?;
+    samples::delete_samples(tx, &plan.deletes).await?;
+    samples::copy_samples(tx, &plan.inserts).await?;
+    samples::tombstone_index(tx, &plan.tombstones).await?;
+    samples::copy_index(tx, &plan.index_inserts).await?;
+    insights::acknowledge(tx, &plan.acknowledgements).await?;
+    samples::upsert_sync_versions(tx, &plan.sync_writes).await
 }

@@ -8,44 +8,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use healthpipe_domain::SampleType;
 use healthpipe_schemas::{Sample, UserEvent};
+use healthpipe_storage::projections::profiles::DeviceRow;
+use healthpipe_storage::projections::samples::{
+    IndexEntry, KnownState, SampleKey, SampleRange, SampleRow, SyncKey,
+};
 use uuid::Uuid;
-
-/// What the batch needs to know about sample ids and sync identifiers it mentions.
-#[derive(Debug, Default)]
-pub struct KnownState {
-    /// (user, sample id) → the stored index entry.
-    pub samples: HashMap<SampleKey, IndexEntry>,
-    /// (user, sync identifier) → (version, sample id) of the current sample.
-    pub sync_versions: HashMap<SyncKey, (i64, Uuid)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct IndexEntry {
-    pub sample_type: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub deleted: bool,
-    /// Created by this batch (not yet in the database).
-    pub new: bool,
-}
-
-/// A sample to store, as the event carried it.
-#[derive(Debug, Clone)]
-pub struct SampleRow {
-    pub user_id: Uuid,
-    pub device_id: Uuid,
-    pub sample_id: Uuid,
-    pub sample: Sample,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct DeviceRow {
-    pub device_type: String,
-    pub priority: i32,
-    pub type_priorities: HashMap<String, i32>,
-}
 
 /// The range of one user's samples of one type whose buckets must be recomputed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,6 +34,15 @@ impl Window {
     }
 }
 
+impl From<SampleRange> for Window {
+    fn from(range: SampleRange) -> Self {
+        Window {
+            from: range.from,
+            to: range.to,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
     pub profiles: HashMap<Uuid, String>,
@@ -79,19 +55,18 @@ pub struct Plan {
     pub inserts: Vec<SampleRow>,
     /// Stored samples to delete: (user, sample id, start).
     pub deletes: Vec<(Uuid, Uuid, DateTime<Utc>)>,
-    /// New index entries and index entries that became tombstones.
-    pub index_writes: Vec<(Uuid, Uuid, IndexEntry)>,
+    /// Index entries this batch created (some already tombstones).
+    pub index_inserts: Vec<(Uuid, Uuid, IndexEntry)>,
+    /// Stored index entries that became tombstones.
+    pub tombstones: Vec<SampleKey>,
+    /// Sample ids this batch saw first: their index entries are not stored yet.
+    created: HashSet<SampleKey>,
     /// New current versions of sync identifiers.
     pub sync_writes: HashMap<(Uuid, String), (i64, Uuid)>,
     pub windows: HashMap<(Uuid, SampleType), Window>,
     /// Insight acknowledgements: (user, insight id) → when; the first one wins.
     pub acknowledgements: HashMap<(Uuid, Uuid), DateTime<Utc>>,
 }
-
-/// (user, sample id).
-pub type SampleKey = (Uuid, Uuid);
-/// (user, sync identifier).
-pub type SyncKey = (Uuid, String);
 
 /// Sample ids and sync identifiers a batch mentions.
 #[derive(Debug, Default)]
@@ -247,17 +222,23 @@ impl Plan {
                 start,
                 end,
                 deleted: false,
-                new: true,
             },
         );
+        self.created.insert((user, id));
         self.touch(user, &sample.sample_type, start, end);
         self.inserts.push(SampleRow {
             user_id: user,
-            device_id: device,
             sample_id: id,
-            sample: sample.clone(),
+            device_id: device,
+            sample_type: sample.sample_type.clone(),
+            value: sample.value,
             start,
             end,
+            utc_offset_seconds: sample.utc_offset_seconds,
+            source_app: sample.source_app.clone(),
+            sync_identifier: sample.sync_identifier.clone(),
+            sync_version: sample.sync_version,
+            metadata: sample.metadata.clone(),
         });
     }
 
@@ -269,9 +250,8 @@ impl Plan {
             return;
         }
         entry.deleted = true;
-        let (sample_type, start, end, new) =
-            (entry.sample_type.clone(), entry.start, entry.end, entry.new);
-        if new {
+        let (sample_type, start, end) = (entry.sample_type.clone(), entry.start, entry.end);
+        if self.created.contains(&(user, id)) {
             self.inserts
                 .retain(|r| !(r.user_id == user && r.sample_id == id));
         } else {
@@ -287,13 +267,12 @@ impl Plan {
         Window { from, to }.merge_into(&mut self.windows, (user, sample_type));
     }
 
-    /// Index rows to write: every entry this batch created or turned into a tombstone.
+    /// Index rows to write: every entry this batch created, and every stored one it deleted.
     fn finish(&mut self, known: KnownState) {
-        let deleted_existing: HashSet<(Uuid, Uuid)> =
-            self.deletes.iter().map(|(u, id, _)| (*u, *id)).collect();
-        for ((user, id), entry) in known.samples {
-            if entry.new || deleted_existing.contains(&(user, id)) {
-                self.index_writes.push((user, id, entry));
+        self.tombstones = self.deletes.iter().map(|(u, id, _)| (*u, *id)).collect();
+        for (key, entry) in known.samples {
+            if self.created.contains(&key) {
+                self.index_inserts.push((key.0, key.1, entry));
             }
         }
     }

@@ -75,14 +75,13 @@ fn stored(id: u128, hour: u32, deleted: bool) -> KnownState {
             start: at(hour),
             end: at(hour + 1),
             deleted,
-            new: false,
         },
     );
     known
 }
 
 fn inserted_values(plan: &Plan) -> Vec<f64> {
-    plan.inserts.iter().map(|r| r.sample.value).collect()
+    plan.inserts.iter().map(|r| r.value).collect()
 }
 
 #[test]
@@ -93,7 +92,8 @@ fn the_first_occurrence_of_an_id_wins_within_a_batch() {
     ];
     let plan = Plan::build(&events, KnownState::default());
     assert_eq!(inserted_values(&plan), vec![100.0]);
-    assert_eq!(plan.index_writes.len(), 1);
+    assert_eq!(plan.index_inserts.len(), 1);
+    assert!(plan.tombstones.is_empty());
 }
 
 #[test]
@@ -110,8 +110,8 @@ fn an_id_already_stored_is_ignored() {
 fn deleting_a_stored_sample_removes_it_and_leaves_a_tombstone() {
     let plan = Plan::build(&[deleted(&[7, 8])], stored(7, 8, false));
     assert_eq!(plan.deletes, vec![(USER, Uuid::from_u128(7), at(8))]);
-    assert_eq!(plan.index_writes.len(), 1);
-    assert!(plan.index_writes[0].2.deleted);
+    assert!(plan.index_inserts.is_empty());
+    assert_eq!(plan.tombstones, vec![(USER, Uuid::from_u128(7))]);
     let window = plan.windows[&(USER, SampleType::Steps)];
     assert_eq!((window.from, window.to), (at(8), at(9)));
 }
@@ -126,9 +126,10 @@ fn a_sample_recorded_and_deleted_in_one_batch_is_never_stored_and_stays_deleted(
     let plan = Plan::build(&events, KnownState::default());
     assert!(plan.inserts.is_empty());
     assert!(plan.deletes.is_empty());
-    assert_eq!(plan.index_writes.len(), 1);
+    assert!(plan.tombstones.is_empty());
+    assert_eq!(plan.index_inserts.len(), 1);
     assert!(
-        plan.index_writes[0].2.deleted,
+        plan.index_inserts[0].2.deleted,
         "the tombstone keeps a re-send out"
     );
 }

@@ -17,10 +17,11 @@ use healthpipe_domain::{
     aggregate_user, bucket_start, next_bucket_start, AggregateRow, AggregationKind, DeviceRanking,
     Period, Sample, SampleType,
 };
+use healthpipe_storage::projections::aggregates::Replace;
+use healthpipe_storage::projections::samples::SampleRange;
 use uuid::Uuid;
 
 use super::plan::Window;
-use super::store::Replace;
 
 const PERIODS: [Period; 4] = [Period::Hour, Period::Day, Period::Week, Period::Month];
 
@@ -58,6 +59,18 @@ pub struct Chunk {
     pub to: DateTime<Utc>,
     pub load_from: DateTime<Utc>,
     pub load_to: DateTime<Utc>,
+}
+
+impl Chunk {
+    /// The stored samples that can reach the chunk's buckets.
+    pub fn samples(&self) -> SampleRange {
+        SampleRange {
+            user: self.user,
+            sample_type: self.sample_type,
+            from: self.load_from,
+            to: self.load_to,
+        }
+    }
 }
 
 /// Plans the recomputation of `windows`; users in `rebucket` have every row replaced (their

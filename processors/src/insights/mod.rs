@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::Transaction;
 use healthpipe_schemas::{AggregatesUpdated, EventCodec, InsightRaised, Topics};
+use healthpipe_storage::projections::insights::{InsightRow, Wanted};
 use uuid::Uuid;
 
 use crate::config::ProcessorConfig;
@@ -22,7 +23,7 @@ use crate::error::ProcessorError;
 use crate::metrics;
 use crate::projection::{DecodeError, Projection, Sourced};
 use crate::publish::EventProducer;
-use state::{InsightRow, LOOKBACK_DAYS};
+use state::LOOKBACK_DAYS;
 
 pub struct Insights {
     codec: EventCodec,
@@ -119,7 +120,7 @@ impl Projection for Insights {
 
 /// Per user in the batch: the rows the rules can read as of the batch's earliest event time,
 /// and the older days the batch changes.
-fn wanted(events: &[Sourced<AggregatesUpdated>]) -> Vec<store::Wanted> {
+fn wanted(events: &[Sourced<AggregatesUpdated>]) -> Vec<Wanted> {
     // user → (earliest event time, starts of the changed days)
     type Seen = (Option<DateTime<Utc>>, BTreeSet<DateTime<Utc>>);
     let mut per_user: HashMap<Uuid, Seen> = HashMap::new();
@@ -141,7 +142,7 @@ fn wanted(events: &[Sourced<AggregatesUpdated>]) -> Vec<store::Wanted> {
     }
     per_user
         .into_iter()
-        .map(|(user, (earliest, days))| store::Wanted {
+        .map(|(user, (earliest, days))| Wanted {
             user,
             since: earliest.unwrap_or_else(Utc::now) - TimeDelta::days(LOOKBACK_DAYS),
             day_starts: days.into_iter().collect(),

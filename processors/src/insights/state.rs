@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use healthpipe_domain::insights::{evaluate, DayRow, HourRow, Outcome, RuleInputs};
 use healthpipe_domain::SampleType;
 use healthpipe_schemas::AggregatesUpdated;
+use healthpipe_storage::projections::insights::{InputKey, InputRow, InsightRow};
 use uuid::Uuid;
 
 /// Day rows of these types feed the rules.
@@ -33,34 +34,6 @@ pub fn wanted(sample_type: SampleType, period: &str) -> bool {
 /// How many local days before the evaluation day the rules look back (ACTIVITY_CHANGE: this
 /// week and the four before it), with a margin for zone offsets.
 pub const LOOKBACK_DAYS: i64 = 37;
-
-/// (type, period, period start) of an input row.
-pub type InputKey = (SampleType, &'static str, DateTime<Utc>);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct InputRow {
-    pub value: f64,
-    pub min_value: f64,
-    pub max_value: f64,
-    pub sample_count: u32,
-}
-
-/// One version of an insight, as stored and as published.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InsightRow {
-    pub user: Uuid,
-    pub id: Uuid,
-    pub rule_key: String,
-    pub insight_type: String,
-    pub severity: String,
-    pub status: &'static str,
-    pub direction: Option<String>,
-    pub message: String,
-    pub recommendation: String,
-    pub data: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// Everything the batch knows about one user.
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::Pool;
 use healthpipe_schemas::{AggregatesUpdated, Topics};
+use healthpipe_storage::projections::ticks;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -21,7 +22,6 @@ use crate::error::ProcessorError;
 use crate::metrics;
 use crate::publish::EventProducer;
 
-const LOCK_KEY: i64 = 0x7469_636b; // "tick"
 /// Users ticked per transaction: bounds memory and the length of one transaction.
 const CHUNK: i64 = 5_000;
 
@@ -62,52 +62,27 @@ impl Ticker {
         loop {
             let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
-            let locked: bool = tx
-                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK_KEY])
-                .await?
-                .get(0);
-            if !locked {
+            if !ticks::try_lock(&tx).await? {
                 return Ok(total);
             }
-            let rows = tx
-                .query(
-                    // A zone PostgreSQL's tz database did not know would fail the whole
-                    // query; such users are left out (they are still evaluated on new data).
-                    "SELECT user_id, timezone, (($1::timestamptz) AT TIME ZONE timezone)::date FROM insight_users \
-                     WHERE timezone IN (SELECT name FROM pg_timezone_names) \
-                     AND (evaluated_at AT TIME ZONE timezone)::date < ($1::timestamptz AT TIME ZONE timezone)::date \
-                     AND tick_sent IS DISTINCT FROM ($1::timestamptz AT TIME ZONE timezone)::date \
-                     LIMIT $2 FOR UPDATE SKIP LOCKED",
-                    &[&now, &CHUNK],
-                )
-                .await?;
-            if rows.is_empty() {
+            let due = ticks::due(&tx, now, CHUNK).await?;
+            if due.is_empty() {
                 return Ok(total);
             }
-            let mut ticks = Vec::with_capacity(rows.len());
-            let mut users = Vec::with_capacity(rows.len());
-            let mut days = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let user: Uuid = r.get(0);
-                let zone: String = r.get(1);
-                let day: NaiveDate = r.get(2);
-                let tz: Tz = zone.parse().unwrap_or(Tz::UTC);
-                let midnight = local_midnight(day, tz);
-                let event = tick(user, &zone, day, midnight);
-                ticks.push((user.to_string(), event, Some(midnight.timestamp_millis())));
-                users.push(user);
-                days.push(day);
+            let mut events = Vec::with_capacity(due.len());
+            let mut sent = Vec::with_capacity(due.len());
+            for d in &due {
+                let tz: Tz = d.timezone.parse().unwrap_or(Tz::UTC);
+                let midnight = local_midnight(d.day, tz);
+                let event = tick(d.user, &d.timezone, d.day, midnight);
+                events.push((d.user.to_string(), event, Some(midnight.timestamp_millis())));
+                sent.push((d.user, d.day));
             }
-            self.producer.send_all(&self.topic, &ticks).await?;
-            tx.execute(
-                "UPDATE insight_users u SET tick_sent = d.day FROM unnest($1::uuid[], $2::date[]) AS d(u, day) \
-                 WHERE u.user_id = d.u",
-                &[&users, &days],
-            )
-            .await?;
+            self.producer.send_all(&self.topic, &events).await?;
+            ticks::mark_sent(&tx, &sent).await?;
             tx.commit().await?;
-            metrics::TICKS_PUBLISHED.inc_by(ticks.len() as u64);
-            total += ticks.len();
+            metrics::TICKS_PUBLISHED.inc_by(events.len() as u64);
+            total += events.len();
         }
     }
 }
