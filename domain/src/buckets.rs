@@ -82,6 +82,13 @@ pub struct BucketSpan {
     pub to: Instant,
 }
 
+/// The start of the local date `date` in `tz`, which is the start of its day bucket: local
+/// midnight, or the first instant of the day where a DST gap swallows midnight. Every "start
+/// of a local day" (query parameters, day ticks, buckets) is this one.
+pub fn day_start(date: NaiveDate, tz: Tz) -> Instant {
+    start_of_local_date(date, tz)
+}
+
 /// The start of the bucket of `period` that contains `instant`, in zone `tz`.
 pub fn bucket_start(period: Period, instant: Instant, tz: Tz) -> Instant {
     let offset = offset_at(tz, instant);

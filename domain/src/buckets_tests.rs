@@ -357,3 +357,31 @@ fn period_names_round_trip_and_unknown_names_fail() {
     );
     assert!("fortnight".parse::<Period>().is_err());
 }
+
+#[test]
+fn day_start_is_the_first_instant_of_the_local_date_even_when_midnight_does_not_exist() {
+    let zones = [
+        chrono_tz::Europe::Berlin,
+        chrono_tz::America::Santiago, // 2026-09-06: clocks jump from 24:00 to 01:00
+        chrono_tz::Asia::Kathmandu,
+        chrono_tz::Pacific::Auckland,
+        chrono_tz::UTC,
+    ];
+    let dates = [
+        "2026-03-29",
+        "2026-09-06",
+        "2026-10-25",
+        "2026-04-05",
+        "2026-01-01",
+    ];
+    for tz in zones {
+        for date in dates {
+            let date: NaiveDate = date.parse().unwrap();
+            let start = day_start(date, tz);
+            assert_eq!(start.with_timezone(&tz).date_naive(), date, "{tz} {date}");
+            let before = start - TimeDelta::seconds(1);
+            assert!(before.with_timezone(&tz).date_naive() < date, "{tz} {date}");
+            assert_eq!(bucket_start(Period::Day, start, tz), start, "{tz} {date}");
+        }
+    }
+}

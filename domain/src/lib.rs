@@ -61,8 +61,8 @@ pub mod validation;
 
 pub use aggregate::{aggregate, aggregate_user, AggregateRow};
 pub use buckets::{
-    bucket_start, next_bucket_start, split_amount, split_range, BucketSpan, Bucketer, Period,
-    UnknownPeriod,
+    bucket_start, day_start, next_bucket_start, split_amount, split_range, BucketSpan, Bucketer,
+    Period, UnknownPeriod,
 };
 pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
 pub use device_type::{

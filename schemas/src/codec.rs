@@ -134,6 +134,24 @@ impl EventCodec {
         })
     }
 
+    /// The full name of the record a message holds, read from its writer schema alone
+    /// (cached per schema id), so a reader that wants one record type of a shared topic
+    /// skips the others without decoding them.
+    pub async fn record_name(&self, bytes: &[u8]) -> Result<String, CodecError> {
+        let (id, _) = split_header(bytes)
+            .ok_or_else(|| CodecError::Undecodable("no Confluent wire-format header".into()))?;
+        let schema = self
+            .decoder
+            .get_schema(id)
+            .await
+            .map_err(CodecError::from_src)?;
+        schema
+            .parsed
+            .name()
+            .map(|n| n.fullname(None))
+            .ok_or_else(|| CodecError::Undecodable("schema is not a named record".into()))
+    }
+
     /// Decodes a message known to hold one record type (topics with a single type).
     pub async fn decode<E: Event>(&self, bytes: &[u8]) -> Result<E, CodecError> {
         let (name, value) = self.decode_value(bytes).await?;

@@ -15,8 +15,8 @@ use deadpool_postgres::Transaction;
 use healthpipe_domain::AggregateRow;
 use healthpipe_schemas::{EventCodec, UserEvent};
 use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
+use healthpipe_storage::projections::profiles;
 use healthpipe_storage::projections::samples::{self, SampleRange};
-use healthpipe_storage::projections::{insights, profiles};
 use healthpipe_storage::StoreError;
 use uuid::Uuid;
 
@@ -165,7 +165,7 @@ impl Aggregation {
 }
 
 /// Writes what the plan changes, in this order: profiles and devices, deleted samples, new
-/// samples, the sample index (tombstones, then new entries), acknowledgements, sync versions.
+/// samples, the sample index (tombstones, then new entries), sync versions.
 async fn write(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
     profiles::upsert_zones(tx, &plan.profiles).await?;
     profiles::upsert_devices(tx, &plan.devices).await?;
@@ -173,6 +173,5 @@ async fn write(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
     samples::copy_samples(tx, &plan.inserts).await?;
     samples::tombstone_index(tx, &plan.tombstones).await?;
     samples::copy_index(tx, &plan.index_inserts).await?;
-    insights::acknowledge(tx, &plan.acknowledgements).await?;
     samples::upsert_sync_versions(tx, &plan.sync_writes).await
 }

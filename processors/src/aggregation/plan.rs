@@ -64,8 +64,6 @@ pub struct Plan {
     /// New current versions of sync identifiers.
     pub sync_writes: HashMap<(Uuid, String), (i64, Uuid)>,
     pub windows: HashMap<(Uuid, SampleType), Window>,
-    /// Insight acknowledgements: (user, insight id) → when; the first one wins.
-    pub acknowledgements: HashMap<(Uuid, Uuid), DateTime<Utc>>,
 }
 
 /// Sample ids and sync identifiers a batch mentions.
@@ -175,15 +173,10 @@ impl Plan {
                     self.delete(user, id, known);
                 }
             }
-            UserEvent::InsightAcknowledged(e) => {
-                if let (Ok(insight), Some(at)) = (
-                    Uuid::parse_str(&e.insight_id),
-                    DateTime::from_timestamp_micros(e.acknowledged_at),
-                ) {
-                    self.acknowledgements.entry((user, insight)).or_insert(at);
-                }
-            }
-            UserEvent::ShareGranted(_) | UserEvent::ShareRevoked(_) => {}
+            // Insight state: the insights processor projects acknowledgements.
+            UserEvent::InsightAcknowledged(_)
+            | UserEvent::ShareGranted(_)
+            | UserEvent::ShareRevoked(_) => {}
         }
     }
 

@@ -1,6 +1,7 @@
 //! The insights projection: rules over a user's aggregates (see
 //! `healthpipe_domain::insights`), fed by the `AggregatesUpdated` events the aggregation
-//! processor publishes and by day ticks (`ticker`). It keeps its own copy of the rows the rules
+//! processor publishes and by day ticks (`ticker`), and the user's acknowledgements, read
+//! from their own stream (the other records there are skipped by their schema id, unread). It keeps its own copy of the rows the rules
 //! read (`insight_inputs`), so its results are a function of the events it consumed, in order:
 //! replaying the topic into an empty database gives the same insights. Every new, updated or
 //! resolved insight is also published as an `InsightRaised` event.
@@ -14,8 +15,10 @@ use std::collections::{BTreeSet, HashMap};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::Transaction;
-use healthpipe_schemas::{AggregatesUpdated, EventCodec, InsightRaised, Topics};
-use healthpipe_storage::projections::insights::{InsightRow, Wanted};
+use healthpipe_schemas::{
+    AggregatesUpdated, Event, EventCodec, InsightAcknowledged, InsightRaised, Topics,
+};
+use healthpipe_storage::projections::insights::{self as insight_store, InsightRow, Wanted};
 use uuid::Uuid;
 
 use crate::config::ProcessorConfig;
@@ -28,7 +31,26 @@ use state::LOOKBACK_DAYS;
 pub struct Insights {
     codec: EventCodec,
     producer: EventProducer,
+    changes_topic: String,
     insights_topic: String,
+}
+
+/// What the insights processor reads.
+pub enum Input {
+    /// Buckets the aggregation processor changed, or a day tick.
+    Changes(AggregatesUpdated),
+    /// The user read an insight (from the user's own stream).
+    Acknowledged {
+        user: Uuid,
+        insight: Uuid,
+        at: DateTime<Utc>,
+    },
+}
+
+/// An aggregate change with its message's create time.
+struct Change<'a> {
+    event: &'a AggregatesUpdated,
+    timestamp_micros: Option<i64>,
 }
 
 impl Insights {
@@ -36,48 +58,85 @@ impl Insights {
         Ok(Self {
             codec: EventCodec::new(&config.registry_url),
             producer: EventProducer::new(&config.kafka_brokers, &config.registry_url)?,
+            changes_topic: topics.aggregates_updated.clone(),
             insights_topic: topics.insights.clone(),
         })
     }
 }
 
 /// The event time of an aggregate change: the time it carries, else its message's.
-fn event_time(e: &Sourced<AggregatesUpdated>) -> Option<DateTime<Utc>> {
+fn event_time(e: &Change<'_>) -> Option<DateTime<Utc>> {
     e.event
         .observed_at
         .or(e.timestamp_micros)
         .and_then(DateTime::from_timestamp_micros)
 }
 
+fn uuid(field: &str, value: &str) -> Result<Uuid, DecodeError> {
+    Uuid::parse_str(value).map_err(|_| DecodeError::Invalid(format!("{field} is not a UUID")))
+}
+
+/// The acknowledgements of a batch, the first of each (user, insight) in log order.
+fn acknowledgements(events: &[Sourced<Input>]) -> HashMap<(Uuid, Uuid), DateTime<Utc>> {
+    let mut out = HashMap::new();
+    for e in events {
+        if let Input::Acknowledged { user, insight, at } = e.event {
+            out.entry((user, insight)).or_insert(at);
+        }
+    }
+    out
+}
+
 #[async_trait]
 impl Projection for Insights {
-    type Event = AggregatesUpdated;
+    type Event = Input;
 
-    async fn decode(
-        &self,
-        _topic: &str,
-        payload: &[u8],
-    ) -> Result<Option<AggregatesUpdated>, DecodeError> {
-        let event = self.codec.decode::<AggregatesUpdated>(payload).await?;
-        if Uuid::parse_str(&event.user_id).is_err() {
-            return Err(DecodeError::Invalid("user_id is not a UUID".into()));
+    async fn decode(&self, topic: &str, payload: &[u8]) -> Result<Option<Input>, DecodeError> {
+        if topic == self.changes_topic {
+            let event = self.codec.decode::<AggregatesUpdated>(payload).await?;
+            uuid("user_id", &event.user_id)?;
+            return Ok(Some(Input::Changes(event)));
         }
-        Ok(Some(event))
+        if self.codec.record_name(payload).await? != InsightAcknowledged::FULL_NAME {
+            return Ok(None);
+        }
+        let event = self.codec.decode::<InsightAcknowledged>(payload).await?;
+        Ok(Some(Input::Acknowledged {
+            user: uuid("user_id", &event.user_id)?,
+            insight: uuid("insight_id", &event.insight_id)?,
+            at: DateTime::from_timestamp_micros(event.acknowledged_at)
+                .ok_or_else(|| DecodeError::Invalid("acknowledged_at is out of range".into()))?,
+        }))
     }
 
     async fn project(
         &self,
         tx: &Transaction<'_>,
-        events: &[Sourced<AggregatesUpdated>],
+        events: &[Sourced<Input>],
     ) -> Result<(), ProcessorError> {
-        let mut states = store::load(tx, &wanted(events)).await?;
+        insight_store::acknowledge(tx, &acknowledgements(events)).await?;
+        let events: Vec<Change<'_>> = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Input::Changes(event) => Some(Change {
+                    event,
+                    timestamp_micros: e.timestamp_micros,
+                }),
+                Input::Acknowledged { .. } => None,
+            })
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut states = store::load(tx, &wanted(&events)).await?;
         let mut versions: Vec<InsightRow> = Vec::new();
-        for e in events {
+        for e in &events {
+            // Checked when decoded.
             let Ok(user) = Uuid::parse_str(&e.event.user_id) else {
                 continue;
             };
             if let Some(state) = states.get_mut(&user) {
-                versions.extend(state.apply(&e.event, event_time(e)));
+                versions.extend(state.apply(e.event, event_time(e)));
             }
         }
         store::save(tx, &states, &versions).await?;
@@ -120,7 +179,7 @@ impl Projection for Insights {
 
 /// Per user in the batch: the rows the rules can read as of the batch's earliest event time,
 /// and the older days the batch changes.
-fn wanted(events: &[Sourced<AggregatesUpdated>]) -> Vec<Wanted> {
+fn wanted(events: &[Change<'_>]) -> Vec<Wanted> {
     // user → (earliest event time, starts of the changed days)
     type Seen = (Option<DateTime<Utc>>, BTreeSet<DateTime<Utc>>);
     let mut per_user: HashMap<Uuid, Seen> = HashMap::new();

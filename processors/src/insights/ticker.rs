@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::Pool;
 use healthpipe_schemas::{AggregatesUpdated, Topics};
@@ -73,7 +73,7 @@ impl Ticker {
             let mut sent = Vec::with_capacity(due.len());
             for d in &due {
                 let tz: Tz = d.timezone.parse().unwrap_or(Tz::UTC);
-                let midnight = local_midnight(d.day, tz);
+                let midnight = healthpipe_domain::day_start(d.day, tz);
                 let event = tick(d.user, &d.timezone, d.day, midnight);
                 events.push((d.user.to_string(), event, Some(midnight.timestamp_millis())));
                 sent.push((d.user, d.day));
@@ -85,19 +85,6 @@ impl Ticker {
             total += events.len();
         }
     }
-}
-
-/// The first instant of `day` in `tz` (a DST gap at midnight moves it to the first valid
-/// instant).
-fn local_midnight(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let mut t = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    for _ in 0..4 {
-        if let Some(first) = tz.from_local_datetime(&t).earliest() {
-            return first.with_timezone(&Utc);
-        }
-        t += chrono::TimeDelta::minutes(30);
-    }
-    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
 /// A day tick: no buckets, the local midnight as its event time, an id derived from the user

@@ -72,7 +72,10 @@ pub async fn run_insights(
     }
     run(
         &config,
-        vec![topics.aggregates_updated.clone()],
+        vec![
+            topics.aggregates_updated.clone(),
+            topics.user_events.clone(),
+        ],
         projection,
         side,
         shutdown,
