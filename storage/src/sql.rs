@@ -29,11 +29,12 @@ static STATEMENT_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
-/// A named SQL statement; the name is the file stem and labels logs and metrics.
+/// A named SQL statement; the name is the file stem and labels logs and metrics. Almost
+/// always `'static` (from [`statement!`]); the registry fills its schema's name in at start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sql {
-    pub name: &'static str,
-    pub text: &'static str,
+pub struct Sql<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
 }
 
 /// Declares `const NAME: Sql` from `sql/<file>.sql` beside the invoking module.
@@ -41,7 +42,7 @@ pub struct Sql {
 macro_rules! statement {
     ($(#[$doc:meta])* $const_name:ident, $file:literal) => {
         $(#[$doc])*
-        pub(crate) const $const_name: $crate::sql::Sql = $crate::sql::Sql {
+        pub(crate) const $const_name: $crate::sql::Sql<'static> = $crate::sql::Sql {
             name: $file,
             text: include_str!(concat!("sql/", $file, ".sql")),
         };
@@ -49,7 +50,7 @@ macro_rules! statement {
 }
 
 fn observe<T>(
-    sql: Sql,
+    sql: Sql<'_>,
     started: Instant,
     result: Result<T, tokio_postgres::Error>,
     rows: impl FnOnce(&T) -> u64,
@@ -75,7 +76,7 @@ fn observe<T>(
 /// Runs a statement and returns its rows (none for statements without a result set).
 pub async fn query<C: GenericClient>(
     client: &C,
-    sql: Sql,
+    sql: Sql<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, StoreError> {
     let started = Instant::now();
@@ -90,7 +91,7 @@ pub async fn query<C: GenericClient>(
 /// [`query`] for statements that yield at most one row.
 pub async fn query_opt<C: GenericClient>(
     client: &C,
-    sql: Sql,
+    sql: Sql<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Row>, StoreError> {
     Ok(query(client, sql, params).await?.into_iter().next())
@@ -99,7 +100,7 @@ pub async fn query_opt<C: GenericClient>(
 /// [`query`] for statements that yield exactly one row (`INSERT ... RETURNING`).
 pub async fn query_one<C: GenericClient>(
     client: &C,
-    sql: Sql,
+    sql: Sql<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Row, StoreError> {
     query_opt(client, sql, params)
@@ -110,7 +111,7 @@ pub async fn query_one<C: GenericClient>(
 /// Runs a statement and returns the number of rows it changed.
 pub async fn execute<C: GenericClient>(
     client: &C,
-    sql: Sql,
+    sql: Sql<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<u64, StoreError> {
     let started = Instant::now();
@@ -125,13 +126,17 @@ pub async fn execute<C: GenericClient>(
 /// A binary `COPY ... FROM STDIN` in progress: rows are streamed with [`CopyIn::write`] and
 /// the whole copy is timed as one statement when [`CopyIn::finish`] returns.
 pub struct CopyIn {
-    sql: Sql,
+    sql: Sql<'static>,
     started: Instant,
     writer: Pin<Box<BinaryCopyInWriter>>,
 }
 
 /// Starts a binary COPY of rows of `types` inside `tx`.
-pub async fn copy_in(tx: &Transaction<'_>, sql: Sql, types: &[Type]) -> Result<CopyIn, StoreError> {
+pub async fn copy_in(
+    tx: &Transaction<'_>,
+    sql: Sql<'static>,
+    types: &[Type],
+) -> Result<CopyIn, StoreError> {
     let started = Instant::now();
     let sink = tx
         .copy_in(sql.text)

@@ -17,6 +17,10 @@ pub enum StoreError {
         #[source]
         source: tokio_postgres::Error,
     },
+    /// A statement failed for another reason, classified by the storage layer (its text
+    /// carries no row values).
+    #[error(transparent)]
+    Statement(healthpipe_storage::StoreError),
     /// The pool could not be built from the configuration.
     #[error("cannot build the connection pool: {0}")]
     Pool(String),
@@ -55,6 +59,16 @@ impl From<PoolError> for StoreError {
         match error {
             PoolError::Backend(source) => Self::query("connect", source),
             other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<healthpipe_storage::StoreError> for StoreError {
+    fn from(error: healthpipe_storage::StoreError) -> Self {
+        if error.is_transient() {
+            Self::Unavailable(error.to_string())
+        } else {
+            Self::Statement(error)
         }
     }
 }
