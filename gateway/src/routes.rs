@@ -117,31 +117,31 @@ pub fn routes(
         .and(api.and(warp::path!("aggregates" / "explain")))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and(warp::query::<query::Params>())
         .and_then(|s, u, q| async move { respond(explain::explain(s, u, q).await) });
     let aggregates = warp::get()
         .and(api.and(warp::path!("aggregates")))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and(warp::query::<query::Params>())
         .and_then(|s, u, q| async move { respond(query::aggregates(s, u, q).await) });
     let samples = warp::get()
         .and(api.and(warp::path!("samples")))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and(warp::query::<query::Params>())
         .and_then(|s, u, q| async move { respond(query::samples(s, u, q).await) });
     let summary = warp::get()
         .and(api.and(warp::path!("summary")))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and(warp::query::<query::Params>())
         .and_then(|s, u, q| async move { respond(query::summary(s, u, q).await) });
     let list_insights = warp::get()
         .and(api.and(warp::path!("insights")))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and(warp::query::<query::Params>())
         .and_then(|s, u, q| async move { respond(insights::list(s, u, q).await) });
     // The id as a plain segment: a malformed one is the same 404 as an unknown one.
     let acknowledge_insight = warp::post()
@@ -300,7 +300,7 @@ fn json_body<T: serde::de::DeserializeOwned + Send>(
 
 async fn ready(state: &AppState) -> Result<Response, ApiError> {
     let db = match state.db.get().await {
-        Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
+        Ok(client) => healthpipe_storage::reads::ping(&client).await.is_ok(),
         Err(_) => false,
     };
     let kafka = state.publisher.kafka_reachable().await;

@@ -83,8 +83,7 @@ pub async fn claim(
     for _ in 0..CLAIM_ATTEMPTS {
         let claim_id = Uuid::new_v4();
         let (user, hash) = (&key.user_id, &key.key_hash);
-        let inserted =
-            execute(client, INSERT, &[user, hash, &request_hash, &claim_id]).await? == 1;
+        let inserted = execute(client, INSERT, &[user, hash, &request_hash, &claim_id]).await? == 1;
         // Only when the insert found the key taken: it may be expired or abandoned.
         let owned = inserted
             || execute(

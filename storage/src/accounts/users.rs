@@ -1,6 +1,7 @@
 //! Accounts: one row per user, keyed by id, with a unique lower-cased email.
 
 use deadpool_postgres::GenericClient;
+use serde::Serialize;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -12,8 +13,8 @@ statement!(FIND, "users_find");
 statement!(CREDENTIALS, "users_credentials");
 statement!(UPDATE_PROFILE, "users_update_profile");
 
-/// A user as the profile shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A user as the profile shows it. Serialises with the column names, which are also the API's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub id: Uuid,
     /// Lower-cased.
