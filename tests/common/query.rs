@@ -1,5 +1,5 @@
-//! Helpers of the read-API tests (`gateway_query`, `gateway_insights`): syncing samples,
-//! reading answers, and checking 400s.
+//! Helpers of the gateway tests (`gateway_query`, `gateway_insights`, `gateway_devices`,
+//! `gateway_rankings`): syncing samples, changing priorities, reading answers, checking 400s.
 
 use serde_json::{json, Value};
 
@@ -41,6 +41,17 @@ pub async fn sync(user: &Session, device: &str, samples: Vec<Value>) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "sync: {body}");
     assert_eq!(body["synced"], json!(count), "sync: {body}");
+}
+
+/// `PATCH /api/v1/devices/{device}` with `body`.
+pub async fn patch_device(user: &Session, device: &str, body: Value) -> reqwest::Response {
+    user.http
+        .patch(format!("{}/api/v1/devices/{device}", user.base_url))
+        .bearer_auth(&user.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// GETs `path` and returns the JSON of a 200.
