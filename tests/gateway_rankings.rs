@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::query::{get_json, patch_device, sample, sync};
+use common::query::{get_json, patch_device, steps, sync};
 use common::{Pipeline, Session};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
@@ -186,33 +186,24 @@ async fn reads_agree_with_the_aggregates_before_and_after_a_priority_change_is_a
     let user = pipeline.new_user("UTC").await;
     let watch = user.device("apple_watch", "watch-1").await; // priority 100
     let phone = user.device("iphone", "phone-1").await; // priority 80
-    sync(
-        &user,
-        &watch,
-        vec![sample(
-            WATCH_STEPS,
-            "STEPS",
-            600.0,
-            "count",
-            "2026-05-04T08:00:00Z",
-            "2026-05-04T08:30:00Z",
-        )],
-    )
-    .await;
-    // Its first half lies under the watch's second half.
-    sync(
-        &user,
-        &phone,
-        vec![sample(
-            PHONE_STEPS,
-            "STEPS",
-            450.0,
-            "count",
-            "2026-05-04T08:15:00Z",
-            "2026-05-04T08:45:00Z",
-        )],
-    )
-    .await;
+                                                        // The phone's first half lies under the watch's second half.
+    for (device, steps) in [
+        (
+            &watch,
+            steps(WATCH_STEPS, 600.0, HOUR, "2026-05-04T08:30:00Z"),
+        ),
+        (
+            &phone,
+            steps(
+                PHONE_STEPS,
+                450.0,
+                "2026-05-04T08:15:00Z",
+                "2026-05-04T08:45:00Z",
+            ),
+        ),
+    ] {
+        sync(&user, device, vec![steps]).await;
+    }
     caught_up(&pipeline).await;
     processor.stop().await;
 

@@ -83,8 +83,7 @@ pub async fn explain(
     user: AuthUser,
     params: Params,
 ) -> Result<impl Reply, ApiError> {
-    let sample_type = params.sample_type()?;
-    let period = params.period()?;
+    let (sample_type, period) = params.series()?;
     let raw_start = params.required("period_start")?;
     let at = params.rfc3339("period_start")?;
     let read = Reader::open(&state, &user).await?;

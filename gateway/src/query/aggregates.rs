@@ -63,8 +63,7 @@ pub async fn aggregates(
     user: AuthUser,
     params: Params,
 ) -> Result<impl Reply, ApiError> {
-    let sample_type = params.sample_type()?;
-    let period = params.period()?;
+    let (sample_type, period) = params.series()?;
     let read = Reader::open(&state, &user).await?;
     let (from, to) = params.range(
         read.zone,

@@ -46,6 +46,11 @@ impl Params {
         }
     }
 
+    /// The `type` and `period` parameters: the series of buckets a request reads.
+    pub(crate) fn series(&self) -> Result<(SampleType, Period), ApiError> {
+        Ok((self.sample_type()?, self.period()?))
+    }
+
     /// The optional `limit` parameter: `default` when absent, else an integer in `1..=max`.
     pub(crate) fn limit(&self, default: i64, max: i64) -> Result<i64, ApiError> {
         let Some(raw) = self.get("limit") else {
