@@ -10,6 +10,10 @@
 //! `explain` (one bucket's samples and why they counted), `insights` (the user's insights and
 //! their acknowledgement), `routes` (the warp filter tree and the OpenAPI document,
 //! `openapi.json`), `metrics`.
+//!
+//! No SQL lives here: every statement is a function of `healthpipe_storage` (`accounts` for
+//! the gateway's own rows, `reads` for the projections), whose failures become HTTP in
+//! `error` alone. Handlers parse, build the domain values, call the store, publish.
 
 mod accounts;
 mod auth;
