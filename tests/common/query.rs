@@ -1,5 +1,5 @@
 //! Helpers of the gateway tests (`gateway_query`, `gateway_insights`, `gateway_devices`,
-//! `gateway_rankings`): syncing samples, changing priorities, reading answers, checking 400s.
+//! `gateway_read_consistency`): syncing samples, changing priorities, reading answers, checking 400s.
 
 use serde_json::{json, Value};
 

@@ -2,14 +2,16 @@
 //! (`counted_fraction`), the explain endpoint (what counted, by which priority) and the stored
 //! aggregates agree with one another, both before the aggregation processor has applied the
 //! change (they all still rank by the old priorities) and after it has (they all rank by the
-//! new ones). The reads rank from the processor's projection, never from the registry.
+//! new ones). The reads rank from the processor's projection, never from the registry; in
+//! the same way they cut local days in the zone of the processor's projection, and in the
+//! account's zone only for a user the processor has not seen yet.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::query::{get_json, patch_device, steps, sync};
+use common::query::{get_json, patch, patch_device, steps, sync};
 use common::{Pipeline, Session};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
@@ -228,5 +230,40 @@ async fn reads_agree_with_the_aggregates_before_and_after_a_priority_change_is_a
     let after = read_all(&user).await;
     after.assert_consistent("after the processor applied the change");
     assert_eq!(after.summary(), (0.5, 1.0, 120, 750.0));
+    processor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_cut_days_in_the_zone_the_aggregates_are_bucketed_in() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("Europe/Berlin").await;
+    let zone = |summary: Value| summary["timezone"].as_str().unwrap().to_string();
+    let summary = "/api/v1/summary?date=2026-05-04";
+
+    // No processor has seen the user yet: the account's zone stands in.
+    assert_eq!(zone(get_json(&user, summary).await), "Europe/Berlin");
+
+    let processor = Processor::start(&pipeline);
+    caught_up(&pipeline).await;
+    processor.stop().await;
+    let response = patch(&user, "/api/v1/me", json!({"timezone": "Asia/Tokyo"})).await;
+    assert_eq!(response.status(), 200);
+    // The account has the new zone, the aggregates are still cut in the old one, and so are
+    // the reads: a Berlin day start is still a bucket start for explain.
+    assert_eq!(zone(get_json(&user, summary).await), "Europe/Berlin");
+    get_json(
+        &user,
+        "/api/v1/aggregates/explain?type=STEPS&period=day&period_start=2026-05-03T22:00:00Z",
+    )
+    .await;
+
+    let processor = Processor::start(&pipeline);
+    caught_up(&pipeline).await;
+    assert_eq!(zone(get_json(&user, summary).await), "Asia/Tokyo");
+    get_json(
+        &user,
+        "/api/v1/aggregates/explain?type=STEPS&period=day&period_start=2026-05-03T15:00:00Z",
+    )
+    .await;
     processor.stop().await;
 }
