@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
-use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample};
+use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample, SampleType};
 use healthpipe_storage::reads::samples::{self as stored, PageKey, Range, StoredSample};
 use serde::Serialize;
 use uuid::Uuid;
@@ -112,36 +112,42 @@ pub async fn samples(
     // Deduplication of a day or two of samples is CPU work: off the async threads.
     let body = tokio::task::spawn_blocking(move || {
         let fractions = counted_fractions(&page, neighbours, &devices.ranking);
-        let samples = page
-            .into_iter()
-            .map(|p| {
-                let counted_fraction = fractions.get(&p.sample.id).copied().unwrap_or(1.0);
-                SampleView {
-                    sample_id: p.sample.id.parse().expect("ids come from uuids"),
-                    device_type: devices
-                        .labels
-                        .get(&p.sample.device_id)
-                        .map(|d| d.device_type.clone()),
-                    device_id: p.sample.device_id.parse().expect("ids come from uuids"),
-                    sample_type: sample_type.as_str(),
-                    value: p.sample.value,
-                    unit: sample_type.canonical_unit().symbol(),
-                    start: p.sample.start,
-                    end: p.sample.end,
-                    utc_offset_seconds: p.utc_offset_seconds,
-                    source_app: p.source_app,
-                    counted_fraction,
-                }
-            })
-            .collect();
         SamplesPage {
-            samples,
+            samples: page
+                .into_iter()
+                .map(|p| view(p, sample_type, &fractions, &devices))
+                .collect(),
             next_cursor,
         }
     })
     .await
     .map_err(|e| ApiError::Internal(format!("samples task: {e}")))?;
     Ok(warp::reply::json(&body))
+}
+
+/// A page sample as answered, with its counted fraction from `fractions`.
+fn view(
+    p: StoredSample,
+    sample_type: SampleType,
+    fractions: &HashMap<String, f64>,
+    devices: &RankedDevices,
+) -> SampleView {
+    SampleView {
+        counted_fraction: fractions.get(&p.sample.id).copied().unwrap_or(1.0),
+        sample_id: p.sample.id.parse().expect("ids come from uuids"),
+        device_type: devices
+            .labels
+            .get(&p.sample.device_id)
+            .map(|d| d.device_type.clone()),
+        device_id: p.sample.device_id.parse().expect("ids come from uuids"),
+        sample_type: sample_type.as_str(),
+        value: p.sample.value,
+        unit: sample_type.canonical_unit().symbol(),
+        start: p.sample.start,
+        end: p.sample.end,
+        utc_offset_seconds: p.utc_offset_seconds,
+        source_app: p.source_app,
+    }
 }
 
 /// Every stored sample of the type that can overlap a sample of `page` (a non-empty page).
