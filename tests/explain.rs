@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::query::{get_json, sync};
+use common::query::{get_json, steps, sync};
 use common::{Pipeline, Session};
 use serde_json::{json, Value};
 
@@ -16,11 +16,6 @@ const AFTERNOON_SAMPLE: &str = "00000000-0000-4000-8000-000000000004";
 /// Local 10:00 on 2026-05-04 in Berlin (CEST) is 08:00Z; the local day starts at 22:00Z.
 const HOUR: &str = "2026-05-04T08:00:00Z";
 const DAY: &str = "2026-05-03T22:00:00Z";
-
-fn steps(id: &str, value: f64, start: &str, end: &str) -> Value {
-    json!({"id": id, "type": "STEPS", "value": value, "unit": "count",
-        "start_date": start, "end_date": end})
-}
 
 async fn explain(user: &Session, period: &str, start: &str) -> Value {
     get_json(

@@ -307,19 +307,7 @@ async fn the_profile_can_be_read_and_changed() {
     let me: Value = session.get("/api/v1/me").await.json().await.unwrap();
     assert_eq!(me["id"], session.user_id.as_str());
     assert_eq!(me["timezone"], "UTC");
-    let patch = |body: Value| {
-        let session = &session;
-        async move {
-            session
-                .http
-                .patch(format!("{}/api/v1/me", session.base_url))
-                .bearer_auth(&session.token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let patch = |body: Value| common::query::patch(&session, "/api/v1/me", body);
     let response = patch(json!({"name": "Grace", "timezone": "Asia/Tokyo"})).await;
     assert_eq!(response.status(), 200);
     let changed: Value = response.json().await.unwrap();

@@ -4,21 +4,12 @@
 
 mod common;
 
+use common::query::patch_device as patch;
 use common::{Pipeline, Session};
 use serde_json::{json, Value};
 
 async fn register(user: &Session, body: Value) -> reqwest::Response {
     user.post("/api/v1/devices", body).await
-}
-
-async fn patch(user: &Session, device: &str, body: Value) -> reqwest::Response {
-    user.http
-        .patch(format!("{}/api/v1/devices/{device}", user.base_url))
-        .bearer_auth(&user.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use healthpipe_schemas::{UserRegistered, UserTimeZoneChanged};
-use serde::{Deserialize, Serialize};
+use healthpipe_storage::accounts::sessions;
+use healthpipe_storage::accounts::users::{self, User};
+use serde::Deserialize;
 use uuid::Uuid;
 use warp::http::StatusCode;
 use warp::Reply;
@@ -27,15 +29,6 @@ pub struct NewUser {
     pub timezone: Option<String>,
     #[serde(default)]
     pub role: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub timezone: String,
-    pub role: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,39 +65,36 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
         return Err(ApiError::Unprocessable("role: user or provider".into()));
     }
     let password_hash = auth::hash_password(body.password).await?;
-    let id = auth::new_id();
+    let user = User {
+        id: auth::new_id(),
+        email,
+        name,
+        timezone,
+        role,
+    };
+    let account = users::NewAccount {
+        user: &user,
+        password_hash: &password_hash,
+    };
 
+    // The row is committed only once the event is in Kafka: a failed append leaves no account.
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
-    let inserted = tx
-        .execute(
-            "INSERT INTO users (id, email, password_hash, name, timezone, role) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
-            &[&id, &email, &password_hash, &name, &timezone, &role],
-        )
-        .await?;
-    if inserted == 0 {
+    if users::insert(&tx, &account).await? == users::Registration::EmailTaken {
         return Err(ApiError::Conflict(
             "an account with this email exists".into(),
         ));
     }
     let event = UserRegistered {
         event_id: Uuid::new_v4().to_string(),
-        user_id: id.to_string(),
-        timezone: timezone.clone(),
+        user_id: user.id.to_string(),
+        timezone: user.timezone.clone(),
         registered_at: Utc::now().timestamp_micros(),
     };
     state.publisher.publish_one(&event.user_id, &event).await?;
     tx.commit().await?;
-    let view = UserView {
-        id,
-        email,
-        name,
-        timezone,
-        role,
-    };
     Ok(warp::reply::with_status(
-        warp::reply::json(&view),
+        warp::reply::json(&user),
         StatusCode::CREATED,
     ))
 }
@@ -128,19 +118,12 @@ pub async fn create_session(
     }
     let db = state.db.get().await?;
     // PostgreSQL text cannot hold NUL, so no account has such an address.
-    let row = if email.contains('\0') {
+    let account = if email.contains('\0') {
         None
     } else {
-        db.query_opt(
-            "SELECT id, password_hash FROM users WHERE email = $1",
-            &[&email],
-        )
-        .await?
+        users::credentials(&db, &email).await?
     };
-    let (user_id, stored): (Option<Uuid>, Option<String>) = match row {
-        Some(r) => (Some(r.get(0)), Some(r.get(1))),
-        None => (None, None),
-    };
+    let (user_id, stored) = account.unzip();
     let valid = auth::verify_password(body.password, stored).await;
     let Some(user_id) = user_id.filter(|_| valid) else {
         state.login_limiter.record_failure(&keys);
@@ -149,11 +132,7 @@ pub async fn create_session(
     state.login_limiter.clear(&keys[0]);
     let (token, digest) = auth::new_token();
     let expires_at: DateTime<Utc> = Utc::now() + state.config.session_ttl;
-    db.execute(
-        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-        &[&digest, &user_id, &expires_at],
-    )
-    .await?;
+    sessions::create(&db, &digest, user_id, expires_at).await?;
     Ok(warp::reply::json(
         &serde_json::json!({"token": token, "expires_at": expires_at.to_rfc3339()}),
     ))
@@ -162,11 +141,7 @@ pub async fn create_session(
 /// Role: user or provider. The token stops working at once.
 pub async fn delete_session(state: Arc<AppState>, user: AuthUser) -> Result<impl Reply, ApiError> {
     let db = state.db.get().await?;
-    db.execute(
-        "DELETE FROM sessions WHERE token_hash = $1",
-        &[&user.token_hash],
-    )
-    .await?;
+    sessions::delete(&db, &user.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,11 +168,7 @@ pub async fn patch_me(
     };
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
-    tx.execute(
-        "UPDATE users SET name = $2, timezone = $3 WHERE id = $1",
-        &[&user.id, &name, &timezone],
-    )
-    .await?;
+    users::update_profile(&tx, user.id, &name, &timezone).await?;
     if timezone != current.timezone {
         let event = UserTimeZoneChanged {
             event_id: Uuid::new_v4().to_string(),
@@ -209,29 +180,17 @@ pub async fn patch_me(
         state.publisher.publish_one(&event.user_id, &event).await?;
     }
     tx.commit().await?;
-    Ok(warp::reply::json(&UserView {
+    Ok(warp::reply::json(&User {
         name,
         timezone,
         ..current
     }))
 }
 
-async fn load_user(state: &AppState, id: Uuid) -> Result<UserView, ApiError> {
+/// The caller's account; gone since the session was checked (deleted meanwhile) is a 401.
+async fn load_user(state: &AppState, id: Uuid) -> Result<User, ApiError> {
     let db = state.db.get().await?;
-    let row = db
-        .query_opt(
-            "SELECT id, email, name, timezone, role FROM users WHERE id = $1",
-            &[&id],
-        )
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    Ok(UserView {
-        id: row.get(0),
-        email: row.get(1),
-        name: row.get(2),
-        timezone: row.get(3),
-        role: row.get(4),
-    })
+    users::find(&db, id).await?.ok_or(ApiError::Unauthorized)
 }
 
 /// A display name: 1 to 200 characters, not only white space (stored trimmed), no NUL.

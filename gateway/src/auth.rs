@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use healthpipe_storage::accounts::sessions;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -20,9 +21,6 @@ pub struct AuthUser {
     pub id: Uuid,
     pub role: String,
     pub token_hash: Vec<u8>,
-    /// The zone of the caller's profile (UTC if the stored name is not a zone), read with the
-    /// session so the read endpoints need no second round trip for it.
-    pub timezone: chrono_tz::Tz,
 }
 
 /// Argon2id is deliberately slow (tens of ms): run it off the async threads.
@@ -109,25 +107,13 @@ fn bearer_token(header: &str) -> Option<&str> {
 
 async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiError> {
     let db = state.db.get().await?;
-    // Every authenticated request runs this: prepared once per connection.
-    let statement = db
-        .prepare_cached(
-            "SELECT u.id, u.role, u.timezone FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > now()",
-        )
-        .await?;
-    let row = db
-        .query_opt(&statement, &[&token_hash])
+    let user = sessions::lookup(&db, &token_hash)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     Ok(AuthUser {
-        id: row.get(0),
-        role: row.get(1),
+        id: user.id,
+        role: user.role,
         token_hash,
-        timezone: row
-            .get::<_, String>(2)
-            .parse()
-            .unwrap_or(chrono_tz::Tz::UTC),
     })
 }
 

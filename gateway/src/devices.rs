@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use healthpipe_domain::SampleType;
 use healthpipe_schemas::{DevicePriorityChanged, DeviceRegistered};
-use serde::{Deserialize, Serialize};
+use healthpipe_storage::accounts::devices::{self, Device};
+use serde::Deserialize;
 use uuid::Uuid;
 use warp::http::StatusCode;
 use warp::Reply;
@@ -54,16 +55,6 @@ impl<'de> Deserialize<'de> for Whole {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct DeviceView {
-    pub id: Uuid,
-    pub device_type: String,
-    pub device_name: String,
-    pub device_identifier: String,
-    pub priority: i32,
-    pub type_priorities: HashMap<String, i32>,
-}
-
 /// Apple Health's ordering of sources, as defaults: the watch measures best, manual entries
 /// are the last resort.
 pub fn default_priority(device_type: &str) -> i32 {
@@ -100,7 +91,7 @@ pub async fn register(
     if let Some(existing) = find_by_identifier(&state, user.id, &body.device_identifier).await? {
         return Ok(warp::reply::json(&existing).into_response());
     }
-    let device = DeviceView {
+    let device = Device {
         id: Uuid::new_v4(),
         priority: priority.unwrap_or_else(|| default_priority(&body.device_type)),
         device_type: body.device_type,
@@ -110,22 +101,7 @@ pub async fn register(
     };
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
-    let inserted = tx
-        .execute(
-            "INSERT INTO devices (id, user_id, device_type, device_name, device_identifier, priority, type_priorities) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, device_identifier) DO NOTHING",
-            &[
-                &device.id,
-                &user.id,
-                &device.device_type,
-                &device.device_name,
-                &device.device_identifier,
-                &device.priority,
-                &serde_json::to_value(&device.type_priorities).expect("map serialises"),
-            ],
-        )
-        .await?;
-    if inserted == 0 {
+    if devices::insert(&tx, user.id, &device).await? == devices::Registration::IdentifierTaken {
         // A concurrent registration of the same identifier won the race.
         drop(tx);
         let existing = find_by_identifier(&state, user.id, &device.device_identifier)
@@ -150,15 +126,7 @@ pub async fn register(
 /// Role: user.
 pub async fn list(state: Arc<AppState>, user: AuthUser) -> Result<impl Reply, ApiError> {
     let db = state.db.get().await?;
-    let rows = db
-        .query(
-            &format!("{SELECT_DEVICE} WHERE user_id = $1 ORDER BY created_at, id"),
-            &[&user.id],
-        )
-        .await?;
-    Ok(warp::reply::json(
-        &rows.iter().map(device_from_row).collect::<Vec<_>>(),
-    ))
+    Ok(warp::reply::json(&devices::list(&db, user.id).await?))
 }
 
 /// Role: user. 404 for a device of another user, as for one that does not exist.
@@ -177,16 +145,7 @@ pub async fn patch(
     }
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
-    tx.execute(
-        "UPDATE devices SET priority = $3, type_priorities = $4 WHERE id = $1 AND user_id = $2",
-        &[
-            &device.id,
-            &user.id,
-            &device.priority,
-            &serde_json::to_value(&device.type_priorities).expect("map serialises"),
-        ],
-    )
-    .await?;
+    devices::update_priorities(&tx, user.id, &device).await?;
     let event = DevicePriorityChanged {
         event_id: Uuid::new_v4().to_string(),
         user_id: user.id.to_string(),
@@ -201,48 +160,20 @@ pub async fn patch(
 }
 
 /// The caller's device `device_id`, or 404.
-pub async fn find(
-    state: &AppState,
-    user_id: Uuid,
-    device_id: Uuid,
-) -> Result<DeviceView, ApiError> {
+pub async fn find(state: &AppState, user_id: Uuid, device_id: Uuid) -> Result<Device, ApiError> {
     let db = state.db.get().await?;
-    db.query_opt(
-        &format!("{SELECT_DEVICE} WHERE user_id = $1 AND id = $2"),
-        &[&user_id, &device_id],
-    )
-    .await?
-    .map(|r| device_from_row(&r))
-    .ok_or_else(|| ApiError::NotFound(format!("no device {device_id}")))
+    devices::find(&db, user_id, device_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no device {device_id}")))
 }
 
 async fn find_by_identifier(
     state: &AppState,
     user_id: Uuid,
     identifier: &str,
-) -> Result<Option<DeviceView>, ApiError> {
+) -> Result<Option<Device>, ApiError> {
     let db = state.db.get().await?;
-    Ok(db
-        .query_opt(
-            &format!("{SELECT_DEVICE} WHERE user_id = $1 AND device_identifier = $2"),
-            &[&user_id, &identifier],
-        )
-        .await?
-        .map(|r| device_from_row(&r)))
-}
-
-const SELECT_DEVICE: &str =
-    "SELECT id, device_type, device_name, device_identifier, priority, type_priorities FROM devices";
-
-fn device_from_row(row: &tokio_postgres::Row) -> DeviceView {
-    DeviceView {
-        id: row.get(0),
-        device_type: row.get(1),
-        device_name: row.get(2),
-        device_identifier: row.get(3),
-        priority: row.get(4),
-        type_priorities: serde_json::from_value(row.get(5)).unwrap_or_default(),
-    }
+    Ok(devices::find_by_identifier(&db, user_id, identifier).await?)
 }
 
 fn check_type_priorities(map: HashMap<String, Whole>) -> Result<HashMap<String, i32>, ApiError> {

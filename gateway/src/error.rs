@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
+use healthpipe_storage::{ErrorClass, StoreError};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Rejection, Reply};
@@ -87,29 +88,40 @@ impl ApiError {
             Self::Internal(_) => "internal",
         }
     }
+}
 
-    /// A database failure: unreachable means 503 (retry), anything else is a bug.
-    pub fn db(e: impl std::fmt::Display) -> Self {
-        Self::Unavailable {
-            reason: format!("database unavailable: {e}"),
-            retry_after_secs: 1,
+/// Every storage failure becomes HTTP here, on its class alone: a database that cannot
+/// answer now is a 503 with `Retry-After` (nothing was applied; retrying may succeed), any
+/// other failure a bug answered as a generic 500. Either way the details are logged, never
+/// returned.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error.class() {
+            ErrorClass::Transient => {
+                tracing::warn!(%error, "database unavailable");
+                Self::Unavailable {
+                    reason: "database unavailable; retry later".into(),
+                    retry_after_secs: 1,
+                }
+            }
+            ErrorClass::Data | ErrorClass::Constraint | ErrorClass::Fatal => {
+                Self::Internal(error.to_string())
+            }
         }
     }
 }
 
-impl From<tokio_postgres::Error> for ApiError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        if e.as_db_error().is_some() {
-            Self::Internal(e.to_string())
-        } else {
-            Self::db(e)
-        }
-    }
-}
-
+/// No connection from the pool.
 impl From<deadpool_postgres::PoolError> for ApiError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        Self::db(e)
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        StoreError::from(error).into()
+    }
+}
+
+/// A transaction that cannot begin or commit; its statements fail as [`StoreError`] already.
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StoreError::from_postgres("transaction", &error).into()
     }
 }
 

@@ -5,11 +5,13 @@
 //! those overlapping it, for discrete and latest types those starting in it), with its device,
 //! the device's priority, the share of it that counted and why, next to the bucket's value and
 //! coverage. The value is computed from the stored samples by the same domain code the
-//! aggregation processor runs, so it equals the stored aggregate once the processor has caught
-//! up.
+//! aggregation processor runs, with the devices ranked and the buckets cut as the processor's
+//! projections say (`device_rankings`, `user_profiles`), so it equals the stored aggregate
+//! whenever the processor has applied the samples, even while a priority or zone change is
+//! still on its way. Device names and types come from the registry.
 //!
 //! `period_start` must be an RFC 3339 instant that is the start of a bucket of `period` in the
-//! caller's time zone (as `period_start` of `GET /api/v1/aggregates` is). Answer:
+//! zone of the caller's aggregates (as `period_start` of `GET /api/v1/aggregates` is). Answer:
 //!
 //! ```json
 //! {"type": "STEPS", "period": "hour", "period_start": "2026-05-04T08:00:00Z",
@@ -29,18 +31,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use healthpipe_domain::{
-    bucket_start, explain_bucket, AggregationKind, BucketExplanation, Reason, Sample,
-};
+use healthpipe_domain::{bucket_start, explain_bucket, AggregationKind, BucketExplanation, Reason};
+use healthpipe_storage::accounts::devices::Device;
+use healthpipe_storage::reads::samples::{self as stored, Range};
 use serde::Serialize;
 use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::{
-    domain_sample, period_param, ranking_and_labels, required, rfc3339_param, sample_type_param,
-    Coverage, DeviceLabel,
-};
+use crate::query::{Coverage, Params, RankedDevices, Reader};
 use crate::AppState;
 
 /// Most samples one explanation loads: a month of minute-by-minute readings fits, a runaway
@@ -82,14 +81,13 @@ struct SampleView {
 pub async fn explain(
     state: Arc<AppState>,
     user: AuthUser,
-    params: HashMap<String, String>,
+    params: Params,
 ) -> Result<impl Reply, ApiError> {
-    let sample_type = sample_type_param(&params)?;
-    let period = period_param(&params)?;
-    let raw_start = required(&params, "period_start")?;
-    let at = rfc3339_param(raw_start, "period_start")?;
-    let db = state.db.get().await?;
-    let tz = user.timezone;
+    let (sample_type, period) = params.series()?;
+    let raw_start = params.required("period_start")?;
+    let at = params.rfc3339("period_start")?;
+    let read = Reader::open(&state, &user).await?;
+    let tz = read.zone;
     let start = bucket_start(period, at, tz);
     if start != at {
         return Err(ApiError::BadRequest(format!(
@@ -102,49 +100,44 @@ pub async fn explain(
     }
     let end = healthpipe_domain::next_bucket_start(period, start, tz);
 
-    let (ranking, labels) = ranking_and_labels(&db, user.id).await?;
+    let devices = RankedDevices::load(&read.db, user.id).await?;
 
     // Samples longer than the type allows are rejected at the gateway, so any sample that can
     // reach the bucket, or cover one that does, starts within one maximum duration of it.
     let margin = sample_type.max_duration();
-    let rows = db
-        .query(
-            "SELECT sample_id, device_id, value, start_time, end_time FROM samples \
-             WHERE user_id = $1 AND sample_type = $2 AND start_time >= $3 AND start_time < $4 \
-             LIMIT $5",
-            &[
-                &user.id,
-                &sample_type.as_str(),
-                &(start - margin),
-                &(end + margin),
-                &(MAX_LOADED_SAMPLES + 1),
-            ],
-        )
-        .await?;
-    if rows.len() as i64 > MAX_LOADED_SAMPLES {
+    let around = Range {
+        user_id: user.id,
+        sample_type,
+        from: start - margin,
+        to: end + margin,
+    };
+    let samples = stored::starting_in(&read.db, &around, MAX_LOADED_SAMPLES + 1).await?;
+    if samples.len() as i64 > MAX_LOADED_SAMPLES {
         return Err(ApiError::BadRequest(format!(
             "period: more than {MAX_LOADED_SAMPLES} samples around this {}; explain a shorter period",
             period.as_str()
         )));
     }
-    let samples: Vec<Sample> = rows.iter().map(|r| domain_sample(r, sample_type)).collect();
-    drop(db);
+    drop(read);
 
     // Deduplication of up to a month of samples is CPU work: off the async threads.
+    let ranking = devices.ranking;
     let explanation = tokio::task::spawn_blocking(move || {
         explain_bucket(&samples, &ranking, tz, sample_type, period, start)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("explain task: {e}")))?;
-    Ok(warp::reply::json(&view(explanation, &labels)))
+    Ok(warp::reply::json(&view(explanation, &devices.labels)))
 }
 
 /// A device's registered name, or its id for a device the registry does not know.
-fn device_name<'a>(labels: &'a HashMap<String, DeviceLabel>, device: &'a str) -> &'a str {
-    labels.get(device).map_or(device, |l| l.name.as_str())
+fn device_name<'a>(labels: &'a HashMap<String, Device>, device: &'a str) -> &'a str {
+    labels
+        .get(device)
+        .map_or(device, |d| d.device_name.as_str())
 }
 
-fn device_names(labels: &HashMap<String, DeviceLabel>, devices: &[String]) -> String {
+fn device_names(labels: &HashMap<String, Device>, devices: &[String]) -> String {
     devices
         .iter()
         .map(|d| device_name(labels, d))
@@ -152,7 +145,7 @@ fn device_names(labels: &HashMap<String, DeviceLabel>, devices: &[String]) -> St
         .join(", ")
 }
 
-fn view(e: BucketExplanation, labels: &HashMap<String, DeviceLabel>) -> ExplainView {
+fn view(e: BucketExplanation, labels: &HashMap<String, Device>) -> ExplainView {
     let names = |devices: &[String]| device_names(labels, devices);
     let samples = e
         .samples
@@ -172,7 +165,7 @@ fn view(e: BucketExplanation, labels: &HashMap<String, DeviceLabel>) -> ExplainV
                 device_name: device_name(labels, &s.device_id).to_string(),
                 device_type: labels
                     .get(&s.device_id)
-                    .map_or_else(String::new, |l| l.device_type.clone()),
+                    .map_or_else(String::new, |d| d.device_type.clone()),
                 priority: s.priority,
                 value: s.value,
                 start_date: s.start,

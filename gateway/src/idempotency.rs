@@ -13,12 +13,17 @@
 //!   or the 422 of a sync where no sample was valid), [`Ticket::release`] deletes the claim
 //!   after a failure that appended nothing, so a retry can proceed.
 //! - Rows older than [`KEY_TTL`] count as absent; each claim purges a bounded batch of them.
+//!   The rows themselves are read and written by `healthpipe_storage::accounts::idempotency`.
 //!   An `in_flight` claim older than its lease (its owner died before settling) may be taken
 //!   over by a retry of the same request.
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use healthpipe_storage::accounts::idempotency::{
+    self, Claim as StoreClaim, Holder, HolderState, Key, Lifetimes,
+};
+use healthpipe_storage::Pool;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
@@ -34,8 +39,6 @@ pub const MAX_KEY_LEN: usize = 255;
 pub const KEY_HEADERS: [&str; 2] = ["idempotency-key", "x-idempotency-key"];
 /// Set on an answer that was stored by an earlier request with the same key.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
-/// Expired rows one claim deletes at most.
-const PURGE_BATCH: i64 = 100;
 
 /// The digest a key is stored under: the client's key if it sent one (`Idempotency-Key` wins
 /// over `X-Idempotency-Key`; each one sent must be 1 to [`MAX_KEY_LEN`] visible ASCII
@@ -117,106 +120,51 @@ impl StoredResponse {
 /// A held claim. Settle it with `complete` or `release`; one left unsettled (the process died)
 /// blocks retries only until its lease runs out.
 pub struct Ticket {
-    db: deadpool_postgres::Pool,
-    user_id: Uuid,
-    key_hash: Vec<u8>,
+    db: Pool,
+    key: Key,
     claim_id: Uuid,
 }
 
 /// Claims `key_hash` for `user_id` and the request `request_hash`. `lease`: after how long an
 /// unsettled claim of the same request may be taken over.
 pub async fn claim(
-    db: &deadpool_postgres::Pool,
+    db: &Pool,
     user_id: Uuid,
     key_hash: Vec<u8>,
     request_hash: Vec<u8>,
     lease: Duration,
 ) -> Result<Claim, ApiError> {
+    let key = Key { user_id, key_hash };
+    let lifetimes = Lifetimes {
+        ttl: KEY_TTL,
+        lease,
+    };
     let client = db.get().await?;
-    let ttl_ms = KEY_TTL.as_millis() as f64;
-    let lease_ms = lease.as_millis() as f64;
-    client
-        .execute(
-            "DELETE FROM idempotency_keys WHERE (user_id, key_hash) IN ( \
-                 SELECT user_id, key_hash FROM idempotency_keys \
-                 WHERE created_at < now() - $1 * interval '1 millisecond' \
-                 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             AND created_at < now() - $1 * interval '1 millisecond'",
-            &[&ttl_ms, &PURGE_BATCH],
-        )
-        .await?;
-    // A row can vanish between the statements (released, purged): then claim again.
-    for _ in 0..3 {
-        let claim_id = Uuid::new_v4();
-        let inserted = client
-            .execute(
-                "INSERT INTO idempotency_keys (user_id, key_hash, request_hash, state, claim_id) \
-                 VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT DO NOTHING",
-                &[&user_id, &key_hash, &request_hash, &claim_id],
-            )
-            .await?;
-        // Expired rows are absent; so is an abandoned claim of this same request.
-        let taken_over = inserted == 0
-            && client
-                .execute(
-                    "UPDATE idempotency_keys SET request_hash = $3, state = 'in_flight', \
-                         claim_id = $4, status = NULL, response = NULL, created_at = now() \
-                     WHERE user_id = $1 AND key_hash = $2 \
-                     AND (created_at < now() - $5 * interval '1 millisecond' \
-                          OR (state = 'in_flight' AND request_hash = $3 \
-                              AND created_at < now() - $6 * interval '1 millisecond'))",
-                    &[
-                        &user_id,
-                        &key_hash,
-                        &request_hash,
-                        &claim_id,
-                        &ttl_ms,
-                        &lease_ms,
-                    ],
-                )
-                .await?
-                == 1;
-        if inserted == 1 || taken_over {
-            return Ok(Claim::Owned(Ticket {
-                db: db.clone(),
-                user_id,
-                key_hash,
-                claim_id,
-            }));
-        }
-        let Some(row) = client
-            .query_opt(
-                "SELECT request_hash, state, status, response FROM idempotency_keys \
-                 WHERE user_id = $1 AND key_hash = $2 \
-                 AND created_at >= now() - $3 * interval '1 millisecond'",
-                &[&user_id, &key_hash, &ttl_ms],
-            )
-            .await?
-        else {
-            continue;
-        };
-        let stored_request: Vec<u8> = row.get(0);
-        if stored_request != request_hash {
-            return Err(ApiError::Unprocessable(
+    match idempotency::claim(&client, &key, &request_hash, lifetimes).await? {
+        StoreClaim::Owned(claim_id) => Ok(Claim::Owned(Ticket {
+            db: db.clone(),
+            key,
+            claim_id,
+        })),
+        StoreClaim::Held(holder) if holder.request_hash != request_hash => {
+            Err(ApiError::Unprocessable(
                 "Idempotency-Key: already used for a different request; use a new key".into(),
-            ));
+            ))
         }
-        let state: String = row.get(1);
-        if state == "in_flight" {
-            return Err(ApiError::Conflict(
-                "Idempotency-Key: a request with this key is still being processed; retry later"
-                    .into(),
-            ));
-        }
-        let status: i16 = row.get(2);
-        return Ok(Claim::Replay(StoredResponse {
-            status: status as u16,
-            body: row.get(3),
-        }));
+        StoreClaim::Held(Holder {
+            state: HolderState::InFlight,
+            ..
+        }) => Err(ApiError::Conflict(
+            "Idempotency-Key: a request with this key is still being processed; retry later".into(),
+        )),
+        StoreClaim::Held(Holder {
+            state: HolderState::Completed { status, body },
+            ..
+        }) => Ok(Claim::Replay(StoredResponse { status, body })),
+        StoreClaim::Contended => Err(ApiError::Conflict(
+            "Idempotency-Key: the key is being claimed concurrently; retry".into(),
+        )),
     }
-    Err(ApiError::Conflict(
-        "Idempotency-Key: the key is being claimed concurrently; retry".into(),
-    ))
 }
 
 impl Ticket {
@@ -225,20 +173,7 @@ impl Ticket {
     pub async fn complete(self, status: StatusCode, body: &Bytes) {
         let result = async {
             let client = self.db.get().await?;
-            client
-                .execute(
-                    "UPDATE idempotency_keys SET state = 'completed', status = $4, response = $5 \
-                     WHERE user_id = $1 AND key_hash = $2 AND claim_id = $3",
-                    &[
-                        &self.user_id,
-                        &self.key_hash,
-                        &self.claim_id,
-                        &(status.as_u16() as i16),
-                        &body.as_ref(),
-                    ],
-                )
-                .await?;
-            Ok::<_, ApiError>(())
+            idempotency::complete(&client, &self.key, self.claim_id, status.as_u16(), body).await
         }
         .await;
         if let Err(e) = result {
@@ -250,14 +185,7 @@ impl Ticket {
     pub async fn release(self) {
         let result = async {
             let client = self.db.get().await?;
-            client
-                .execute(
-                    "DELETE FROM idempotency_keys \
-                     WHERE user_id = $1 AND key_hash = $2 AND claim_id = $3 AND state = 'in_flight'",
-                    &[&self.user_id, &self.key_hash, &self.claim_id],
-                )
-                .await?;
-            Ok::<_, ApiError>(())
+            idempotency::release(&client, &self.key, self.claim_id).await
         }
         .await;
         if let Err(e) = result {

@@ -19,35 +19,22 @@
 //! one of the caller's insights (another user's, or not an id at all) is a 404: the answer never
 //! tells whether someone else has such an insight.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use healthpipe_schemas::InsightAcknowledged;
+use healthpipe_storage::reads::insights::{self, Acknowledgement, Filter, Insight};
 use serde::Serialize;
 use uuid::Uuid;
 use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::limit_param;
+use crate::query::Params;
 use crate::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 500;
-
-/// `$2`: `NULL` for every insight, `true` for the unread ones, `false` for the acknowledged.
-const LIST_SQL: &str = "SELECT i.insight_id, i.insight_type, i.severity, i.status, \
-     i.direction, i.message, i.recommendation, i.data, i.created_at, i.updated_at, \
-     a.acknowledged_at \
-     FROM insights i LEFT JOIN insight_acknowledgements a \
-     ON a.user_id = i.user_id AND a.insight_id = i.insight_id \
-     WHERE i.user_id = $1 AND ($2::boolean IS NULL OR (a.acknowledged_at IS NULL) = $2) \
-     ORDER BY i.updated_at DESC, i.insight_id LIMIT $3";
-const FIND_SQL: &str = "SELECT a.acknowledged_at FROM insights i \
-     LEFT JOIN insight_acknowledgements a \
-     ON a.user_id = i.user_id AND a.insight_id = i.insight_id \
-     WHERE i.user_id = $1 AND i.insight_id = $2";
 
 #[derive(Debug, Serialize)]
 struct InsightList {
@@ -71,6 +58,25 @@ struct InsightView {
     acknowledged_at: Option<DateTime<Utc>>,
 }
 
+impl From<Insight> for InsightView {
+    fn from(i: Insight) -> Self {
+        InsightView {
+            id: i.id,
+            insight_type: i.insight_type,
+            severity: i.severity,
+            status: i.status,
+            direction: i.direction,
+            message: i.message,
+            recommendation: i.recommendation,
+            data: i.data,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            acknowledged: i.acknowledged_at.is_some(),
+            acknowledged_at: i.acknowledged_at,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Acknowledged {
     insight_id: Uuid,
@@ -81,37 +87,20 @@ struct Acknowledged {
 pub async fn list(
     state: Arc<AppState>,
     user: AuthUser,
-    params: HashMap<String, String>,
+    params: Params,
 ) -> Result<impl Reply, ApiError> {
-    let unread = match params.get("unread").map(String::as_str) {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
+    let filter = match params.get("unread") {
+        None => Filter::All,
+        Some("true") => Filter::Unread,
+        Some("false") => Filter::Acknowledged,
         Some(_) => return Err(ApiError::BadRequest("unread: true or false".into())),
     };
-    let limit = limit_param(&params, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let db = state.db.get().await?;
-    let statement = db.prepare_cached(LIST_SQL).await?;
-    let rows = db.query(&statement, &[&user.id, &unread, &limit]).await?;
-    let insights = rows
-        .iter()
-        .map(|r| {
-            let acknowledged_at: Option<DateTime<Utc>> = r.get(10);
-            InsightView {
-                id: r.get(0),
-                insight_type: r.get(1),
-                severity: r.get(2),
-                status: r.get(3),
-                direction: r.get(4),
-                message: r.get(5),
-                recommendation: r.get(6),
-                data: r.get(7),
-                created_at: r.get(8),
-                updated_at: r.get(9),
-                acknowledged: acknowledged_at.is_some(),
-                acknowledged_at,
-            }
-        })
+    let insights = insights::list(&db, user.id, filter, limit)
+        .await?
+        .into_iter()
+        .map(InsightView::from)
         .collect();
     Ok(warp::reply::json(&InsightList { insights }))
 }
@@ -126,13 +115,11 @@ pub async fn acknowledge(
     let not_found = || ApiError::NotFound("insight not found".into());
     let insight_id: Uuid = id.parse().map_err(|_| not_found())?;
     let db = state.db.get().await?;
-    let statement = db.prepare_cached(FIND_SQL).await?;
-    let row = db
-        .query_opt(&statement, &[&user.id, &insight_id])
+    let acknowledgement = insights::acknowledgement(&db, user.id, insight_id)
         .await?
         .ok_or_else(not_found)?;
     drop(db);
-    if let Some(acknowledged_at) = row.get::<_, Option<DateTime<Utc>>>(0) {
+    if let Acknowledgement::At(acknowledged_at) = acknowledgement {
         return Ok(warp::reply::json(&Acknowledged {
             insight_id,
             acknowledged_at,

@@ -10,11 +10,14 @@
 //! `explain` (one bucket's samples and why they counted), `insights` (the user's insights and
 //! their acknowledgement), `routes` (the warp filter tree and the OpenAPI document,
 //! `openapi.json`), `metrics`.
+//!
+//! No SQL lives here: every statement is a function of `healthpipe_storage` (`accounts` for
+//! the gateway's own rows, `reads` for the projections), whose failures become HTTP in
+//! `error` alone. Handlers parse, build the domain values, call the store, publish.
 
 mod accounts;
 mod auth;
 mod config;
-mod db;
 mod devices;
 mod error;
 mod explain;
@@ -39,7 +42,7 @@ pub use routes::OPENAPI_JSON;
 /// What every handler can reach.
 pub struct AppState {
     pub config: GatewayConfig,
-    pub db: deadpool_postgres::Pool,
+    pub db: healthpipe_storage::Pool,
     pub publisher: Publisher,
     pub login_limiter: auth::LoginLimiter,
 }
@@ -76,7 +79,8 @@ pub async fn serve_listener(
 
 impl AppState {
     pub async fn connect(config: GatewayConfig) -> Result<Self, GatewayError> {
-        let db = db::pool(&config.database_url, config.db_pool_size)?;
+        let db = healthpipe_storage::connect(&config.database_url, config.db_pool_size)
+            .map_err(|e| GatewayError::Config(e.to_string()))?;
         let publisher = Publisher::new(&config)?;
         Ok(Self {
             config,

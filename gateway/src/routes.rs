@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use uuid::Uuid;
+use warp::filters::BoxedFilter;
 use warp::http::HeaderValue;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -113,35 +114,23 @@ pub fn routes(
         .and(warp::body::content_length_limit(SMALL_BODY_BYTES))
         .and(warp::body::bytes())
         .and_then(|s, u, h, b| async move { respond(sync::delete(s, u, h, b).await) });
-    let explain_aggregate = warp::get()
-        .and(api.and(warp::path!("aggregates" / "explain")))
-        .and(st.clone())
-        .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+    // The read endpoints: a GET of the `user` role answered from the query string.
+    let read = |path: BoxedFilter<()>| {
+        warp::get()
+            .and(path)
+            .and(st.clone())
+            .and(plain_user.clone())
+            .and(warp::query::<query::Params>())
+    };
+    let explain_aggregate = read(api.and(warp::path!("aggregates" / "explain")).boxed())
         .and_then(|s, u, q| async move { respond(explain::explain(s, u, q).await) });
-    let aggregates = warp::get()
-        .and(api.and(warp::path!("aggregates")))
-        .and(st.clone())
-        .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+    let aggregates = read(api.and(warp::path!("aggregates")).boxed())
         .and_then(|s, u, q| async move { respond(query::aggregates(s, u, q).await) });
-    let samples = warp::get()
-        .and(api.and(warp::path!("samples")))
-        .and(st.clone())
-        .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+    let samples = read(api.and(warp::path!("samples")).boxed())
         .and_then(|s, u, q| async move { respond(query::samples(s, u, q).await) });
-    let summary = warp::get()
-        .and(api.and(warp::path!("summary")))
-        .and(st.clone())
-        .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+    let summary = read(api.and(warp::path!("summary")).boxed())
         .and_then(|s, u, q| async move { respond(query::summary(s, u, q).await) });
-    let list_insights = warp::get()
-        .and(api.and(warp::path!("insights")))
-        .and(st.clone())
-        .and(plain_user.clone())
-        .and(warp::query::<std::collections::HashMap<String, String>>())
+    let list_insights = read(api.and(warp::path!("insights")).boxed())
         .and_then(|s, u, q| async move { respond(insights::list(s, u, q).await) });
     // The id as a plain segment: a malformed one is the same 404 as an unknown one.
     let acknowledge_insight = warp::post()
@@ -300,7 +289,7 @@ fn json_body<T: serde::de::DeserializeOwned + Send>(
 
 async fn ready(state: &AppState) -> Result<Response, ApiError> {
     let db = match state.db.get().await {
-        Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
+        Ok(client) => healthpipe_storage::reads::ping(&client).await.is_ok(),
         Err(_) => false,
     };
     let kafka = state.publisher.kafka_reachable().await;

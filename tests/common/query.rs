@@ -1,5 +1,5 @@
-//! Helpers of the read-API tests (`gateway_query`, `gateway_insights`): syncing samples,
-//! reading answers, and checking 400s.
+//! Helpers of the gateway tests (`gateway_query`, `gateway_insights`, `gateway_devices`,
+//! `gateway_read_consistency`): syncing samples, changing priorities, reading answers, checking 400s.
 
 use serde_json::{json, Value};
 
@@ -28,6 +28,11 @@ pub fn sample(
         "start_date": start, "end_date": end})
 }
 
+/// A step count over [`start`, `end`] with an explicit id.
+pub fn steps(id: &str, value: f64, start: &str, end: &str) -> Value {
+    sample(id, "STEPS", value, "count", start, end)
+}
+
 /// Syncs `samples` from `device`; every one must be accepted.
 pub async fn sync(user: &Session, device: &str, samples: Vec<Value>) {
     let count = samples.len();
@@ -41,6 +46,22 @@ pub async fn sync(user: &Session, device: &str, samples: Vec<Value>) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "sync: {body}");
     assert_eq!(body["synced"], json!(count), "sync: {body}");
+}
+
+/// `PATCH path` with the JSON `body`, as `user`.
+pub async fn patch(user: &Session, path: &str, body: Value) -> reqwest::Response {
+    user.http
+        .patch(format!("{}{path}", user.base_url))
+        .bearer_auth(&user.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `PATCH /api/v1/devices/{device}` with `body`.
+pub async fn patch_device(user: &Session, device: &str, body: Value) -> reqwest::Response {
+    patch(user, &format!("/api/v1/devices/{device}"), body).await
 }
 
 /// GETs `path` and returns the JSON of a 200.

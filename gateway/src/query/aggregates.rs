@@ -13,17 +13,17 @@
 //! Rows stored before coverage existed (migration `0004_aggregate_coverage`) answer
 //! `{"time_fraction": null, "devices": 0}` until the processor recomputes their bucket.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use healthpipe_domain::Period;
+use healthpipe_storage::reads::aggregates::{self as stored, Aggregate};
 use serde::Serialize;
 use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::params::{period_param, range_params, sample_type_param};
+use crate::query::{Params, Reader};
 use crate::AppState;
 
 #[derive(Debug, Serialize)]
@@ -56,56 +56,37 @@ fn max_range(period: Period) -> TimeDelta {
     }
 }
 
-/// Role: user. `from`/`to` are RFC 3339 instants or local dates (YYYY-MM-DD, in the caller's
-/// zone; `to` as a date includes that whole day).
+/// Role: user. `from`/`to` are RFC 3339 instants or local dates (YYYY-MM-DD, in the zone of the
+/// caller's aggregates; `to` as a date includes that whole day).
 pub async fn aggregates(
     state: Arc<AppState>,
     user: AuthUser,
-    params: HashMap<String, String>,
+    params: Params,
 ) -> Result<impl Reply, ApiError> {
-    let sample_type = sample_type_param(&params)?;
-    let period = period_param(&params)?;
-    let db = state.db.get().await?;
-    let tz = user.timezone;
-    let (from, to) = range_params(
-        &params,
-        tz,
+    let (sample_type, period) = params.series()?;
+    let read = Reader::open(&state, &user).await?;
+    let (from, to) = params.range(
+        read.zone,
         max_range(period).num_days(),
         &format!(" for period {}", period.as_str()),
     )?;
-    let statement = db
-        .prepare_cached(
-            "SELECT period_start, value, min_value, max_value, sample_count, coverage, device_count \
-             FROM aggregates \
-             WHERE user_id = $1 AND sample_type = $2 AND period = $3 \
-             AND period_start >= $4 AND period_start < $5 ORDER BY period_start",
-        )
-        .await?;
-    let rows = db
-        .query(
-            &statement,
-            &[
-                &user.id,
-                &sample_type.as_str(),
-                &period.as_str(),
-                &from,
-                &to,
-            ],
-        )
-        .await?;
-    let body: Vec<AggregateView> = rows
-        .iter()
-        .map(|r| AggregateView {
-            period_start: r.get(0),
-            value: r.get(1),
-            min_value: r.get(2),
-            max_value: r.get(3),
-            sample_count: r.get(4),
-            coverage: Coverage {
-                time_fraction: r.get(5),
-                devices: r.get(6),
-            },
-        })
-        .collect();
+    let rows = stored::range(&read.db, user.id, sample_type, period, from, to).await?;
+    let body: Vec<AggregateView> = rows.into_iter().map(AggregateView::from).collect();
     Ok(warp::reply::json(&body))
+}
+
+impl From<Aggregate> for AggregateView {
+    fn from(row: Aggregate) -> Self {
+        AggregateView {
+            period_start: row.period_start,
+            value: row.value,
+            min_value: row.min_value,
+            max_value: row.max_value,
+            sample_count: row.sample_count,
+            coverage: Coverage {
+                time_fraction: row.time_fraction,
+                devices: row.devices,
+            },
+        }
+    }
 }

@@ -16,7 +16,9 @@
 //! with duration its counted share of time, which is also its counted amount over its value
 //! (amounts are split pro rata); otherwise 1 (counts) or 0 (covered by better devices). It is
 //! computed by the domain crate's deduplication over every stored sample of the type that can
-//! overlap the page, so it agrees with the aggregates.
+//! overlap the page, ranking the devices as the aggregation processor's projection ranks them
+//! (not as the registry does), so it agrees with the stored aggregates even while a priority
+//! change is still on its way to them.
 //!
 //! `next_cursor` is an opaque string naming the last sample of the page, `null` on the last
 //! page; pass it as `cursor` with the same `type`, `from` and `to` for the next page. Paging is
@@ -25,16 +27,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Utc};
-use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample, SampleType};
+use healthpipe_storage::reads::samples::{self as stored, PageKey, Range, StoredSample};
 use serde::Serialize;
 use uuid::Uuid;
 use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::devices::{domain_sample, ranking_and_labels};
-use crate::query::params::{limit_param, range_params, sample_type_param, QUERY_YEARS};
+use crate::query::devices::RankedDevices;
+use crate::query::params::QUERY_YEARS;
+use crate::query::{Params, Reader};
 use crate::AppState;
 
 /// Widest `from`..`to` of one request.
@@ -45,22 +49,6 @@ const MAX_LIMIT: i64 = 1000;
 /// Most samples loaded around one page for deduplication: a page of minute readings from
 /// several devices with a day of margin on each side fits, a runaway query does not.
 const MAX_NEIGHBOURS: i64 = 250_000;
-
-const PAGE_SQL: &str = "SELECT sample_id, device_id, value, start_time, end_time, \
-     utc_offset_seconds, source_app FROM samples \
-     WHERE user_id = $1 AND sample_type = $2 AND start_time >= $3 AND start_time < $4 \
-     ORDER BY start_time, sample_id LIMIT $5";
-/// The same, after the cursor's (start, id): a row comparison the index
-/// (user_id, sample_type, start_time, sample_id) answers directly.
-const PAGE_AFTER_SQL: &str = "SELECT sample_id, device_id, value, start_time, end_time, \
-     utc_offset_seconds, source_app FROM samples \
-     WHERE user_id = $1 AND sample_type = $2 AND start_time >= $3 AND start_time < $4 \
-     AND (start_time, sample_id) > ($6, $7) \
-     ORDER BY start_time, sample_id LIMIT $5";
-/// Every sample of the type that can overlap the page.
-const NEIGHBOURS_SQL: &str = "SELECT sample_id, device_id, value, start_time, end_time \
-     FROM samples WHERE user_id = $1 AND sample_type = $2 \
-     AND start_time >= $3 AND start_time <= $4 LIMIT $5";
 
 #[derive(Debug, Serialize)]
 struct SamplesPage {
@@ -89,66 +77,26 @@ struct SampleView {
 pub async fn samples(
     state: Arc<AppState>,
     user: AuthUser,
-    params: HashMap<String, String>,
+    params: Params,
 ) -> Result<impl Reply, ApiError> {
-    let sample_type = sample_type_param(&params)?;
-    let limit = limit_param(&params, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let after = params.get("cursor").map(|c| Cursor::parse(c)).transpose()?;
-    let db = state.db.get().await?;
-    let tz = user.timezone;
-    let (from, to) = range_params(&params, tz, MAX_RANGE_DAYS, "")?;
+    let sample_type = params.sample_type()?;
+    let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = params.get("cursor").map(Cursor::parse).transpose()?;
+    let read = Reader::open(&state, &user).await?;
+    let (from, to) = params.range(read.zone, MAX_RANGE_DAYS, "")?;
+    let range = Range {
+        user_id: user.id,
+        sample_type,
+        from,
+        to,
+    };
 
     // One row more than the page tells whether another page follows.
-    let type_name = sample_type.as_str();
-    let fetch = limit + 1;
-    let mut rows = match &after {
-        None => {
-            let statement = db.prepare_cached(PAGE_SQL).await?;
-            db.query(&statement, &[&user.id, &type_name, &from, &to, &fetch])
-                .await?
-        }
-        Some(cursor) => {
-            let statement = db.prepare_cached(PAGE_AFTER_SQL).await?;
-            db.query(
-                &statement,
-                &[
-                    &user.id,
-                    &type_name,
-                    &from,
-                    &to,
-                    &fetch,
-                    &cursor.start,
-                    &cursor.sample_id,
-                ],
-            )
-            .await?
-        }
-    };
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let page: Vec<PageRow> = rows
-        .iter()
-        .map(|r| PageRow {
-            sample: Sample {
-                id: r.get::<_, Uuid>(0).to_string(),
-                device_id: r.get::<_, Uuid>(1).to_string(),
-                sample_type,
-                value: r.get(2),
-                start: r.get(3),
-                end: r.get(4),
-            },
-            utc_offset_seconds: r.get(5),
-            source_app: r.get(6),
-        })
-        .collect();
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(
-            Cursor {
-                start: last.get(3),
-                sample_id: last.get(0),
-            }
-            .encode(),
-        ),
+    let mut page = stored::page(&read.db, &range, after.map(|c| c.key()), limit + 1).await?;
+    let more = page.len() as i64 > limit;
+    page.truncate(limit as usize);
+    let next_cursor = match (more, page.last()) {
+        (true, Some(last)) => Some(Cursor::of(&last.sample).encode()),
         _ => None,
     };
     if page.is_empty() {
@@ -157,71 +105,18 @@ pub async fn samples(
             next_cursor,
         }));
     }
-
-    let (ranking, labels) = ranking_and_labels(&db, user.id).await?;
-    let device_types: HashMap<String, String> = labels
-        .into_iter()
-        .map(|(id, label)| (id, label.device_type))
-        .collect();
-
-    // Samples longer than the type allows are rejected at the gateway, so every sample that
-    // overlaps one of the page starts at most one maximum duration before the page's first
-    // start, and no later than the page's last end.
-    let first_start = page
-        .iter()
-        .map(|p| p.sample.start)
-        .min()
-        .expect("non-empty");
-    let last_end = page
-        .iter()
-        .map(|p| p.sample.end.max(p.sample.start))
-        .max()
-        .expect("non-empty");
-    let statement = db.prepare_cached(NEIGHBOURS_SQL).await?;
-    let rows = db
-        .query(
-            &statement,
-            &[
-                &user.id,
-                &type_name,
-                &(first_start - sample_type.max_duration()),
-                &last_end,
-                &(MAX_NEIGHBOURS + 1),
-            ],
-        )
-        .await?;
-    if rows.len() as i64 > MAX_NEIGHBOURS {
-        return Err(ApiError::BadRequest(format!(
-            "limit: more than {MAX_NEIGHBOURS} samples around this page; ask for fewer"
-        )));
-    }
-    drop(db);
-    let neighbours: Vec<Sample> = rows.iter().map(|r| domain_sample(r, sample_type)).collect();
+    let devices = RankedDevices::load(&read.db, user.id).await?;
+    let neighbours = neighbours(&read.db, &range, &page).await?;
+    drop(read);
 
     // Deduplication of a day or two of samples is CPU work: off the async threads.
     let body = tokio::task::spawn_blocking(move || {
-        let fractions = counted_fractions(&page, neighbours, &ranking);
-        let samples = page
-            .into_iter()
-            .map(|p| {
-                let counted_fraction = fractions.get(&p.sample.id).copied().unwrap_or(1.0);
-                SampleView {
-                    sample_id: p.sample.id.parse().expect("ids come from uuids"),
-                    device_type: device_types.get(&p.sample.device_id).cloned(),
-                    device_id: p.sample.device_id.parse().expect("ids come from uuids"),
-                    sample_type: sample_type.as_str(),
-                    value: p.sample.value,
-                    unit: sample_type.canonical_unit().symbol(),
-                    start: p.sample.start,
-                    end: p.sample.end,
-                    utc_offset_seconds: p.utc_offset_seconds,
-                    source_app: p.source_app,
-                    counted_fraction,
-                }
-            })
-            .collect();
+        let fractions = counted_fractions(&page, neighbours, &devices.ranking);
         SamplesPage {
-            samples,
+            samples: page
+                .into_iter()
+                .map(|p| view(p, sample_type, &fractions, &devices))
+                .collect(),
             next_cursor,
         }
     })
@@ -230,17 +125,65 @@ pub async fn samples(
     Ok(warp::reply::json(&body))
 }
 
-/// A sample of the page with the columns only the answer needs.
-struct PageRow {
-    sample: Sample,
-    utc_offset_seconds: i32,
-    source_app: Option<String>,
+/// A page sample as answered, with its counted fraction from `fractions`.
+fn view(
+    p: StoredSample,
+    sample_type: SampleType,
+    fractions: &HashMap<String, f64>,
+    devices: &RankedDevices,
+) -> SampleView {
+    SampleView {
+        counted_fraction: fractions.get(&p.sample.id).copied().unwrap_or(1.0),
+        sample_id: p.sample.id.parse().expect("ids come from uuids"),
+        device_type: devices
+            .labels
+            .get(&p.sample.device_id)
+            .map(|d| d.device_type.clone()),
+        device_id: p.sample.device_id.parse().expect("ids come from uuids"),
+        sample_type: sample_type.as_str(),
+        value: p.sample.value,
+        unit: sample_type.canonical_unit().symbol(),
+        start: p.sample.start,
+        end: p.sample.end,
+        utc_offset_seconds: p.utc_offset_seconds,
+        source_app: p.source_app,
+    }
+}
+
+/// Every stored sample of the type that can overlap a sample of `page` (a non-empty page).
+///
+/// Samples longer than the type allows are rejected at the gateway, so every sample that
+/// overlaps one of the page starts at most one maximum duration before the page's first
+/// start, and no later than the page's last end (included: the range's end is one
+/// microsecond, PostgreSQL's resolution, after it).
+async fn neighbours(
+    db: &deadpool_postgres::Client,
+    range: &Range,
+    page: &[StoredSample],
+) -> Result<Vec<Sample>, ApiError> {
+    let first_start = page.iter().map(|p| p.sample.start).min();
+    let last_end = page.iter().map(|p| p.sample.end.max(p.sample.start)).max();
+    let (Some(first_start), Some(last_end)) = (first_start, last_end) else {
+        return Ok(Vec::new());
+    };
+    let around = Range {
+        from: first_start - range.sample_type.max_duration(),
+        to: last_end + TimeDelta::microseconds(1),
+        ..*range
+    };
+    let samples = stored::starting_in(db, &around, MAX_NEIGHBOURS + 1).await?;
+    if samples.len() as i64 > MAX_NEIGHBOURS {
+        return Err(ApiError::BadRequest(format!(
+            "limit: more than {MAX_NEIGHBOURS} samples around this page; ask for fewer"
+        )));
+    }
+    Ok(samples)
 }
 
 /// The counted fraction of every page sample, by id, deduplicating the page among its
 /// neighbours (the page's own rows are added in case one was stored between the two reads).
 fn counted_fractions(
-    page: &[PageRow],
+    page: &[StoredSample],
     mut neighbours: Vec<Sample>,
     ranking: &DeviceRanking,
 ) -> HashMap<String, f64> {
@@ -264,6 +207,21 @@ struct Cursor {
 }
 
 impl Cursor {
+    /// The cursor naming `sample` as the last of its page.
+    fn of(sample: &Sample) -> Self {
+        Cursor {
+            start: sample.start,
+            sample_id: sample.id.parse().expect("ids come from uuids"),
+        }
+    }
+
+    fn key(self) -> PageKey {
+        PageKey {
+            start: self.start,
+            sample_id: self.sample_id,
+        }
+    }
+
     fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(24);
         bytes.extend_from_slice(&self.start.timestamp_micros().to_be_bytes());

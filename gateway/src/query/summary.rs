@@ -9,7 +9,8 @@
 //!    "change": 1500.0, "change_percent": 20.0, "days_in_mean": 4}]}
 //! ```
 //!
-//! `date` is a local date in the caller's time zone; its day row is the one starting at that
+//! `date` is a local date in the zone of the caller's aggregates (`timezone`: the zone the
+//! processor buckets them in, see `Reader`); its day row is the one starting at that
 //! date's local midnight (a DST day lasts 23 or 25 hours, and is still one row). `types` lists
 //! every type with a day row on that date, by type name. `mean_7d` is the mean of the day
 //! values of those of the 7 previous local days that have a row (`days_in_mean` of them; a day
@@ -17,29 +18,23 @@
 //! `change_percent` is `change / mean_7d × 100`; both `null` without a mean, and
 //! `change_percent` also when the mean is 0.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use healthpipe_domain::SampleType;
+use healthpipe_storage::reads::summary as stored;
 use serde::Serialize;
 use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::params::{date_param, local_midnight, required};
+use crate::query::params::local_midnight;
+use crate::query::{Params, Reader};
 use crate::AppState;
 
 /// Days before `date` the mean looks at.
 const MEAN_DAYS: u64 = 7;
-
-/// The day rows of every type from the first day of the mean to the summarised day. The
-/// `sample_type = ANY(all types)` lets the primary key (user_id, sample_type, period,
-/// period_start) answer it as one range per type.
-const DAY_ROWS_SQL: &str = "SELECT sample_type, period_start, value FROM aggregates \
-     WHERE user_id = $1 AND sample_type = ANY($2) AND period = 'day' \
-     AND period_start >= $3 AND period_start <= $4 \
-     ORDER BY sample_type, period_start";
 
 #[derive(Debug, Serialize)]
 struct SummaryView {
@@ -64,36 +59,30 @@ struct TypeSummary {
 pub async fn summary(
     state: Arc<AppState>,
     user: AuthUser,
-    params: HashMap<String, String>,
+    params: Params,
 ) -> Result<impl Reply, ApiError> {
-    let date = date_param(required(&params, "date")?, "date")?;
-    let db = state.db.get().await?;
-    let tz = user.timezone;
+    let date = params.date("date")?;
+    let read = Reader::open(&state, &user).await?;
+    let tz = read.zone;
     let day = local_midnight(date, tz);
     let previous: Vec<DateTime<Utc>> = (1..=MEAN_DAYS)
         .filter_map(|k| date.checked_sub_days(chrono::Days::new(k)))
         .map(|d| local_midnight(d, tz))
         .collect();
     let first = previous.iter().copied().min().unwrap_or(day);
-    let types: Vec<&str> = SampleType::all().map(SampleType::as_str).collect();
-    let statement = db.prepare_cached(DAY_ROWS_SQL).await?;
-    let rows = db
-        .query(&statement, &[&user.id, &types, &first, &day])
-        .await?;
+    let rows = stored::day_values(&read.db, user.id, first, day).await?;
 
-    let mut by_type: BTreeMap<String, Vec<(DateTime<Utc>, f64)>> = BTreeMap::new();
-    for r in &rows {
+    // By type name: the answer lists the types in that order.
+    let mut by_type: BTreeMap<&'static str, Vec<(DateTime<Utc>, f64)>> = BTreeMap::new();
+    for row in rows {
         by_type
-            .entry(r.get(0))
+            .entry(row.sample_type.as_str())
             .or_default()
-            .push((r.get(1), r.get(2)));
+            .push((row.period_start, row.value));
     }
     let types = by_type
         .iter()
-        .filter_map(|(name, days)| {
-            let sample_type: SampleType = name.parse().ok()?;
-            summarise(sample_type, days, day, &previous)
-        })
+        .filter_map(|(name, days)| summarise(name.parse().ok()?, days, day, &previous))
         .collect();
     Ok(warp::reply::json(&SummaryView {
         date,

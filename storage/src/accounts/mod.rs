@@ -1,1 +1,11 @@
 //! Accounts: users, sessions, devices and idempotency keys, written by the gateway.
+//!
+//! These rows are the gateway's own state, not projections: the gateway changes them and
+//! appends an event for every change the processors need. Where a write can lose a race (an
+//! email or a device identifier taken meanwhile) the function says so in its return type
+//! instead of failing with a constraint violation.
+
+pub mod devices;
+pub mod idempotency;
+pub mod sessions;
+pub mod users;

@@ -1,0 +1,4 @@
+SELECT id, device_type, device_name, device_identifier, priority, type_priorities
+FROM devices
+WHERE user_id = $1
+ORDER BY created_at, id

@@ -1,0 +1,1 @@
+SELECT id, password_hash FROM users WHERE email = $1

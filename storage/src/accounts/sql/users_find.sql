@@ -1,0 +1,1 @@
+SELECT id, email, name, timezone, role FROM users WHERE id = $1

@@ -1,0 +1,103 @@
+//! Stored samples of one user and type: keyset pages for the samples endpoint, and every
+//! sample of a range as the input of a deduplication (samples page, explain).
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use healthpipe_domain::{Sample, SampleType};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::sql::query;
+use crate::{statement, StoreError};
+
+statement!(PAGE, "samples_page");
+statement!(PAGE_AFTER, "samples_page_after");
+statement!(STARTING_IN, "samples_starting_in");
+
+/// A stored sample with the columns only a listing shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSample {
+    pub sample: Sample,
+    pub utc_offset_seconds: i32,
+    pub source_app: Option<String>,
+}
+
+/// Where a page ends: samples are ordered by (start, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageKey {
+    pub start: DateTime<Utc>,
+    pub sample_id: Uuid,
+}
+
+/// What a range read selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub user_id: Uuid,
+    pub sample_type: SampleType,
+    /// Start times from `from` (included) to `to` (excluded).
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// At most `limit` samples of `range` after `after` (from its start without it), by
+/// (start, id).
+pub async fn page(
+    client: &impl GenericClient,
+    range: &Range,
+    after: Option<PageKey>,
+    limit: i64,
+) -> Result<Vec<StoredSample>, StoreError> {
+    let type_name = range.sample_type.as_str();
+    let rows = match after {
+        None => {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+                [&range.user_id, &type_name, &range.from, &range.to, &limit];
+            query(client, PAGE, &params).await?
+        }
+        Some(key) => {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+                &range.user_id,
+                &type_name,
+                &range.from,
+                &range.to,
+                &limit,
+                &key.start,
+                &key.sample_id,
+            ];
+            query(client, PAGE_AFTER, &params).await?
+        }
+    };
+    Ok(rows
+        .iter()
+        .map(|r| StoredSample {
+            sample: sample(r, range.sample_type),
+            utc_offset_seconds: r.get(5),
+            source_app: r.get(6),
+        })
+        .collect())
+}
+
+/// At most `limit` samples of `range`, in no particular order.
+pub async fn starting_in(
+    client: &impl GenericClient,
+    range: &Range,
+    limit: i64,
+) -> Result<Vec<Sample>, StoreError> {
+    let type_name = range.sample_type.as_str();
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+        [&range.user_id, &type_name, &range.from, &range.to, &limit];
+    let rows = query(client, STARTING_IN, &params).await?;
+    Ok(rows.iter().map(|r| sample(r, range.sample_type)).collect())
+}
+
+/// A row starting `sample_id, device_id, value, start_time, end_time` as a domain sample.
+fn sample(row: &Row, sample_type: SampleType) -> Sample {
+    Sample {
+        id: row.get::<_, Uuid>(0).to_string(),
+        device_id: row.get::<_, Uuid>(1).to_string(),
+        sample_type,
+        value: row.get(2),
+        start: row.get(3),
+        end: row.get(4),
+    }
+}

@@ -1,0 +1,2 @@
+-- Readiness: a round trip through the pool, nothing read.
+SELECT 1
