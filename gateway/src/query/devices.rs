@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use healthpipe_domain::DeviceRanking;
 use healthpipe_storage::accounts::devices::{self, Device};
-use healthpipe_storage::reads::rankings;
+use healthpipe_storage::projections::profiles;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -21,7 +21,7 @@ pub(crate) struct RankedDevices {
 
 impl RankedDevices {
     pub(crate) async fn load(db: &deadpool_postgres::Client, user: Uuid) -> Result<Self, ApiError> {
-        let ranking = rankings::for_user(db, user).await?;
+        let ranking = profiles::device_ranking(db, user).await?;
         let labels = devices::list(db, user)
             .await?
             .into_iter()

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{Period, SampleType};
 
@@ -158,22 +158,7 @@ fn instant(raw: &str, name: &str, tz: Tz, end: bool) -> Result<DateTime<Utc>, Ap
     } else {
         date
     };
-    Ok(local_midnight(date, tz))
-}
-
-/// The start of the local day `date` in `tz`: local midnight, or the first instant of the day
-/// where midnight does not exist (a DST gap at midnight).
-pub(crate) fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    healthpipe_domain::bucket_start(Period::Day, local_noon(date, tz), tz)
-}
-
-/// Noon always exists, even on DST days, so it identifies the local date safely.
-fn local_noon(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let noon = date.and_hms_opt(12, 0, 0).expect("noon is valid");
-    tz.from_local_datetime(&noon)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&noon))
+    Ok(healthpipe_domain::day_start(date, tz))
 }
 
 #[cfg(test)]

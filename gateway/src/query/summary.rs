@@ -29,9 +29,9 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::params::local_midnight;
 use crate::query::{Params, Reader};
 use crate::AppState;
+use healthpipe_domain::day_start;
 
 /// Days before `date` the mean looks at.
 const MEAN_DAYS: u64 = 7;
@@ -64,10 +64,10 @@ pub async fn summary(
     let date = params.date("date")?;
     let read = Reader::open(&state, &user).await?;
     let tz = read.zone;
-    let day = local_midnight(date, tz);
+    let day = day_start(date, tz);
     let previous: Vec<DateTime<Utc>> = (1..=MEAN_DAYS)
         .filter_map(|k| date.checked_sub_days(chrono::Days::new(k)))
-        .map(|d| local_midnight(d, tz))
+        .map(|d| day_start(d, tz))
         .collect();
     let first = previous.iter().copied().min().unwrap_or(day);
     let rows = stored::day_values(&read.db, user.id, first, day).await?;

@@ -1,12 +1,12 @@
 //! What the query API reads from the projections: aggregates, samples, the daily summary,
 //! insights, and the two facts deduplication depends on, each read from the processor's
-//! projection so that a read never contradicts the aggregates it explains: the device
-//! [`rankings`] and the zone of the user's buckets ([`profiles`]).
+//! projection so that a read never contradicts the aggregates it explains: the device ranking
+//! (`crate::projections::profiles::device_ranking`, the very loader the aggregation
+//! processor ranks with) and the zone of the user's buckets ([`profiles`]).
 
 pub mod aggregates;
 pub mod insights;
 pub mod profiles;
-pub mod rankings;
 pub mod samples;
 pub mod summary;
 

@@ -1,4 +1,0 @@
--- The rankings as the aggregation processor projected them from the device events.
-SELECT user_id, device_id, priority, type_priorities
-FROM device_rankings
-WHERE user_id = ANY($1)
