@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
+use healthpipe_domain::SampleType;
 use healthpipe_storage::projections::offsets;
+use healthpipe_storage::reads::samples;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -67,15 +69,8 @@ pub async fn naive_daily_steps(
     user_id: &str,
     timezone: &str,
 ) -> Result<HashMap<NaiveDate, f64>> {
-    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
+    let pool = healthpipe_storage::connect(database_url, 1)?;
+    let client = pool.get().await?;
     let user: uuid::Uuid = user_id.parse()?;
-    let rows = client
-        .query(
-            "SELECT (start_time AT TIME ZONE $2)::date, sum(value) FROM samples \
-             WHERE user_id = $1 AND sample_type = 'STEPS' GROUP BY 1",
-            &[&user, &timezone],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(samples::naive_daily_sums(&client, user, SampleType::Steps, timezone).await?)
 }

@@ -13,6 +13,7 @@ use crate::{statement, StoreError};
 statement!(PAGE, "samples_page");
 statement!(PAGE_AFTER, "samples_page_after");
 statement!(STARTING_IN, "samples_starting_in");
+statement!(NAIVE_DAILY_SUMS, "samples_naive_daily_sums");
 
 /// A stored sample with the columns only a listing shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,4 +101,21 @@ fn sample(row: &Row, sample_type: SampleType) -> Sample {
         start: row.get(3),
         end: row.get(4),
     }
+}
+
+/// The user's samples of `sample_type` summed per local start date in `zone`, with no
+/// deduplication: the double counting the aggregates avoid, for comparison.
+pub async fn naive_daily_sums(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    sample_type: SampleType,
+    zone: &str,
+) -> Result<std::collections::HashMap<chrono::NaiveDate, f64>, StoreError> {
+    let rows = query(
+        client,
+        NAIVE_DAILY_SUMS,
+        &[&user_id, &sample_type.as_str(), &zone],
+    )
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
