@@ -23,7 +23,6 @@ async fn devices_get_their_types_default_priority_and_registering_again_returns_
         ("third_party_wearable", 50),
         ("third_party_scale", 40),
         ("manual_entry", 10),
-        ("smart_ring", 50),
     ];
     for (device_type, priority) in defaults {
         let response = register(
@@ -37,6 +36,28 @@ async fn devices_get_their_types_default_priority_and_registering_again_returns_
         assert_eq!(device["device_type"], device_type);
         assert_eq!(device["type_priorities"], json!({}));
     }
+    // The kinds are a closed set: another name is refused, naming the known ones, and no
+    // device is registered.
+    let response = register(
+        &user,
+        json!({"device_type": "smart_ring", "device_name": "Ring", "device_identifier": "ring"}),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.starts_with("device_type:"), "{message}");
+    assert!(message.contains("third_party_wearable"), "{message}");
+    let listed: Value = user.get("/api/v1/devices").await.json().await.unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["device_identifier"] != "ring"),
+        "{listed}"
+    );
+
     // An explicit priority and per-type priorities are kept.
     let response = register(
         &user,

@@ -27,7 +27,7 @@ struct Person {
 impl Person {
     async fn new(pipeline: &Pipeline, tz: Tz) -> Person {
         let session = pipeline.new_user(tz.name()).await;
-        let device = session.device("watch", &unique("watch")).await;
+        let device = session.device("apple_watch", &unique("watch")).await;
         Person {
             session,
             device,

@@ -405,8 +405,8 @@ async fn a_time_zone_change_rebuckets_a_long_history_exactly() {
     let mut rng = StdRng::seed_from_u64(11);
     let pipeline = Pipeline::start().await;
     let user = pipeline.new_user("UTC").await;
-    let watch = user.device("watch", "watch-tz").await;
-    let phone = user.device("phone", "phone-tz").await;
+    let watch = user.device("apple_watch", "watch-tz").await;
+    let phone = user.device("iphone", "phone-tz").await;
     let ranking = ranking_from_gateway(&user).await;
     let first = Utc::now().date_naive() - Days::days(460);
     let mut samples = Vec::new();

@@ -51,10 +51,6 @@ pub const DEVICE_TYPES: [DeviceTypeSpec; 6] = [
     spec(DeviceType::ManualEntry, "manual_entry", 10),
 ];
 
-/// The default priority of a device whose `device_type` is not in [`DEVICE_TYPES`]: the
-/// gateway still registers such devices today, ranked like a third-party wearable.
-pub const UNKNOWN_DEVICE_TYPE_PRIORITY: Priority = Priority::new(50);
-
 const fn spec(device_type: DeviceType, name: &'static str, priority: i32) -> DeviceTypeSpec {
     DeviceTypeSpec {
         device_type,
@@ -80,14 +76,6 @@ impl DeviceType {
     /// The priority a new device of this kind gets unless the client chooses one.
     pub fn default_priority(self) -> Priority {
         self.spec().default_priority
-    }
-
-    /// The default priority for a `device_type` as a client sent it: the table's for a known
-    /// name, [`UNKNOWN_DEVICE_TYPE_PRIORITY`] for any other. What the gateway's registration
-    /// needs for as long as it accepts names outside the table.
-    pub fn default_priority_for(name: &str) -> Priority {
-        name.parse::<DeviceType>()
-            .map_or(UNKNOWN_DEVICE_TYPE_PRIORITY, DeviceType::default_priority)
     }
 }
 
@@ -200,21 +188,5 @@ mod tests {
         let mut by_priority: Vec<DeviceType> = DeviceType::all().collect();
         by_priority.sort_by_key(|t| std::cmp::Reverse(t.default_priority()));
         assert_eq!(by_priority, DeviceType::all().collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn names_outside_the_table_rank_like_a_third_party_wearable() {
-        assert_eq!(
-            DeviceType::default_priority_for("apple_watch"),
-            Priority::new(100)
-        );
-        assert_eq!(
-            DeviceType::default_priority_for("garmin_fenix"),
-            UNKNOWN_DEVICE_TYPE_PRIORITY
-        );
-        assert_eq!(
-            UNKNOWN_DEVICE_TYPE_PRIORITY,
-            DeviceType::ThirdPartyWearable.default_priority()
-        );
     }
 }

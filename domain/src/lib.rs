@@ -65,9 +65,7 @@ pub use buckets::{
     Period, UnknownPeriod,
 };
 pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
-pub use device_type::{
-    DeviceType, DeviceTypeSpec, UnknownDeviceType, DEVICE_TYPES, UNKNOWN_DEVICE_TYPE_PRIORITY,
-};
+pub use device_type::{DeviceType, DeviceTypeSpec, UnknownDeviceType, DEVICE_TYPES};
 pub use explain::{explain_bucket, BucketExplanation, SampleExplanation};
 pub use ids::{
     parse_uuid, DeviceId, EventId, IdKind, InvalidId, SampleId, UserId, SAMPLE_ID_NAMESPACE,

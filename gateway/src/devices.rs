@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
-use healthpipe_domain::SampleType;
+use healthpipe_domain::{DeviceType, SampleType, UnknownDeviceType};
 use healthpipe_schemas::{DevicePriorityChanged, DeviceRegistered};
 use healthpipe_storage::accounts::devices::{self, Device};
 use serde::Deserialize;
@@ -55,28 +55,17 @@ impl<'de> Deserialize<'de> for Whole {
     }
 }
 
-/// Apple Health's ordering of sources, as defaults: the watch measures best, manual entries
-/// are the last resort.
-pub fn default_priority(device_type: &str) -> i32 {
-    match device_type {
-        "apple_watch" => 100,
-        "iphone" => 80,
-        "ipad" => 70,
-        "third_party_wearable" => 50,
-        "third_party_scale" => 40,
-        "manual_entry" => 10,
-        _ => 50,
-    }
-}
-
 /// Role: user. 201 for a new device, 200 with the existing one for a known identifier.
 pub async fn register(
     state: Arc<AppState>,
     user: AuthUser,
     body: NewDevice,
 ) -> Result<warp::reply::Response, ApiError> {
+    let device_type: DeviceType = body
+        .device_type
+        .parse()
+        .map_err(|e: UnknownDeviceType| ApiError::Unprocessable(format!("device_type: {e}")))?;
     for (field, value) in [
-        ("device_type", &body.device_type),
         ("device_name", &body.device_name),
         ("device_identifier", &body.device_identifier),
     ] {
@@ -93,8 +82,8 @@ pub async fn register(
     }
     let device = Device {
         id: Uuid::new_v4(),
-        priority: priority.unwrap_or_else(|| default_priority(&body.device_type)),
-        device_type: body.device_type,
+        priority: priority.unwrap_or_else(|| device_type.default_priority().get()),
+        device_type: device_type.as_str().to_string(),
         device_name: body.device_name,
         device_identifier: body.device_identifier,
         type_priorities,
@@ -188,17 +177,6 @@ fn check_type_priorities(map: HashMap<String, Whole>) -> Result<HashMap<String, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_priorities_follow_the_device_table() {
-        assert_eq!(default_priority("apple_watch"), 100);
-        assert_eq!(default_priority("iphone"), 80);
-        assert_eq!(default_priority("ipad"), 70);
-        assert_eq!(default_priority("third_party_wearable"), 50);
-        assert_eq!(default_priority("third_party_scale"), 40);
-        assert_eq!(default_priority("manual_entry"), 10);
-        assert_eq!(default_priority("toaster"), 50);
-    }
 
     #[test]
     fn priorities_are_whole_numbers_in_range() {

@@ -12,8 +12,8 @@ use crate::typed;
 impl TryFrom<&wire::DeviceRegistered> for typed::DeviceRegistered {
     type Error = ConversionError;
 
-    /// A `device_type` outside the domain's table fails, although the `.avsc` documents
-    /// "another client-chosen name" as possible: the gateway still accepts such names today.
+    /// A `device_type` outside the domain's table fails: the gateway registers only the
+    /// table's kinds.
     fn try_from(e: &wire::DeviceRegistered) -> Result<Self, Self::Error> {
         let (ctx, event_id) = Ctx::start::<wire::DeviceRegistered>(&e.event_id)?;
         Ok(typed::DeviceRegistered {
