@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::env::connect;
 use super::population::Member;
-use crate::workload::RealisticDevice;
+use crate::realistic::RealisticDevice;
 
 /// Copies days `days` (indexes into each device's days) of `devices[i]` for `members[i]`
 /// into `samples`; returns the rows written.

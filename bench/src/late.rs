@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use super::env::{connect, drain, ProcessorCounters, Service};
 use super::load::{self, Request};
 use super::population::Member;
-use crate::workload::GenSample;
+use crate::realistic::GenSample;
 
 /// Rows re-read per late sample, and stored samples in the buckets each late sample touches.
 #[derive(Debug, Clone, Copy)]

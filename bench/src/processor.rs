@@ -144,7 +144,7 @@ pub async fn empty_schema(database_url: &str, schema: &str) -> Result<String> {
     let db = connect(database_url).await?;
     db.batch_execute(&format!("CREATE SCHEMA {schema}")).await?;
     let url = with_schema(database_url, schema);
-    crate::migrate::run(&url).await?;
+    healthpipe::migrate::run(&url).await?;
     let tables: i64 = connect(&url)
         .await?
         .query_one(

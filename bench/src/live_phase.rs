@@ -20,7 +20,7 @@ use super::report::{number, quantile, spread, stat_json, Check, Clock, Figure, R
 use super::workload::{self as wl, WorkloadSpec};
 use super::Sizes;
 use super::{cpu, history, late, live};
-use crate::workload::generate_realistic;
+use crate::realistic::generate_realistic;
 
 /// Query clients of figure 6 in each window.
 const QUERY_CLIENTS: usize = 4;
