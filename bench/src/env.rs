@@ -14,7 +14,12 @@ use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use tokio_postgres::NoTls;
+
+pub use crate::db::connect;
+use crate::db::ddl;
+
+healthpipe_storage::statement!(CREATE_DATABASE, "database_create");
+healthpipe_storage::statement!(DROP_DATABASE, "database_drop");
 
 /// The local stack (`scripts/stack up`, then `. .stack/env`).
 #[derive(Clone, clap::Args)]
@@ -89,10 +94,7 @@ impl Scratch {
     pub async fn database(&self, label: &str) -> Result<String> {
         let name = format!("hp_bench_{}_{label}", self.run_id);
         let admin = connect(&self.stack.database_url).await?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .with_context(|| format!("CREATE DATABASE {name}"))?;
+        ddl(&admin, CREATE_DATABASE, &name).await?;
         self.databases
             .lock()
             .expect("not poisoned")
@@ -110,16 +112,13 @@ impl Scratch {
         let admin = connect(&self.stack.database_url).await?;
         let mut attempt = 0;
         loop {
-            match admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-            {
+            match ddl(&admin, DROP_DATABASE, &name).await {
                 Ok(()) => break,
                 Err(_) if attempt < 40 => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                Err(e) => return Err(e).with_context(|| format!("DROP DATABASE {name}")),
+                Err(e) => return Err(e),
             }
         }
         self.databases
@@ -176,14 +175,6 @@ impl Scratch {
         }
         Ok(())
     }
-}
-
-pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .context("connecting to PostgreSQL")?;
-    tokio::spawn(connection);
-    Ok(client)
 }
 
 /// Messages in `topic` (sum of the partitions' high watermarks; nothing is ever deleted).

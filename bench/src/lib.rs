@@ -13,6 +13,7 @@
 //! Benchmarks report; tests never time anything.
 
 mod cpu;
+mod db;
 mod decode;
 mod dedup;
 mod env;

@@ -1,17 +1,29 @@
 //! Figures 2 and 7: the aggregation processor working off a full topic into an empty
 //! database (raw samples, every aggregate, offsets), against a binary COPY of the same raw
-//! rows into the same hypertable; and a replay from offset 0 into an empty schema next to
+//! rows into the same hypertable (read back from the processor's database, written through
+//! the storage layer's `copy_in` as the processor writes them); and a replay from offset 0 into an empty schema next to
 //! the live projections.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use chrono::{DateTime, Utc};
 use healthpipe_schemas::Topics;
+use healthpipe_storage::sql::{copy_in, execute, query, query_one};
+use tokio_postgres::types::Type;
+use uuid::Uuid;
 
 use super::cpu;
 use super::env::{connect, drain, topic_messages, ProcessorCounters, Scratch, Service};
+use crate::db::ddl;
+
+healthpipe_storage::statement!(READ_SAMPLES, "samples_read");
+healthpipe_storage::statement!(TRUNCATE_SAMPLES, "samples_truncate");
+healthpipe_storage::statement!(CHECKPOINT, "checkpoint");
+healthpipe_storage::statement!(COPY_SAMPLES, "samples_copy");
+healthpipe_storage::statement!(CREATE_SCHEMA, "schema_create");
+healthpipe_storage::statement!(DROP_SCHEMA, "schema_drop");
+healthpipe_storage::statement!(SCHEMA_HAS_SAMPLES, "schema_has_samples");
 
 /// One processor run over a whole topic.
 #[derive(Debug, Clone)]
@@ -77,59 +89,97 @@ pub async fn pass(
     Ok(pass)
 }
 
-/// The columns the processor writes.
-const SAMPLE_COLUMNS: &str = "user_id, sample_id, device_id, sample_type, value, start_time, \
-    end_time, utc_offset_seconds, source_app, sync_identifier, sync_version, metadata";
-
-/// The stored raw samples of `database_url` in PostgreSQL's binary COPY format.
-pub async fn dump_samples(database_url: &str) -> Result<(Vec<Bytes>, u64)> {
-    let db = connect(database_url).await?;
-    let rows: i64 = db
-        .query_one("SELECT count(*) FROM samples", &[])
-        .await?
-        .get(0);
-    let stream = db
-        .copy_out(&format!(
-            "COPY (SELECT {SAMPLE_COLUMNS} FROM samples) TO STDOUT (FORMAT binary)"
-        ))
-        .await?;
-    futures::pin_mut!(stream);
-    // The server sends a message per row; COPY IN gets them in 1 MiB pieces, as a client
-    // loading a file would send them.
-    let mut chunks = Vec::new();
-    let mut piece = bytes::BytesMut::with_capacity(1 << 20);
-    while let Some(chunk) = stream.next().await {
-        piece.extend_from_slice(&chunk?);
-        if piece.len() >= 1 << 20 {
-            chunks.push(piece.split().freeze());
-        }
-    }
-    if !piece.is_empty() {
-        chunks.push(piece.freeze());
-    }
-    Ok((chunks, rows as u64))
+/// One stored raw sample, in the columns the processor writes.
+pub struct SampleRow {
+    user_id: Uuid,
+    sample_id: Uuid,
+    device_id: Uuid,
+    sample_type: String,
+    value: f64,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    utc_offset_seconds: i32,
+    source_app: Option<String>,
+    sync_identifier: Option<String>,
+    sync_version: Option<i64>,
+    metadata: serde_json::Value,
 }
 
-/// Empties `samples` in `database_url`, then times a binary COPY of `chunks` into it;
-/// returns rows per second.
-pub async fn copy_samples(database_url: &str, chunks: &[Bytes], rows: u64) -> Result<f64> {
+/// The column types of [`SampleRow`], in `samples_copy.sql`'s order.
+const SAMPLE_TYPES: [Type; 12] = [
+    Type::UUID,
+    Type::UUID,
+    Type::UUID,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::INT4,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::JSONB,
+];
+
+/// The stored raw samples of `database_url`, to be copied back by [`copy_samples`].
+pub async fn dump_samples(database_url: &str) -> Result<Vec<SampleRow>> {
     let db = connect(database_url).await?;
-    db.batch_execute("TRUNCATE samples").await?;
-    db.batch_execute("CHECKPOINT").await.ok();
+    let rows = query(&db, READ_SAMPLES, &[]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| SampleRow {
+            user_id: r.get(0),
+            sample_id: r.get(1),
+            device_id: r.get(2),
+            sample_type: r.get(3),
+            value: r.get(4),
+            start_time: r.get(5),
+            end_time: r.get(6),
+            utc_offset_seconds: r.get(7),
+            source_app: r.get(8),
+            sync_identifier: r.get(9),
+            sync_version: r.get(10),
+            metadata: r.get(11),
+        })
+        .collect())
+}
+
+/// Empties `samples` in `database_url`, then times a binary COPY of `rows` into it, in one
+/// transaction as the processor writes them; returns rows per second.
+pub async fn copy_samples(database_url: &str, rows: &[SampleRow]) -> Result<f64> {
+    let mut db = connect(database_url).await?;
+    execute(&db, TRUNCATE_SAMPLES, &[]).await?;
+    // Without the privilege the copy pays for the previous one's dirty pages; still valid.
+    execute(&db, CHECKPOINT, &[]).await.ok();
     let started = Instant::now();
-    let sink = db
-        .copy_in(&format!(
-            "COPY samples ({SAMPLE_COLUMNS}) FROM STDIN (FORMAT binary)"
-        ))
+    let tx = db.transaction().await?;
+    let mut copy = copy_in(&tx, COPY_SAMPLES, &SAMPLE_TYPES).await?;
+    for r in rows {
+        copy.write(&[
+            &r.user_id,
+            &r.sample_id,
+            &r.device_id,
+            &r.sample_type,
+            &r.value,
+            &r.start_time,
+            &r.end_time,
+            &r.utc_offset_seconds,
+            &r.source_app,
+            &r.sync_identifier,
+            &r.sync_version,
+            &r.metadata,
+        ])
         .await?;
-    futures::pin_mut!(sink);
-    for chunk in chunks {
-        sink.feed(chunk.clone()).await?;
     }
-    let copied = sink.as_mut().finish().await.context("COPY samples")?;
+    let copied = copy.finish().await?;
+    tx.commit().await.context("committing the COPY")?;
     let seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(copied == rows, "copied {copied} of {rows} rows");
-    Ok(rows as f64 / seconds)
+    anyhow::ensure!(
+        copied == rows.len() as u64,
+        "copied {copied} of {} rows",
+        rows.len()
+    );
+    Ok(rows.len() as f64 / seconds)
 }
 
 /// A connection URL for `database_url` whose tables live in `schema` (TimescaleDB's functions
@@ -141,16 +191,10 @@ pub fn with_schema(database_url: &str, schema: &str) -> String {
 
 /// Creates `schema` in `database_url` and applies the migrations inside it.
 pub async fn empty_schema(database_url: &str, schema: &str) -> Result<String> {
-    let db = connect(database_url).await?;
-    db.batch_execute(&format!("CREATE SCHEMA {schema}")).await?;
+    ddl(&connect(database_url).await?, CREATE_SCHEMA, schema).await?;
     let url = with_schema(database_url, schema);
     healthpipe::migrate::run(&url).await?;
-    let tables: i64 = connect(&url)
-        .await?
-        .query_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'samples'",
-            &[&schema],
-        )
+    let tables: i64 = query_one(&connect(&url).await?, SCHEMA_HAS_SAMPLES, &[&schema])
         .await?
         .get(0);
     anyhow::ensure!(tables == 1, "migrations did not create {schema}.samples");
@@ -158,9 +202,5 @@ pub async fn empty_schema(database_url: &str, schema: &str) -> Result<String> {
 }
 
 pub async fn drop_schema(database_url: &str, schema: &str) -> Result<()> {
-    connect(database_url)
-        .await?
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await?;
-    Ok(())
+    ddl(&connect(database_url).await?, DROP_SCHEMA, schema).await
 }
