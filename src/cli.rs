@@ -1,7 +1,7 @@
 //! The command line. Every service reads its settings from the environment (see each
 //! crate's `config`), so the same binary runs unchanged on a laptop and on Kubernetes.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
@@ -21,11 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply the SQL migrations (DATABASE_URL) and create the Kafka topics (KAFKA_BROKERS).
-    Migrate {
-        /// Replication factor of new topics (3 in production; 1 on the local stack).
-        #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
-        replication: i32,
-    },
+    Migrate(MigrateArgs),
     /// Run the ingestion gateway (GATEWAY_ADDR, DATABASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL).
     Gateway,
     /// Run a processor: a Kafka consumer group writing projections.
@@ -35,15 +31,26 @@ pub enum Command {
     },
     /// Run the Confluent-compatible schema registry (REGISTRY_ADDR, DATABASE_URL).
     Registry,
-    /// Measure the pipeline's performance figures on the local stack (DATABASE_URL,
-    /// KAFKA_BROKERS, SCHEMA_REGISTRY_URL); writes bench/results/<time>-<commit>.json.
-    Bench(crate::bench::BenchArgs),
     /// The whole pipeline on the local stack with demo users; prints their daily totals.
-    Demo {
-        /// Days of history to generate per demo user.
-        #[arg(long, default_value_t = 7)]
-        days: u32,
-    },
+    Demo(crate::demo::DemoArgs),
+}
+
+/// Where `migrate` applies the schema and creates the topics.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MigrateArgs {
+    /// The database to migrate.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true,
+          value_parser = healthpipe_config::database_url)]
+    pub database_url: String,
+    /// Where the topics are created.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
+    pub kafka_brokers: String,
+    /// Prefix of the topic names (`<prefix>.user-events`, ...).
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
+    pub topic_prefix: String,
+    /// Replication factor of new topics (3 in production; 1 on the local stack).
+    #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
+    pub replication: i32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -58,7 +65,7 @@ impl Cli {
     /// Services log JSON lines for the log pipeline; one-shot commands log plain text.
     pub fn log_format(&self) -> LogFormat {
         match self.command {
-            Command::Migrate { .. } | Command::Demo { .. } | Command::Bench(_) => LogFormat::Text,
+            Command::Migrate(_) | Command::Demo(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -66,7 +73,7 @@ impl Cli {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Migrate { replication } => migrate(replication).await,
+        Command::Migrate(args) => migrate(args).await,
         Command::Gateway => {
             let config = healthpipe_gateway::GatewayConfig::from_env()?;
             healthpipe_gateway::serve(config, shutdown_signal().cancelled_owned()).await?;
@@ -85,8 +92,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Demo { days } => crate::demo::run(days).await,
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Demo(args) => crate::demo::run(args).await,
         Command::Registry => {
             let config = healthpipe_registry::RegistryConfig::from_env()?;
             healthpipe_registry::serve(config, shutdown_signal().cancelled_owned()).await?;
@@ -95,9 +101,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn migrate(replication: i32) -> Result<()> {
-    let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-    let applied = crate::migrate::run(&url).await?;
+async fn migrate(args: MigrateArgs) -> Result<()> {
+    let applied = crate::migrate::run(&args.database_url).await?;
     println!(
         "migrations applied: {}",
         if applied.is_empty() {
@@ -106,10 +111,8 @@ async fn migrate(replication: i32) -> Result<()> {
             applied.join(", ")
         }
     );
-    let brokers = std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:59092".into());
-    let prefix = std::env::var("TOPIC_PREFIX").unwrap_or_else(|_| "healthpipe".into());
-    let topics = healthpipe_schemas::Topics::with_prefix(&prefix);
-    crate::topics::ensure(&brokers, &topics, replication).await?;
+    let topics = healthpipe_schemas::Topics::with_prefix(&args.topic_prefix);
+    crate::topics::ensure(&args.kafka_brokers, &topics, args.replication).await?;
     println!("topics ready: {}", topics.all().join(", "));
     Ok(())
 }

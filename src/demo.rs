@@ -35,16 +35,40 @@ pub struct DemoDevice {
     pub samples: Vec<Value>,
 }
 
-pub async fn run(days: u32) -> Result<()> {
-    let env = |k: &str| {
-        std::env::var(k).with_context(|| {
-            format!("{k} is not set: run `scripts/stack up` and `. .stack/env` first")
-        })
-    };
-    let database_url = env("DATABASE_URL")?;
-    let brokers = env("KAFKA_BROKERS")?;
-    let registry_url = env("SCHEMA_REGISTRY_URL")?;
-    let prefix = std::env::var("TOPIC_PREFIX").unwrap_or_else(|_| "healthpipe".into());
+/// The demo's options and the local stack it runs on (`scripts/stack up && . .stack/env`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Days of history to generate per demo user.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// The stack's PostgreSQL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true,
+          value_parser = healthpipe_config::database_url)]
+    pub database_url: String,
+    /// The stack's Kafka.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub kafka_brokers: String,
+    /// The stack's schema registry.
+    #[arg(long, env = "SCHEMA_REGISTRY_URL")]
+    pub registry_url: String,
+    /// Prefix of the topic names.
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
+    pub topic_prefix: String,
+    /// The directory holding `apple-health/hkimport_export.xml`, the real export shown next
+    /// to the generated users [default: `../shared/real-data` of the checkout].
+    #[arg(long, env = "HEALTHPIPE_REAL_DATA")]
+    pub real_data: Option<std::path::PathBuf>,
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let DemoArgs {
+        days,
+        database_url,
+        kafka_brokers: brokers,
+        registry_url,
+        topic_prefix: prefix,
+        real_data,
+    } = args;
 
     crate::migrate::run(&database_url).await?;
     crate::topics::ensure(&brokers, &Topics::with_prefix(&prefix), 1).await?;
@@ -80,7 +104,7 @@ pub async fn run(days: u32) -> Result<()> {
     // Whole days that ended before yesterday, so no sample (a night's sleep) lies in the future.
     let first_day = (Utc::now() - chrono::Duration::days(i64::from(days) + 1)).date_naive();
     let mut users = demo_users(first_day, days);
-    match real_export_user() {
+    match real_export_user(real_data) {
         Ok(user) => users.push(user),
         Err(e) => println!("(skipping the real Apple Health export: {e:#})"),
     }
@@ -157,11 +181,10 @@ fn demo_users(first_day: NaiveDate, days: u32) -> Vec<DemoUser> {
 /// A real person's Apple Health export (iPhone and a Garmin that overlap on some days),
 /// imported as the Health app would sync it. Shows the seven days on which two devices
 /// counted steps, where deduplication matters.
-fn real_export_user() -> Result<DemoUser> {
-    let dir = std::env::var("HEALTHPIPE_REAL_DATA").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/real-data").to_string()
-    });
-    let path = std::path::Path::new(&dir).join("apple-health/hkimport_export.xml");
+fn real_export_user(dir: Option<std::path::PathBuf>) -> Result<DemoUser> {
+    let dir =
+        dir.unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/real-data").into());
+    let path = dir.join("apple-health/hkimport_export.xml");
     let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
     let import = healthpipe_importer::import_apple_health(std::io::BufReader::new(file))?;
     let tz: chrono_tz::Tz = chrono_tz::Europe::Berlin;

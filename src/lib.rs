@@ -3,7 +3,6 @@
 //! `processors`, `registry`); this crate wires them to the command line so tests can drive
 //! the same code the binary runs.
 
-pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod migrate;

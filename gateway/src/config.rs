@@ -1,7 +1,11 @@
-//! Typed configuration from the environment, every setting with a documented default.
+//! Typed configuration from the environment, every setting declared once in [`Settings`]
+//! with its variable, type and default, read by `healthpipe_config` (which reports every bad
+//! or missing setting at once).
 
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use healthpipe_config::Redacted;
 
 use crate::error::GatewayError;
 
@@ -25,15 +29,67 @@ pub struct GatewayConfig {
     pub session_ttl: chrono::Duration,
 }
 
+/// The gateway's environment, as clap declares and documents it.
+#[derive(Debug, clap::Args)]
+struct Settings {
+    /// Where the HTTP API listens.
+    #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// PostgreSQL: accounts, sessions and devices live there.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true,
+          value_parser = healthpipe_config::database_url)]
+    database_url: String,
+    /// Connections in the pool.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
+    db_pool_size: usize,
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
+    kafka_brokers: String,
+    /// Any Confluent-compatible schema registry.
+    #[arg(
+        long,
+        env = "SCHEMA_REGISTRY_URL",
+        default_value = "http://127.0.0.1:58081"
+    )]
+    registry_url: String,
+    /// Prefix of the topic names.
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
+    topic_prefix: String,
+    /// How long a request waits for Kafka before answering 503, in milliseconds.
+    #[arg(long, env = "PRODUCE_TIMEOUT_MS", default_value_t = 10_000)]
+    produce_timeout_ms: u64,
+    /// How long a session token is valid, in hours (30 days).
+    #[arg(long, env = "SESSION_TTL_HOURS", default_value_t = 720)]
+    session_ttl_hours: u32,
+}
+
+impl From<Settings> for GatewayConfig {
+    fn from(s: Settings) -> Self {
+        Self {
+            addr: s.addr,
+            database_url: s.database_url,
+            db_pool_size: s.db_pool_size,
+            kafka_brokers: s.kafka_brokers,
+            registry_url: s.registry_url,
+            topic_prefix: s.topic_prefix,
+            produce_timeout: Duration::from_millis(s.produce_timeout_ms),
+            session_ttl: chrono::Duration::hours(s.session_ttl_hours.into()),
+        }
+    }
+}
+
 impl std::fmt::Debug for GatewayConfig {
-    /// The database URL carries a password: never print it.
+    /// Every field, with the passwords in the URLs masked.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayConfig")
             .field("addr", &self.addr)
-            .field("database_url", &"<redacted>")
+            .field("database_url", &Redacted(&self.database_url))
+            .field("db_pool_size", &self.db_pool_size)
             .field("kafka_brokers", &self.kafka_brokers)
-            .field("registry_url", &self.registry_url)
+            .field("registry_url", &Redacted(&self.registry_url))
             .field("topic_prefix", &self.topic_prefix)
+            .field("produce_timeout", &self.produce_timeout)
+            .field("session_ttl", &self.session_ttl)
             .finish()
     }
 }
@@ -41,41 +97,14 @@ impl std::fmt::Debug for GatewayConfig {
 impl GatewayConfig {
     /// Reads the environment; reports every bad or missing setting at once.
     pub fn from_env() -> Result<Self, GatewayError> {
-        let mut errors = Vec::new();
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let mut parse = |k: &str, default: &str| -> u64 {
-            let raw = var(k).unwrap_or_else(|| default.to_string());
-            raw.parse().unwrap_or_else(|_| {
-                errors.push(format!("{k}={raw:?} is not a whole number"));
-                0
-            })
-        };
-        let db_pool_size = parse("DB_POOL_SIZE", "16") as usize;
-        let produce_timeout = Duration::from_millis(parse("PRODUCE_TIMEOUT_MS", "10000"));
-        let session_ttl = chrono::Duration::hours(parse("SESSION_TTL_HOURS", "720") as i64);
-        let addr_raw = var("GATEWAY_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
-        let addr = addr_raw.parse().unwrap_or_else(|_| {
-            errors.push(format!("GATEWAY_ADDR={addr_raw:?} is not host:port"));
-            SocketAddr::from(([127, 0, 0, 1], 8080))
-        });
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| {
-            errors.push("DATABASE_URL is not set".into());
-            String::new()
-        });
-        if !errors.is_empty() {
-            return Err(GatewayError::Config(errors.join("; ")));
-        }
-        Ok(Self {
-            addr,
-            database_url,
-            db_pool_size,
-            kafka_brokers: var("KAFKA_BROKERS").unwrap_or_else(|| "127.0.0.1:59092".into()),
-            registry_url: var("SCHEMA_REGISTRY_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:58081".into()),
-            topic_prefix: var("TOPIC_PREFIX").unwrap_or_else(|| "healthpipe".into()),
-            produce_timeout,
-            session_ttl,
-        })
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// [`Self::from_env`] with the environment injected, so tests leave the process's alone.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, GatewayError> {
+        healthpipe_config::from_lookup::<Settings>("gateway", lookup)
+            .map(Self::from)
+            .map_err(|e| GatewayError::Config(e.to_string()))
     }
 }
 
@@ -83,21 +112,48 @@ impl GatewayConfig {
 mod tests {
     use super::*;
 
+    fn read(vars: &[(&str, &str)]) -> Result<GatewayConfig, GatewayError> {
+        GatewayConfig::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
     #[test]
-    fn debug_output_never_shows_the_database_url() {
-        let config = GatewayConfig {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: "postgres://app:s3cret-pw@db.internal:5432/healthpipe".into(),
-            db_pool_size: 4,
-            kafka_brokers: "127.0.0.1:9092".into(),
-            registry_url: "http://127.0.0.1:8081".into(),
-            topic_prefix: "hp".into(),
-            produce_timeout: Duration::from_secs(1),
-            session_ttl: chrono::Duration::hours(1),
-        };
+    fn defaults_apply_when_only_the_database_is_given() {
+        let config = read(&[("DATABASE_URL", "postgres://app@db/healthpipe")]).unwrap();
+        assert_eq!(config.addr, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(config.db_pool_size, 16);
+        assert_eq!(config.kafka_brokers, "127.0.0.1:59092");
+        assert_eq!(config.registry_url, "http://127.0.0.1:58081");
+        assert_eq!(config.topic_prefix, "healthpipe");
+        assert_eq!(config.produce_timeout, Duration::from_secs(10));
+        assert_eq!(config.session_ttl, chrono::Duration::days(30));
+    }
+
+    #[test]
+    fn a_bad_value_and_a_missing_one_are_reported_together() {
+        let err = read(&[("DB_POOL_SIZE", "lots"), ("GATEWAY_ADDR", "here")]).unwrap_err();
+        let text = err.to_string();
+        for part in [
+            "DATABASE_URL is required",
+            "DB_POOL_SIZE=\"lots\"",
+            "GATEWAY_ADDR=\"here\"",
+        ] {
+            assert!(text.contains(part), "{part} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let config = read(&[(
+            "DATABASE_URL",
+            "postgres://app:s3cret-pw@db.internal:5432/healthpipe",
+        )])
+        .unwrap();
         let shown = format!("{config:?} {config:#?}");
         assert!(!shown.contains("s3cret-pw"), "{shown}");
-        assert!(!shown.contains("db.internal"), "{shown}");
-        assert!(shown.contains("<redacted>"));
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

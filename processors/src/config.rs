@@ -1,6 +1,12 @@
-//! Typed configuration from the environment, every setting with a documented default.
+//! Typed configuration from the environment, every setting declared once in [`Settings`]
+//! with its variable, type and default, read by `healthpipe_config` (which reports every bad
+//! or missing setting at once).
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use clap::builder::TypedValueParser as _;
+use healthpipe_config::Redacted;
 
 use crate::error::ProcessorError;
 
@@ -35,12 +41,77 @@ pub struct ProcessorConfig {
     pub announce_changes: bool,
 }
 
+/// The processors' environment, as clap declares and documents it.
+#[derive(Debug, clap::Args)]
+struct Settings {
+    /// PostgreSQL: the projections and the consumer offsets live there.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true,
+          value_parser = healthpipe_config::database_url)]
+    database_url: String,
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
+    kafka_brokers: String,
+    /// Any Confluent-compatible schema registry.
+    #[arg(
+        long,
+        env = "SCHEMA_REGISTRY_URL",
+        default_value = "http://127.0.0.1:58081"
+    )]
+    registry_url: String,
+    /// Prefix of the topic names.
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
+    topic_prefix: String,
+    /// The consumer group [default: healthpipe-<processor>].
+    #[arg(long, env = "CONSUMER_GROUP")]
+    consumer_group: Option<String>,
+    /// Messages applied in one transaction at most (0 counts as 1).
+    #[arg(long, env = "BATCH_MAX_MESSAGES", default_value_t = 100)]
+    batch_max_messages: usize,
+    /// How long a partial batch waits for more messages, in milliseconds.
+    #[arg(long, env = "BATCH_MAX_WAIT_MS", default_value_t = 100)]
+    batch_max_wait_ms: u64,
+    /// Where to serve `GET /metrics` (e.g. `0.0.0.0:9464`) [default: not served].
+    #[arg(long, env = "METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// How often the insights processor's ticker looks for users whose local day turned, in
+    /// seconds; 0 turns it off.
+    #[arg(long, env = "TICK_INTERVAL_SECS", default_value_t = 60)]
+    tick_interval_secs: u64,
+    /// Whether the aggregation processor publishes `AggregatesUpdated` (true/false, 1/0).
+    #[arg(long, env = "ANNOUNCE_CHANGES", default_value = "true", action = clap::ArgAction::Set,
+          value_parser = clap::builder::PossibleValuesParser::new(["true", "false", "1", "0"])
+              .map(|v| v == "true" || v == "1"))]
+    announce_changes: bool,
+}
+
+impl Settings {
+    fn into_config(self, processor: &str) -> ProcessorConfig {
+        ProcessorConfig {
+            database_url: self.database_url,
+            kafka_brokers: self.kafka_brokers,
+            registry_url: self.registry_url,
+            topic_prefix: self.topic_prefix,
+            group_id: self
+                .consumer_group
+                .unwrap_or_else(|| format!("healthpipe-{processor}")),
+            batch_max_messages: self.batch_max_messages.max(1),
+            batch_max_wait: Duration::from_millis(self.batch_max_wait_ms),
+            metrics_addr: self.metrics_addr,
+            tick_interval: Some(self.tick_interval_secs)
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
+            announce_changes: self.announce_changes,
+        }
+    }
+}
+
 impl std::fmt::Debug for ProcessorConfig {
+    /// Every field, with the passwords in the URLs masked.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessorConfig")
-            .field("database_url", &"<redacted>")
+            .field("database_url", &Redacted(&self.database_url))
             .field("kafka_brokers", &self.kafka_brokers)
-            .field("registry_url", &self.registry_url)
+            .field("registry_url", &Redacted(&self.registry_url))
             .field("topic_prefix", &self.topic_prefix)
             .field("group_id", &self.group_id)
             .field("batch_max_messages", &self.batch_max_messages)
@@ -56,54 +127,85 @@ impl ProcessorConfig {
     /// Reads the environment for the processor named `processor` (`aggregation`,
     /// `insights`); reports every bad or missing setting at once.
     pub fn from_env(processor: &str) -> Result<Self, ProcessorError> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let mut errors = Vec::new();
-        let mut number = |k: &str, default: u64| -> u64 {
-            match var(k) {
-                None => default,
-                Some(raw) => raw.parse().unwrap_or_else(|_| {
-                    errors.push(format!("{k}={raw:?} is not a whole number"));
-                    default
-                }),
-            }
-        };
-        let batch_max_messages = number("BATCH_MAX_MESSAGES", 100).max(1) as usize;
-        let batch_max_wait = Duration::from_millis(number("BATCH_MAX_WAIT_MS", 100));
-        let tick_interval = Some(number("TICK_INTERVAL_SECS", 60))
-            .filter(|s| *s > 0)
-            .map(Duration::from_secs);
-        let announce_changes = match var("ANNOUNCE_CHANGES").as_deref() {
-            None | Some("true") | Some("1") => true,
-            Some("false") | Some("0") => false,
-            Some(raw) => {
-                errors.push(format!("ANNOUNCE_CHANGES={raw:?} is not true or false"));
-                true
-            }
-        };
-        let metrics_addr = var("METRICS_ADDR").and_then(|raw| {
-            raw.parse()
-                .map_err(|_| errors.push(format!("METRICS_ADDR={raw:?} is not host:port")))
-                .ok()
-        });
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| {
-            errors.push("DATABASE_URL is not set".into());
-            String::new()
-        });
-        if !errors.is_empty() {
-            return Err(ProcessorError::Config(errors.join("; ")));
-        }
-        Ok(Self {
-            database_url,
-            kafka_brokers: var("KAFKA_BROKERS").unwrap_or_else(|| "127.0.0.1:59092".into()),
-            registry_url: var("SCHEMA_REGISTRY_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:58081".into()),
-            topic_prefix: var("TOPIC_PREFIX").unwrap_or_else(|| "healthpipe".into()),
-            group_id: var("CONSUMER_GROUP").unwrap_or_else(|| format!("healthpipe-{processor}")),
-            batch_max_messages,
-            batch_max_wait,
-            metrics_addr,
-            tick_interval,
-            announce_changes,
+        Self::from_lookup(processor, |k| std::env::var(k).ok())
+    }
+
+    /// [`Self::from_env`] with the environment injected, so tests leave the process's alone.
+    fn from_lookup(
+        processor: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ProcessorError> {
+        healthpipe_config::from_lookup::<Settings>("processor", lookup)
+            .map(|settings| settings.into_config(processor))
+            .map_err(|e| ProcessorError::Config(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<ProcessorConfig, ProcessorError> {
+        ProcessorConfig::from_lookup("insights", |k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.to_string())
         })
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_database_is_given() {
+        let config = read(&[("DATABASE_URL", "postgres://app@db/healthpipe")]).unwrap();
+        assert_eq!(config.group_id, "healthpipe-insights");
+        assert_eq!(config.batch_max_messages, 100);
+        assert_eq!(config.batch_max_wait, Duration::from_millis(100));
+        assert_eq!(config.metrics_addr, None);
+        assert_eq!(config.tick_interval, Some(Duration::from_secs(60)));
+        assert!(config.announce_changes);
+    }
+
+    #[test]
+    fn values_are_read_as_documented() {
+        let config = read(&[
+            ("DATABASE_URL", "postgres://app@db/healthpipe"),
+            ("CONSUMER_GROUP", "rebuild"),
+            ("BATCH_MAX_MESSAGES", "0"),
+            ("METRICS_ADDR", "0.0.0.0:9464"),
+            ("TICK_INTERVAL_SECS", "0"),
+            ("ANNOUNCE_CHANGES", "0"),
+        ])
+        .unwrap();
+        assert_eq!(config.group_id, "rebuild");
+        assert_eq!(config.batch_max_messages, 1);
+        assert_eq!(config.metrics_addr, Some("0.0.0.0:9464".parse().unwrap()));
+        assert_eq!(config.tick_interval, None);
+        assert!(!config.announce_changes);
+    }
+
+    #[test]
+    fn a_bad_value_and_a_missing_one_are_reported_together() {
+        let err = read(&[
+            ("BATCH_MAX_WAIT_MS", "soon"),
+            ("ANNOUNCE_CHANGES", "maybe"),
+            ("METRICS_ADDR", "everywhere"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        for part in [
+            "DATABASE_URL is required",
+            "BATCH_MAX_WAIT_MS=\"soon\"",
+            "ANNOUNCE_CHANGES=\"maybe\"",
+            "METRICS_ADDR=\"everywhere\"",
+        ] {
+            assert!(text.contains(part), "{part} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let config = read(&[("DATABASE_URL", "postgres://app:s3cret-pw@db:5432/hp")]).unwrap();
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -1,7 +1,8 @@
-//! Typed configuration, read from the environment once at startup.
+//! Typed configuration, read from the environment once at startup: every setting declared
+//! once in `Settings` with its variable, type and default.
 //!
-//! Every problem is collected before failing, so an operator fixes a broken deployment in one
-//! round instead of one variable per restart.
+//! Every problem is collected before failing (by `healthpipe_config`), so an operator fixes a
+//! broken deployment in one round instead of one variable per restart.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -31,6 +32,22 @@ pub struct RegistryConfig {
     pub pool_size: usize,
 }
 
+/// The registry's environment, as clap declares and documents it.
+#[derive(Debug, clap::Args)]
+struct Settings {
+    /// Where the HTTP API listens.
+    #[arg(long, env = "REGISTRY_ADDR", default_value = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// PostgreSQL holding the schemas.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true,
+          value_parser = tokio_postgres::Config::from_str)]
+    database_url: tokio_postgres::Config,
+    /// The PostgreSQL schema owning the registry tables.
+    #[arg(long, env = "REGISTRY_PG_SCHEMA", default_value = DEFAULT_PG_SCHEMA,
+          value_parser = PgSchema::parse)]
+    pg_schema: PgSchema,
+}
+
 impl RegistryConfig {
     /// A configuration with every default and the given database.
     pub fn new(database_url: &str) -> Result<Self, ConfigError> {
@@ -45,40 +62,13 @@ impl RegistryConfig {
     /// The environment reading proper, with the lookup injected so tests need not touch
     /// the process environment (which other tests share).
     fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut problems = Vec::new();
-        let addr_text = get("REGISTRY_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_string());
-        let addr = SocketAddr::from_str(&addr_text)
-            .map_err(|e| problems.push(ConfigProblem::invalid("REGISTRY_ADDR", &addr_text, e)))
-            .ok();
-        let database = match get("DATABASE_URL") {
-            None => {
-                problems.push(ConfigProblem::Missing("DATABASE_URL"));
-                None
-            }
-            // The value is not echoed: it usually carries a password.
-            Some(url) => tokio_postgres::Config::from_str(&url)
-                .map_err(|e| problems.push(ConfigProblem::invalid("DATABASE_URL", "<hidden>", e)))
-                .ok(),
-        };
-        let schema_text = get("REGISTRY_PG_SCHEMA").unwrap_or_else(|| DEFAULT_PG_SCHEMA.into());
-        let pg_schema = PgSchema::parse(&schema_text)
-            .map_err(|e| {
-                problems.push(ConfigProblem::invalid(
-                    "REGISTRY_PG_SCHEMA",
-                    &schema_text,
-                    e,
-                ))
-            })
-            .ok();
-        match (addr, database, pg_schema) {
-            (Some(addr), Some(database), Some(pg_schema)) if problems.is_empty() => Ok(Self {
-                addr,
-                database,
-                pg_schema,
-                pool_size: DEFAULT_POOL_SIZE,
-            }),
-            _ => Err(ConfigError { problems }),
-        }
+        let settings: Settings = healthpipe_config::from_lookup("registry", get)?;
+        Ok(Self {
+            addr: settings.addr,
+            database: settings.database_url,
+            pg_schema: settings.pg_schema,
+            pool_size: DEFAULT_POOL_SIZE,
+        })
     }
 }
 
@@ -120,40 +110,9 @@ impl fmt::Display for PgSchema {
     }
 }
 
-/// One thing wrong with the environment.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigProblem {
-    #[error("{0} is required")]
-    Missing(&'static str),
-    #[error("{var}={value:?} is invalid: {reason}")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        reason: String,
-    },
-}
-
-impl ConfigProblem {
-    fn invalid(var: &'static str, value: &str, reason: impl fmt::Display) -> Self {
-        Self::Invalid {
-            var,
-            value: value.to_string(),
-            reason: reason.to_string(),
-        }
-    }
-}
-
-/// All the problems found in the environment, reported together.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid registry configuration: {}", list(.problems))]
-pub struct ConfigError {
-    pub problems: Vec<ConfigProblem>,
-}
-
-fn list(problems: &[ConfigProblem]) -> String {
-    let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    texts.join("; ")
-}
+/// Every problem found in the environment, reported together (shared with the other
+/// services).
+pub use healthpipe_config::{ConfigError, ConfigProblem};
 
 #[cfg(test)]
 mod tests {
@@ -184,6 +143,19 @@ mod tests {
             text.contains("REGISTRY_ADDR") && text.contains("DATABASE_URL"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_bad_database_url_is_reported_without_its_password() {
+        let err = RegistryConfig::from_lookup(|key| match key {
+            "DATABASE_URL" => Some("postgres://u:s3cret@host:notaport/db".into()),
+            "REGISTRY_ADDR" => Some("nonsense".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("s3cret"), "{text}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::processor::{self, Pass};
 use super::report::{Check, Figure, Report};
 use super::workload::{body, BATCH};
 use super::Sizes;
-use crate::workload::GenSample;
+use crate::realistic::GenSample;
 use serde_json::json;
 
 /// One workload: its topic prefix and how many samples it holds.

@@ -17,13 +17,16 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{bucket_start, next_bucket_start, Period};
+use healthpipe_storage::sql::query_one;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::env::{connect, drain, ProcessorCounters, Service};
 use super::load::{self, Request};
 use super::population::Member;
-use crate::workload::GenSample;
+use crate::realistic::GenSample;
+
+healthpipe_storage::statement!(SAMPLES_IN_RANGE, "samples_in_range");
 
 /// Rows re-read per late sample, and stored samples in the buckets each late sample touches.
 #[derive(Debug, Clone, Copy)]
@@ -102,19 +105,13 @@ pub async fn round(
     )
     .await?;
     let db = connect(database_url).await?;
-    let count = db
-        .prepare(
-            "SELECT count(*) FROM samples WHERE user_id = $1 AND sample_type = $2 \
-             AND start_time < $4 AND (end_time > $3 OR start_time >= $3)",
-        )
-        .await?;
     let (mut touched, mut hours) = (0i64, 0i64);
     for (user, tz, s) in &samples {
         let (from, to) = all_buckets(s, *tz);
-        let row = db.query_one(&count, &[user, &s.kind, &from, &to]).await?;
+        let row = query_one(&db, SAMPLES_IN_RANGE, &[user, &s.kind, &from, &to]).await?;
         touched += row.get::<_, i64>(0);
         let (from, to) = touched_range(Period::Hour, s, *tz);
-        let row = db.query_one(&count, &[user, &s.kind, &from, &to]).await?;
+        let row = query_one(&db, SAMPLES_IN_RANGE, &[user, &s.kind, &from, &to]).await?;
         hours += row.get::<_, i64>(0);
     }
     let n = samples.len().max(1) as f64;

@@ -1,4 +1,4 @@
-//! The benchmark workload: realistic users (`crate::workload::generate_realistic`) turned
+//! The benchmark workload: realistic users (`crate::realistic`) turned
 //! into the sync requests their devices would send, in the order they would send them. Each
 //! device syncs once a day in requests of at most 500 samples; some device-days are uploaded
 //! days late, and some requests are sent twice (a client that timed out and retried). The
@@ -13,7 +13,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::workload::{generate_realistic, GenSample, UserSpec};
+use crate::realistic::{generate_realistic, GenSample};
+use healthpipe::workload::UserSpec;
 
 /// Samples per sync request.
 pub const BATCH: usize = 500;

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use chrono_tz::Tz;
 use healthpipe_schemas::{EventCodec, Topics, UserRegistered, UserTimeZoneChanged};
+use healthpipe_storage::sql::execute;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -19,6 +20,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::env::{connect, Stack};
+
+healthpipe_storage::statement!(INSERT_USERS, "users_insert");
+healthpipe_storage::statement!(INSERT_SESSIONS, "sessions_insert");
 
 /// A signed-in user with registered devices.
 #[derive(Debug, Clone)]
@@ -62,20 +66,16 @@ pub async fn create(
     for chunk in (0..users.len()).collect::<Vec<_>>().chunks(5_000) {
         let pick = |v: &[String]| chunk.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
         let chunk_ids: Vec<Uuid> = chunk.iter().map(|&i| ids[i]).collect();
-        db.execute(
-            "INSERT INTO users (id, email, password_hash, name, timezone) \
-             SELECT u, e, '$bench$no-password$', 'Bench User', z FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(u, e, z)",
+        execute(
+            &db,
+            INSERT_USERS,
             &[&chunk_ids, &pick(&emails), &pick(&zones)],
         )
         .await
         .context("inserting bench users")?;
-        db.execute(
-            "INSERT INTO sessions (token_hash, user_id, expires_at) \
-             SELECT sha256(convert_to(t, 'UTF8')), u, now() + interval '2 days' FROM unnest($1::text[], $2::uuid[]) AS s(t, u)",
-            &[&pick(&tokens), &chunk_ids],
-        )
-        .await
-        .context("inserting bench sessions")?;
+        execute(&db, INSERT_SESSIONS, &[&pick(&tokens), &chunk_ids])
+            .await
+            .context("inserting bench sessions")?;
     }
     let now = Utc::now().timestamp_micros();
     let events: Vec<UserRegistered> = ids

@@ -186,15 +186,16 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
         scratch.drop_database(&db).await?;
         passes.push(pass?);
     }
-    let (chunks, rows) = processor::dump_samples(&main_db).await?;
+    let stored = processor::dump_samples(&main_db).await?;
+    let rows = stored.len() as u64;
     let copy_db = scratch.database("copy").await?;
     let mut copy_rates = Vec::new();
     for _ in 0..repeat {
-        let rate = processor::copy_samples(&copy_db, &chunks, rows).await?;
+        let rate = processor::copy_samples(&copy_db, &stored).await?;
         println!("    COPY: {rows} rows at {rate:.0} rows/s");
         copy_rates.push(rate);
     }
-    drop(chunks);
+    drop(stored);
     scratch.drop_database(&copy_db).await?;
     let processor_rates: Vec<f64> = passes.iter().map(|p| p.samples_per_second).collect();
     let reread = quantile(

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{NaiveDate, TimeDelta, Utc};
 use healthpipe_schemas::Topics;
+use healthpipe_storage::sql::query_one;
 use serde_json::json;
 
 use super::env::{drain, topic_messages, ProcessorCounters, Scratch, Service};
@@ -20,7 +21,9 @@ use super::report::{number, quantile, spread, stat_json, Check, Clock, Figure, R
 use super::workload::{self as wl, WorkloadSpec};
 use super::Sizes;
 use super::{cpu, history, late, live};
-use crate::workload::generate_realistic;
+use crate::realistic::generate_realistic;
+
+healthpipe_storage::statement!(APPLIED, "offsets_applied");
 
 /// Query clients of figure 6 in each window.
 const QUERY_CLIENTS: usize = 4;
@@ -128,14 +131,7 @@ pub async fn run(
     let setup = Instant::now();
     let backlog = topic_messages(&stack.brokers, &topic).await? as f64;
     // The group already applied the main workload: this process only sees the new messages.
-    let applied: i64 = super::env::connect(main_db)
-        .await?
-        .query_one(
-            "SELECT COALESCE(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = $1",
-            &[&group],
-        )
-        .await?
-        .get(0);
+    let applied = applied_messages(main_db, &group).await?;
     drain(
         http,
         &mut processor,
@@ -232,14 +228,7 @@ pub async fn run(
             now.rows_loaded - before.rows_loaded
         );
         busy_shares.push(busy);
-        let applied: i64 = super::env::connect(main_db)
-            .await?
-            .query_one(
-                "SELECT COALESCE(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = $1",
-                &[&group],
-            )
-            .await?
-            .get(0);
+        let applied = applied_messages(main_db, &group).await?;
         drain(
             http,
             &mut processor,
@@ -448,4 +437,10 @@ fn figure_8(rows: &[f64], touched: &[f64], hours: &[f64]) -> Figure {
         ))
         .note("the baseline counts stored samples of the late sample's user and type overlapping the union of its hour, day, ISO week and month buckets, each sample once")
         .note("one late sample (steps, heart rate or weight, dated 2-3 days before the workload's last day) per user; rows counted by healthpipe_processor_recompute_rows_loaded_total")
+}
+
+/// Messages `group` has applied to `database_url`, from the offsets it stores there.
+async fn applied_messages(database_url: &str, group: &str) -> Result<i64> {
+    let db = super::env::connect(database_url).await?;
+    Ok(query_one(&db, APPLIED, &[&group]).await?.get(0))
 }

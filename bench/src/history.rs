@@ -6,15 +6,17 @@
 
 use anyhow::Result;
 use chrono::Utc;
-use futures::pin_mut;
 use healthpipe_domain::{validate, RawSample};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use healthpipe_storage::sql::{copy_in, execute};
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use super::env::connect;
 use super::population::Member;
-use crate::workload::RealisticDevice;
+use crate::realistic::RealisticDevice;
+
+healthpipe_storage::statement!(COPY_HISTORY, "samples_copy_history");
+healthpipe_storage::statement!(ANALYZE_SAMPLES, "samples_analyze");
 
 /// Copies days `days` (indexes into each device's days) of `devices[i]` for `members[i]`
 /// into `samples`; returns the rows written.
@@ -24,15 +26,11 @@ pub async fn copy(
     devices: &[Vec<RealisticDevice>],
     days: std::ops::Range<usize>,
 ) -> Result<u64> {
-    let db = connect(database_url).await?;
-    let sink = db
-        .copy_in(
-            "COPY samples (user_id, sample_id, device_id, sample_type, value, start_time, end_time, \
-             utc_offset_seconds) FROM STDIN BINARY",
-        )
-        .await?;
-    let writer = BinaryCopyInWriter::new(
-        sink,
+    let mut db = connect(database_url).await?;
+    let tx = db.transaction().await?;
+    let mut writer = copy_in(
+        &tx,
+        COPY_HISTORY,
         &[
             Type::UUID,
             Type::UUID,
@@ -43,8 +41,8 @@ pub async fn copy(
             Type::TIMESTAMPTZ,
             Type::INT4,
         ],
-    );
-    pin_mut!(writer);
+    )
+    .await?;
     let now = Utc::now();
     let mut rows = 0u64;
     for (member, user_devices) in members.iter().zip(devices) {
@@ -60,7 +58,6 @@ pub async fn copy(
                     };
                     let valid = validate(&raw, now)?;
                     writer
-                        .as_mut()
                         .write(&[
                             &member.id,
                             &Uuid::new_v4(),
@@ -78,6 +75,7 @@ pub async fn copy(
         }
     }
     writer.finish().await?;
-    db.batch_execute("ANALYZE samples").await?;
+    tx.commit().await?;
+    execute(&db, ANALYZE_SAMPLES, &[]).await?;
     Ok(rows)
 }

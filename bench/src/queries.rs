@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
+use healthpipe_storage::sql::query_one;
 use serde_json::Value;
 
 use super::env::connect;
 use super::population::Member;
+
+healthpipe_storage::statement!(SELECT_ONE, "select_one");
 
 /// Whom to ask for what.
 #[derive(Debug, Clone)]
@@ -76,7 +79,6 @@ pub async fn run(
         let (http, targets) = (http.clone(), targets.clone());
         tasks.push(tokio::spawn(async move {
             let db = connect(&targets.database_url).await?;
-            let one = db.prepare("SELECT 1").await?;
             let mut out = Latencies::default();
             let mut counts = Counts::default();
             let base = &targets.gateway;
@@ -117,7 +119,7 @@ pub async fn run(
                 counts.insights += body["insights"].as_array().map_or(0, Vec::len);
 
                 let t = Instant::now();
-                db.query_one(&one, &[]).await?;
+                query_one(&db, SELECT_ONE, &[]).await?;
                 out.select1_ms.push(t.elapsed().as_secs_f64() * 1e3);
                 i += clients;
             }

@@ -14,32 +14,45 @@ use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use tokio_postgres::NoTls;
+
+pub use crate::db::connect;
+use crate::db::ddl;
+
+healthpipe_storage::statement!(CREATE_DATABASE, "database_create");
+healthpipe_storage::statement!(DROP_DATABASE, "database_drop");
 
 /// The local stack (`scripts/stack up`, then `. .stack/env`).
-#[derive(Debug, Clone)]
+#[derive(Clone, clap::Args)]
 pub struct Stack {
+    /// The stack's PostgreSQL; scratch databases are created beside its database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
+    /// The stack's Kafka.
+    #[arg(long = "kafka-brokers", env = "KAFKA_BROKERS")]
     pub brokers: String,
+    /// The stack's schema registry.
+    #[arg(long, env = "SCHEMA_REGISTRY_URL")]
     pub registry_url: String,
 }
 
-impl Stack {
-    pub fn from_env() -> Result<Stack> {
-        let var = |k: &str| {
-            std::env::var(k).with_context(|| {
-                format!(
-                    "{k} is not set: run `scripts/bench` (or `scripts/stack up && . .stack/env`)"
-                )
-            })
-        };
-        Ok(Stack {
-            database_url: var("DATABASE_URL")?,
-            brokers: var("KAFKA_BROKERS")?,
-            registry_url: var("SCHEMA_REGISTRY_URL")?,
-        })
+impl std::fmt::Debug for Stack {
+    /// The database URL carries a password: only its redacted form is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field(
+                "database_url",
+                &healthpipe_config::Redacted(&self.database_url),
+            )
+            .field("brokers", &self.brokers)
+            .field(
+                "registry_url",
+                &healthpipe_config::Redacted(&self.registry_url),
+            )
+            .finish()
     }
+}
 
+impl Stack {
     /// The URL of database `name` on the stack's server.
     pub fn url_of(&self, name: &str) -> Result<String> {
         let (server, _) = self
@@ -53,6 +66,8 @@ impl Stack {
 /// The databases and topics of one run, all named after its id.
 pub struct Scratch {
     pub stack: Stack,
+    /// The release `healthpipe` binary that runs the gateway and the processors.
+    pub binary: PathBuf,
     pub run_id: String,
     pub log_dir: PathBuf,
     /// BATCH_MAX_MESSAGES of every processor this run starts.
@@ -62,10 +77,11 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    pub fn new(stack: Stack, log_dir: PathBuf) -> Scratch {
+    pub fn new(stack: Stack, binary: PathBuf, log_dir: PathBuf) -> Scratch {
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         Scratch {
             stack,
+            binary,
             log_dir: log_dir.join(&run_id),
             processor_batch: 500,
             run_id,
@@ -78,16 +94,13 @@ impl Scratch {
     pub async fn database(&self, label: &str) -> Result<String> {
         let name = format!("hp_bench_{}_{label}", self.run_id);
         let admin = connect(&self.stack.database_url).await?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .with_context(|| format!("CREATE DATABASE {name}"))?;
+        ddl(&admin, CREATE_DATABASE, &name).await?;
         self.databases
             .lock()
             .expect("not poisoned")
             .push(name.clone());
         let url = self.stack.url_of(&name)?;
-        crate::migrate::run(&url).await?;
+        healthpipe::migrate::run(&url).await?;
         Ok(url)
     }
 
@@ -99,16 +112,13 @@ impl Scratch {
         let admin = connect(&self.stack.database_url).await?;
         let mut attempt = 0;
         loop {
-            match admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-            {
+            match ddl(&admin, DROP_DATABASE, &name).await {
                 Ok(()) => break,
                 Err(_) if attempt < 40 => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                Err(e) => return Err(e).with_context(|| format!("DROP DATABASE {name}")),
+                Err(e) => return Err(e),
             }
         }
         self.databases
@@ -125,7 +135,7 @@ impl Scratch {
             .lock()
             .expect("not poisoned")
             .push(prefix.clone());
-        crate::topics::ensure(&self.stack.brokers, &Topics::with_prefix(&prefix), 1).await?;
+        healthpipe::topics::ensure(&self.stack.brokers, &Topics::with_prefix(&prefix), 1).await?;
         Ok(prefix)
     }
 
@@ -167,14 +177,6 @@ impl Scratch {
     }
 }
 
-pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .context("connecting to PostgreSQL")?;
-    tokio::spawn(connection);
-    Ok(client)
-}
-
 /// Messages in `topic` (sum of the partitions' high watermarks; nothing is ever deleted).
 pub async fn topic_messages(brokers: &str, topic: &str) -> Result<u64> {
     Ok(watermarks(brokers, topic)
@@ -205,8 +207,26 @@ pub async fn watermarks(brokers: &str, topic: &str) -> Result<Vec<(i32, i64)>> {
     .await?
 }
 
-/// A gateway or processor running as its own process (the release binary that runs the
-/// bench), so its memory can be read from `/proc` and nothing is shared with the load.
+/// The `healthpipe` binary to measure: `explicit` (`--healthpipe`, `HEALTHPIPE_BIN`), else the
+/// one beside this executable (cargo writes every binary of a workspace and profile to the
+/// same directory, whatever `CARGO_TARGET_DIR` says).
+pub fn healthpipe_binary(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    let path = match explicit {
+        Some(path) => path,
+        None => std::env::current_exe()
+            .context("locating this executable")?
+            .with_file_name(format!("healthpipe{}", std::env::consts::EXE_SUFFIX)),
+    };
+    if !path.is_file() {
+        bail!(
+            "no healthpipe binary at {}: build it (`cargo build --release -p healthpipe`) or pass --healthpipe",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A gateway or processor running as its own process (of the `healthpipe` binary), so its memory can be read from `/proc` and nothing is shared with the load.
 pub struct Service {
     pub name: String,
     child: tokio::process::Child,
@@ -290,7 +310,7 @@ impl Service {
         std::fs::create_dir_all(&scratch.log_dir)?;
         let log_path = scratch.log_dir.join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path)?;
-        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        let mut command = tokio::process::Command::new(&scratch.binary);
         command
             .args(args)
             .env("KAFKA_BROKERS", &scratch.stack.brokers)

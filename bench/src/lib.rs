@@ -1,16 +1,19 @@
-//! `healthpipe bench`: the performance figures of the whole pipeline on the local stack,
+//! `healthpipe-bench`: the performance figures of the whole pipeline on the local stack,
 //! each measured several times against a baseline taken in the same run on the same machine,
 //! written to `bench/results/<timestamp>-<commit>.json` and printed as a table.
 //!
-//! Every run works in its own scratch databases and topics (dropped at the end) and runs the
-//! gateway and processors as child processes of this binary, so their memory is their own.
-//! Layout: `env` (stack, scratch resources, child services), `workload` (sync requests of
-//! generated users), `population` (accounts, sessions, devices), `load` (HTTP load), one
-//! module per figure group, `report` (JSON and table).
+//! The harness is its own crate so the production binary carries none of it. Every run works
+//! in its own scratch databases and topics (dropped at the end) and runs the gateway and
+//! processors as child processes of the release `healthpipe` binary, so their memory is their
+//! own. Layout: `env` (stack, scratch resources, child services), `realistic` (generated
+//! users), `workload` (their sync requests), `population` (accounts, sessions, devices),
+//! `load` (HTTP load), one module per figure group, `report` (JSON and table). Every SQL
+//! statement is a file in `sql/`, run through `healthpipe_storage::sql`.
 //!
 //! Benchmarks report; tests never time anything.
 
 mod cpu;
+mod db;
 mod decode;
 mod dedup;
 mod env;
@@ -24,6 +27,7 @@ mod load;
 mod population;
 mod processor;
 mod queries;
+mod realistic;
 mod report;
 mod run;
 mod workload;
@@ -34,9 +38,20 @@ use anyhow::{Context, Result};
 
 pub use report::{Figure, Report, Stat};
 
-/// Sizes and knobs of a bench run.
-#[derive(Debug, Clone, clap::Args)]
+/// Sizes and knobs of a bench run, and where the stack and the binary under test are.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "healthpipe-bench",
+    version,
+    about = "Measure the pipeline's performance figures on the local stack; writes bench/results/<time>-<commit>.json"
+)]
 pub struct BenchArgs {
+    #[command(flatten)]
+    pub stack: env::Stack,
+    /// The `healthpipe` binary whose gateway and processors are measured [default: the
+    /// `healthpipe` beside this executable, where cargo puts both].
+    #[arg(long, env = "HEALTHPIPE_BIN")]
+    pub healthpipe: Option<PathBuf>,
     /// Users of the main workload [default: 100; 20 with --quick].
     #[arg(long)]
     pub users: Option<usize>,
@@ -108,13 +123,13 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if cfg!(debug_assertions) {
         println!("warning: this is a debug build; figures are only meaningful from `scripts/bench` (release)");
     }
-    let stack = env::Stack::from_env()?;
+    let binary = env::healthpipe_binary(args.healthpipe.clone())?;
     let sizes = Sizes::from(&args);
     let root = checkout();
-    let mut scratch = env::Scratch::new(stack, root.join("target/bench-logs"));
+    let mut scratch = env::Scratch::new(args.stack.clone(), binary, root.join("target/bench-logs"));
     scratch.processor_batch = args.batch_max_messages.max(1);
     println!(
-        "healthpipe bench {}: {} users × {} days, {} runs per figure, {} clients; scratch id {}, service logs in {}",
+        "healthpipe-bench {}: {} users × {} days, {} runs per figure, {} clients; scratch id {}, service logs in {}",
         if sizes.quick { "(quick)" } else { "" },
         sizes.users,
         sizes.days,
@@ -158,9 +173,10 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The checkout this binary was built from.
+/// The checkout this binary was built from: the workspace root, one above this crate.
 fn checkout() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.parent().unwrap_or(crate_dir).to_path_buf()
 }
 
 /// The short commit id and whether the work tree has uncommitted changes.

@@ -20,7 +20,7 @@ use super::queries::{self, Latencies, Targets};
 use super::report::{number, quantile, stat_json, Check, Figure, Report};
 use super::workload::{body, user_spec, WorkloadSpec, BATCH};
 use super::Sizes;
-use crate::workload::generate_realistic;
+use crate::realistic::generate_realistic;
 use healthpipe_schemas::Topics;
 use serde_json::json;
 

@@ -1,0 +1,2 @@
+-- The round trip every query latency is compared with.
+SELECT 1
