@@ -33,6 +33,28 @@ pub enum Command {
     Registry,
     /// The whole pipeline on the local stack with demo users; prints their daily totals.
     Demo(crate::demo::DemoArgs),
+    /// Messages the processors set aside on `<prefix>.dead-letter`.
+    #[command(subcommand)]
+    DeadLetter(DeadLetter),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadLetter {
+    /// Once the cause is fixed, append the dead letters not redriven yet to the topics they
+    /// came from (each once; progress is the group `<prefix>.dead-letter-redrive`).
+    Redrive(RedriveArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RedriveArgs {
+    /// List what would go back, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
+    pub kafka_brokers: String,
+    /// Prefix of the topic names (`<prefix>.dead-letter`, ...).
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
+    pub topic_prefix: String,
 }
 
 /// Where `migrate` applies the schema and creates the topics.
@@ -65,7 +87,7 @@ impl Cli {
     /// Services log JSON lines for the log pipeline; one-shot commands log plain text.
     pub fn log_format(&self) -> LogFormat {
         match self.command {
-            Command::Migrate(_) | Command::Demo(_) => LogFormat::Text,
+            Command::Migrate(_) | Command::Demo(_) | Command::DeadLetter(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -93,6 +115,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::DeadLetter(DeadLetter::Redrive(args)) => redrive(args).await,
         Command::Registry => {
             let config = healthpipe_registry::RegistryConfig::from_env()?;
             healthpipe_registry::serve(config, shutdown_signal().cancelled_owned()).await?;
@@ -101,8 +124,36 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+async fn redrive(args: RedriveArgs) -> Result<()> {
+    let topics = healthpipe_schemas::Topics::with_prefix(&args.topic_prefix);
+    let redriven = healthpipe_processors::runtime::dead_letter::redrive(
+        &args.kafka_brokers,
+        &topics,
+        args.dry_run,
+    )
+    .await?;
+    let verb = if args.dry_run {
+        "would go back"
+    } else {
+        "back"
+    };
+    for (topic, count) in &redriven.by_topic {
+        println!("{count} {verb} on {topic}");
+    }
+    if redriven.by_topic.is_empty() {
+        println!("no dead letters to redrive");
+    }
+    if redriven.left > 0 {
+        println!(
+            "{} left in place: no known source topic (see the log)",
+            redriven.left
+        );
+    }
+    Ok(())
+}
+
 async fn migrate(args: MigrateArgs) -> Result<()> {
-    let applied = crate::migrate::run(&args.database_url).await?;
+    let applied = healthpipe_storage::migrations::run(&args.database_url).await?;
     println!(
         "migrations applied: {}",
         if applied.is_empty() {

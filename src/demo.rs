@@ -70,7 +70,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         real_data,
     } = args;
 
-    crate::migrate::run(&database_url).await?;
+    healthpipe_storage::migrations::run(&database_url).await?;
     crate::topics::ensure(&brokers, &Topics::with_prefix(&prefix), 1).await?;
 
     let shutdown = CancellationToken::new();

@@ -5,7 +5,6 @@
 
 pub mod cli;
 pub mod demo;
-pub mod migrate;
 pub mod progress;
 pub mod telemetry;
 pub mod topics;

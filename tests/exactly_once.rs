@@ -431,7 +431,7 @@ async fn replay_into_an_empty_database_gives_identical_tables() {
 
     // The replay: an empty database, a new group from offset 0, batches of 7 messages.
     let replay_db = scratch_database().await;
-    healthpipe::migrate::run(&replay_db)
+    healthpipe_storage::migrations::run(&replay_db)
         .await
         .expect("migrations apply");
     let mut replay = pipeline.processor_config();

@@ -476,7 +476,9 @@ async fn a_replay_into_an_empty_database_gives_the_same_insights_and_acknowledge
     // announce again (the topic already holds its announcements), the insights processor
     // replays them from offset 0.
     let replay_db = scratch_database().await;
-    healthpipe::migrate::run(&replay_db).await.unwrap();
+    healthpipe_storage::migrations::run(&replay_db)
+        .await
+        .unwrap();
     let token = tokio_util::sync::CancellationToken::new();
     let aggregation = healthpipe_processors::ProcessorConfig {
         database_url: replay_db.clone(),

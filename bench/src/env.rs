@@ -100,7 +100,7 @@ impl Scratch {
             .expect("not poisoned")
             .push(name.clone());
         let url = self.stack.url_of(&name)?;
-        healthpipe::migrate::run(&url).await?;
+        healthpipe_storage::migrations::run(&url).await?;
         Ok(url)
     }
 

@@ -193,7 +193,7 @@ pub fn with_schema(database_url: &str, schema: &str) -> String {
 pub async fn empty_schema(database_url: &str, schema: &str) -> Result<String> {
     ddl(&connect(database_url).await?, CREATE_SCHEMA, schema).await?;
     let url = with_schema(database_url, schema);
-    healthpipe::migrate::run(&url).await?;
+    healthpipe_storage::migrations::run(&url).await?;
     let tables: i64 = query_one(&connect(&url).await?, SCHEMA_HAS_SAMPLES, &[&schema])
         .await?
         .get(0);

@@ -56,7 +56,7 @@ impl Pipeline {
     pub async fn without_processor() -> Pipeline {
         let stack = stack();
         let database_url = scratch_database().await;
-        healthpipe::migrate::run(&database_url)
+        healthpipe_storage::migrations::run(&database_url)
             .await
             .expect("migrations apply");
         let topic_prefix = unique("hp");

@@ -1,3 +1,0 @@
-//! `healthpipe migrate`: the schema lives in the storage layer (`healthpipe_storage::migrations`).
-
-pub use healthpipe_storage::migrations::{run, MIGRATIONS};
