@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 
-use healthpipe_schemas::CodecError;
+use healthpipe_schemas::{CodecError, ConversionError};
 
 use crate::error::ProcessorError;
 
@@ -15,9 +15,9 @@ pub enum DecodeError {
     #[error(transparent)]
     Codec(#[from] CodecError),
     /// The record decoded but does not convert to domain values (an id that does not parse,
-    /// an unknown type).
-    #[error("invalid event: {0}")]
-    Invalid(String),
+    /// an unknown type); the error names the event and the field, never a value.
+    #[error(transparent)]
+    Conversion(#[from] ConversionError),
 }
 
 impl DecodeError {

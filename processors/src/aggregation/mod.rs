@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use chrono_tz::Tz;
 use deadpool_postgres::Transaction;
 use healthpipe_domain::AggregateRow;
-use healthpipe_schemas::{EventCodec, UserEvent};
+use healthpipe_schemas::typed::UserEvent;
+use healthpipe_schemas::EventCodec;
 use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
 use healthpipe_storage::projections::profiles;
 use healthpipe_storage::projections::samples::{self, SampleRange};
@@ -41,10 +42,7 @@ impl Projection for Aggregation {
 
     async fn decode(&self, _topic: &str, payload: &[u8]) -> Result<Option<UserEvent>, DecodeError> {
         let event = self.codec.decode_user_event(payload).await?;
-        if Uuid::parse_str(event.user_id()).is_err() {
-            return Err(DecodeError::Invalid("user_id is not a UUID".into()));
-        }
-        Ok(Some(event))
+        Ok(Some(event.to_typed()?))
     }
 
     async fn project(
@@ -54,21 +52,19 @@ impl Projection for Aggregation {
     ) -> Result<(), ProcessorError> {
         let mut sources: HashMap<Uuid, Source> = HashMap::new();
         for e in events {
-            if let Ok(user) = Uuid::parse_str(e.event.user_id()) {
-                let source = Source {
-                    partition: e.partition,
-                    offset: e.offset,
-                    timestamp_micros: e.timestamp_micros,
-                };
-                sources
-                    .entry(user)
-                    .and_modify(|s| {
-                        if (e.partition, e.offset) > (s.partition, s.offset) {
-                            *s = source;
-                        }
-                    })
-                    .or_insert(source);
-            }
+            let source = Source {
+                partition: e.partition,
+                offset: e.offset,
+                timestamp_micros: e.timestamp_micros,
+            };
+            sources
+                .entry(e.event.user_id().into())
+                .and_modify(|s| {
+                    if (e.partition, e.offset) > (s.partition, s.offset) {
+                        *s = source;
+                    }
+                })
+                .or_insert(source);
         }
         let events: Vec<&UserEvent> = events.iter().map(|e| &e.event).collect();
         let Some((old, new, zones)) = self.recompute(tx, &events).await? else {

@@ -6,8 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use healthpipe_domain::SampleType;
-use healthpipe_schemas::{Sample, UserEvent};
+use healthpipe_domain::{Priority, SampleType};
+use healthpipe_schemas::typed::{RecordedSample, UserEvent};
 use healthpipe_storage::projections::profiles::DeviceRow;
 use healthpipe_storage::projections::samples::{
     IndexEntry, KnownState, SampleKey, SampleRange, SampleRow, SyncKey,
@@ -80,33 +80,38 @@ pub fn mentioned<'a>(events: impl IntoIterator<Item = &'a UserEvent>) -> Mention
     for event in events {
         match event {
             UserEvent::SamplesRecorded(e) => {
-                let Ok(user) = Uuid::parse_str(&e.user_id) else {
-                    continue;
-                };
+                let user = Uuid::from(e.user_id);
                 for s in &e.samples {
-                    if let Ok(id) = Uuid::parse_str(&s.sample_id) {
-                        ids.push((user, id));
-                    }
+                    ids.push((user, Uuid::from(s.sample_id)));
                     if let Some(sync) = &s.sync_identifier {
                         syncs.push((user, sync.clone()));
                     }
                 }
             }
             UserEvent::SamplesDeleted(e) => {
-                let Ok(user) = Uuid::parse_str(&e.user_id) else {
-                    continue;
-                };
-                ids.extend(
-                    e.sample_ids
-                        .iter()
-                        .filter_map(|s| Uuid::parse_str(s).ok())
-                        .map(|id| (user, id)),
-                );
+                let user = Uuid::from(e.user_id);
+                ids.extend(e.sample_ids.iter().map(|id| (user, Uuid::from(*id))));
             }
             _ => {}
         }
     }
     Mentioned { ids, syncs }
+}
+
+/// A ranking as the projection stores it: per-type overrides keyed by type name.
+fn device_row(
+    device_type: String,
+    priority: Priority,
+    overrides: &HashMap<SampleType, Priority>,
+) -> DeviceRow {
+    DeviceRow {
+        device_type,
+        priority: priority.get(),
+        type_priorities: overrides
+            .iter()
+            .map(|(t, p)| (t.as_str().to_string(), p.get()))
+            .collect(),
+    }
 }
 
 impl Plan {
@@ -124,53 +129,44 @@ impl Plan {
     }
 
     fn apply(&mut self, event: &UserEvent, known: &mut KnownState) {
-        let Ok(user) = Uuid::parse_str(event.user_id()) else {
-            tracing::warn!("event with a user id that is not a UUID ignored");
-            return;
-        };
+        let user = Uuid::from(event.user_id());
         match event {
             UserEvent::UserRegistered(e) => {
-                self.profiles.insert(user, e.timezone.clone());
+                self.profiles.insert(user, e.timezone.name().to_string());
             }
             UserEvent::UserTimeZoneChanged(e) => {
-                self.profiles.insert(user, e.timezone.clone());
+                self.profiles.insert(user, e.timezone.name().to_string());
                 self.rebucket_users.insert(user);
             }
             UserEvent::DeviceRegistered(e) => {
-                if let Ok(device) = Uuid::parse_str(&e.device_id) {
-                    self.devices.insert(
-                        (user, device),
-                        DeviceRow {
-                            device_type: e.device_type.clone(),
-                            priority: e.priority,
-                            type_priorities: e.type_priorities.clone(),
-                        },
-                    );
-                }
+                let row = device_row(
+                    e.device_type.as_str().to_string(),
+                    e.priority,
+                    &e.type_priorities,
+                );
+                self.devices.insert((user, e.device_id.into()), row);
             }
             UserEvent::DevicePriorityChanged(e) => {
-                if let Ok(device) = Uuid::parse_str(&e.device_id) {
-                    let entry = self.devices.entry((user, device)).or_insert(DeviceRow {
-                        device_type: String::new(),
-                        priority: e.priority,
-                        type_priorities: HashMap::new(),
-                    });
-                    entry.priority = e.priority;
-                    entry.type_priorities = e.type_priorities.clone();
-                    self.reranked_devices.insert((user, device));
-                }
+                let device = Uuid::from(e.device_id);
+                // The kind stays as registered (an empty kind keeps the stored one).
+                let kind = self
+                    .devices
+                    .get(&(user, device))
+                    .map(|d| d.device_type.clone())
+                    .unwrap_or_default();
+                let row = device_row(kind, e.priority, &e.type_priorities);
+                self.devices.insert((user, device), row);
+                self.reranked_devices.insert((user, device));
             }
             UserEvent::SamplesRecorded(e) => {
-                let Ok(device) = Uuid::parse_str(&e.device_id) else {
-                    return;
-                };
+                let device = Uuid::from(e.device_id);
                 for sample in &e.samples {
                     self.record(user, device, sample, known);
                 }
             }
             UserEvent::SamplesDeleted(e) => {
-                for id in e.sample_ids.iter().filter_map(|s| Uuid::parse_str(s).ok()) {
-                    self.delete(user, id, known);
+                for id in &e.sample_ids {
+                    self.delete(user, (*id).into(), known);
                 }
             }
             // Insight state: the insights processor projects acknowledgements.
@@ -180,19 +176,18 @@ impl Plan {
         }
     }
 
-    fn record(&mut self, user: Uuid, device: Uuid, sample: &Sample, known: &mut KnownState) {
-        let Ok(id) = Uuid::parse_str(&sample.sample_id) else {
-            return;
-        };
+    fn record(
+        &mut self,
+        user: Uuid,
+        device: Uuid,
+        sample: &RecordedSample,
+        known: &mut KnownState,
+    ) {
+        let id = Uuid::from(sample.sample_id);
         if known.samples.contains_key(&(user, id)) {
             return; // first occurrence wins
         }
-        let (Some(start), Some(end)) = (
-            DateTime::from_timestamp_micros(sample.start_time),
-            DateTime::from_timestamp_micros(sample.end_time),
-        ) else {
-            return;
-        };
+        let (start, end) = (sample.start_time, sample.end_time);
         if let Some(sync) = &sample.sync_identifier {
             let version = sample.sync_version.unwrap_or(0);
             match known.sync_versions.get(&(user, sync.clone())) {
@@ -208,26 +203,31 @@ impl Plan {
                 .insert((user, sync.clone()), (version, id));
             self.sync_writes.insert((user, sync.clone()), (version, id));
         }
+        let sample_type = sample.sample_type.as_str().to_string();
         known.samples.insert(
             (user, id),
             IndexEntry {
-                sample_type: sample.sample_type.clone(),
+                sample_type: sample_type.clone(),
                 start,
                 end,
                 deleted: false,
             },
         );
         self.created.insert((user, id));
-        self.touch(user, &sample.sample_type, start, end);
+        Window {
+            from: start,
+            to: end,
+        }
+        .merge_into(&mut self.windows, (user, sample.sample_type));
         self.inserts.push(SampleRow {
             user_id: user,
             sample_id: id,
             device_id: device,
-            sample_type: sample.sample_type.clone(),
+            sample_type,
             value: sample.value,
             start,
             end,
-            utc_offset_seconds: sample.utc_offset_seconds,
+            utc_offset_seconds: sample.utc_offset.local_minus_utc(),
             source_app: sample.source_app.clone(),
             sync_identifier: sample.sync_identifier.clone(),
             sync_version: sample.sync_version,

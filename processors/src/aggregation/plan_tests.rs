@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use healthpipe_domain::SampleType;
+use healthpipe_schemas::typed;
 use healthpipe_schemas::{
     DevicePriorityChanged, Sample, SamplesDeleted, SamplesRecorded, UserEvent, UserTimeZoneChanged,
 };
@@ -46,7 +47,7 @@ fn synced(version: i64, id: u128, hour: u32) -> Sample {
 
 fn recorded(samples: Vec<Sample>) -> UserEvent {
     UserEvent::SamplesRecorded(SamplesRecorded {
-        event_id: "e".into(),
+        event_id: Uuid::new_v4().to_string(),
         user_id: USER.to_string(),
         device_id: DEVICE.to_string(),
         recorded_at: 0,
@@ -56,7 +57,7 @@ fn recorded(samples: Vec<Sample>) -> UserEvent {
 
 fn deleted(ids: &[u128]) -> UserEvent {
     UserEvent::SamplesDeleted(SamplesDeleted {
-        event_id: "d".into(),
+        event_id: Uuid::new_v4().to_string(),
         user_id: USER.to_string(),
         sample_ids: ids
             .iter()
@@ -64,6 +65,11 @@ fn deleted(ids: &[u128]) -> UserEvent {
             .collect(),
         deleted_at: 0,
     })
+}
+
+/// The events as the projection receives them: through the one conversion.
+fn typed(events: &[UserEvent]) -> Vec<typed::UserEvent> {
+    events.iter().map(|e| e.to_typed().unwrap()).collect()
 }
 
 fn stored(id: u128, hour: u32, deleted: bool) -> KnownState {
@@ -90,7 +96,7 @@ fn the_first_occurrence_of_an_id_wins_within_a_batch() {
         recorded(vec![sample(7, 8, 100.0)]),
         recorded(vec![sample(7, 9, 999.0)]),
     ];
-    let plan = Plan::build(&events, KnownState::default());
+    let plan = Plan::build(&typed(&events), KnownState::default());
     assert_eq!(inserted_values(&plan), vec![100.0]);
     assert_eq!(plan.index_inserts.len(), 1);
     assert!(plan.tombstones.is_empty());
@@ -98,7 +104,10 @@ fn the_first_occurrence_of_an_id_wins_within_a_batch() {
 
 #[test]
 fn an_id_already_stored_is_ignored() {
-    let plan = Plan::build(&[recorded(vec![sample(7, 8, 100.0)])], stored(7, 8, false));
+    let plan = Plan::build(
+        &typed(&[recorded(vec![sample(7, 8, 100.0)])]),
+        stored(7, 8, false),
+    );
     assert!(plan.inserts.is_empty());
     assert!(
         plan.windows.is_empty(),
@@ -108,7 +117,7 @@ fn an_id_already_stored_is_ignored() {
 
 #[test]
 fn deleting_a_stored_sample_removes_it_and_leaves_a_tombstone() {
-    let plan = Plan::build(&[deleted(&[7, 8])], stored(7, 8, false));
+    let plan = Plan::build(&typed(&[deleted(&[7, 8])]), stored(7, 8, false));
     assert_eq!(plan.deletes, vec![(USER, Uuid::from_u128(7), at(8))]);
     assert!(plan.index_inserts.is_empty());
     assert_eq!(plan.tombstones, vec![(USER, Uuid::from_u128(7))]);
@@ -123,7 +132,7 @@ fn a_sample_recorded_and_deleted_in_one_batch_is_never_stored_and_stays_deleted(
         deleted(&[7]),
         recorded(vec![sample(7, 8, 100.0)]),
     ];
-    let plan = Plan::build(&events, KnownState::default());
+    let plan = Plan::build(&typed(&events), KnownState::default());
     assert!(plan.inserts.is_empty());
     assert!(plan.deletes.is_empty());
     assert!(plan.tombstones.is_empty());
@@ -136,7 +145,10 @@ fn a_sample_recorded_and_deleted_in_one_batch_is_never_stored_and_stays_deleted(
 
 #[test]
 fn a_re_sent_deleted_sample_stays_deleted() {
-    let plan = Plan::build(&[recorded(vec![sample(7, 8, 100.0)])], stored(7, 8, true));
+    let plan = Plan::build(
+        &typed(&[recorded(vec![sample(7, 8, 100.0)])]),
+        stored(7, 8, true),
+    );
     assert!(plan.inserts.is_empty());
 }
 
@@ -148,7 +160,7 @@ fn a_higher_sync_version_replaces_and_a_lower_or_equal_one_is_ignored() {
         recorded(vec![synced(2, 2, 10)]),
         recorded(vec![synced(3, 4, 11)]),
     ];
-    let plan = Plan::build(&events, KnownState::default());
+    let plan = Plan::build(&typed(&events), KnownState::default());
     let ids: Vec<Uuid> = plan.inserts.iter().map(|r| r.sample_id).collect();
     assert_eq!(
         ids,
@@ -173,7 +185,7 @@ fn a_replacement_of_a_stored_version_deletes_the_stored_sample() {
     known
         .sync_versions
         .insert((USER, "hk-1".into()), (1, Uuid::from_u128(1)));
-    let plan = Plan::build(&[recorded(vec![synced(2, 2, 12)])], known);
+    let plan = Plan::build(&typed(&[recorded(vec![synced(2, 2, 12)])]), known);
     assert_eq!(plan.deletes, vec![(USER, Uuid::from_u128(1), at(8))]);
     assert_eq!(inserted_values(&plan), vec![10.0]);
 }
@@ -185,7 +197,7 @@ fn windows_span_every_touched_sample_of_a_type() {
         sample(2, 3, 1.0),
         sample(3, 9, 1.0),
     ])];
-    let plan = Plan::build(&events, KnownState::default());
+    let plan = Plan::build(&typed(&events), KnownState::default());
     let window = plan.windows[&(USER, SampleType::Steps)];
     assert_eq!((window.from, window.to), (at(3), at(15)));
 }
@@ -194,14 +206,14 @@ fn windows_span_every_touched_sample_of_a_type() {
 fn zone_and_priority_changes_mark_what_to_recompute() {
     let events = vec![
         UserEvent::UserTimeZoneChanged(UserTimeZoneChanged {
-            event_id: "z".into(),
+            event_id: Uuid::new_v4().to_string(),
             user_id: USER.to_string(),
             timezone: "Asia/Kolkata".into(),
             previous_timezone: "UTC".into(),
             changed_at: 0,
         }),
         UserEvent::DevicePriorityChanged(DevicePriorityChanged {
-            event_id: "p".into(),
+            event_id: Uuid::new_v4().to_string(),
             user_id: USER.to_string(),
             device_id: DEVICE.to_string(),
             priority: 5,
@@ -209,7 +221,7 @@ fn zone_and_priority_changes_mark_what_to_recompute() {
             changed_at: 0,
         }),
     ];
-    let plan = Plan::build(&events, KnownState::default());
+    let plan = Plan::build(&typed(&events), KnownState::default());
     assert!(plan.rebucket_users.contains(&USER));
     assert_eq!(plan.profiles[&USER], "Asia/Kolkata");
     assert!(plan.reranked_devices.contains(&(USER, DEVICE)));

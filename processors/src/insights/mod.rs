@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::Transaction;
 use healthpipe_schemas::{
-    AggregatesUpdated, Event, EventCodec, InsightAcknowledged, InsightRaised, Topics,
+    typed, AggregatesUpdated, Event, EventCodec, InsightAcknowledged, InsightRaised, Topics,
 };
 use healthpipe_storage::projections::insights::{self as insight_store, InsightRow, Wanted};
 use uuid::Uuid;
@@ -72,10 +72,6 @@ fn event_time(e: &Change<'_>) -> Option<DateTime<Utc>> {
         .and_then(DateTime::from_timestamp_micros)
 }
 
-fn uuid(field: &str, value: &str) -> Result<Uuid, DecodeError> {
-    Uuid::parse_str(value).map_err(|_| DecodeError::Invalid(format!("{field} is not a UUID")))
-}
-
 /// The acknowledgements of a batch, the first of each (user, insight) in log order.
 fn acknowledgements(events: &[Sourced<Input>]) -> HashMap<(Uuid, Uuid), DateTime<Utc>> {
     let mut out = HashMap::new();
@@ -94,18 +90,19 @@ impl Projection for Insights {
     async fn decode(&self, topic: &str, payload: &[u8]) -> Result<Option<Input>, DecodeError> {
         if topic == self.changes_topic {
             let event = self.codec.decode::<AggregatesUpdated>(payload).await?;
-            uuid("user_id", &event.user_id)?;
+            // Checked through the one conversion; the rules read the wire shape.
+            typed::AggregatesUpdated::try_from(&event)?;
             return Ok(Some(Input::Changes(event)));
         }
         if self.codec.record_name(payload).await? != InsightAcknowledged::FULL_NAME {
             return Ok(None);
         }
         let event = self.codec.decode::<InsightAcknowledged>(payload).await?;
+        let event = typed::InsightAcknowledged::try_from(&event)?;
         Ok(Some(Input::Acknowledged {
-            user: uuid("user_id", &event.user_id)?,
-            insight: uuid("insight_id", &event.insight_id)?,
-            at: DateTime::from_timestamp_micros(event.acknowledged_at)
-                .ok_or_else(|| DecodeError::Invalid("acknowledged_at is out of range".into()))?,
+            user: event.user_id.into(),
+            insight: event.insight_id,
+            at: event.acknowledged_at,
         }))
     }
 
