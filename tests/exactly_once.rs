@@ -7,6 +7,8 @@
 //!   samples, and every sample is stored exactly once.
 //! - Several in-process processors share the consumer group while partitions move between
 //!   them (crashes and graceful stops): same result.
+//! - A partition moved to another instance while the first is collecting a batch is
+//!   applied once, by its new owner.
 //! - Replaying the whole log into an empty database, with another group and other batch
 //!   boundaries, gives identical projection tables (compared by checksums).
 //!
@@ -307,6 +309,107 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
         processed_at - seeded_at,
         started.elapsed() - processed_at,
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partition_moved_in_the_middle_of_a_batch_is_applied_once() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let pipeline = Pipeline::without_processor().await;
+    // 8 users x 2 days, heart rate every 10 minutes, synced 50 samples at a time: a backlog
+    // of a few hundred messages spread over every partition.
+    let specs: Vec<UserSpec> = (0..8)
+        .map(|i| UserSpec {
+            seed: 3_000 + i,
+            timezone: chrono_tz::Europe::Berlin,
+            first_day: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            days: 2,
+            heart_rate_every_minutes: 10,
+        })
+        .collect();
+    let users = seed_users(&pipeline, &specs, 50, &mut rng).await;
+
+    // The first instance collects one batch for 15 s (no size limit that the backlog
+    // reaches), so the second one joins, and takes partitions away, while it is collecting.
+    let mut config = pipeline.processor_config();
+    config.batch_max_messages = 1_000_000;
+    config.batch_max_wait = Duration::from_secs(15);
+    let group = config.group_id.clone();
+    let abandoned_before = abandoned_messages();
+    let first = Instance::start(&config);
+    wait_for_members(&pipeline.kafka_brokers, &group, 1).await;
+    let second = Instance::start(&config);
+    wait_for_members(&pipeline.kafka_brokers, &group, 2).await;
+    let monitor = connect(&pipeline.database_url).await;
+    let applied: i64 = monitor
+        .query_one(
+            "SELECT count(*) FROM consumer_offsets WHERE consumer_group = $1",
+            &[&group],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        applied, 0,
+        "the partitions moved only after a batch was applied: the test proves nothing"
+    );
+
+    wait_until_caught_up(
+        &pipeline.database_url,
+        &pipeline.kafka_brokers,
+        &pipeline.topics.user_events,
+        &group,
+        Duration::from_secs(90),
+    )
+    .await
+    .unwrap();
+    first.stop(true).await;
+    second.stop(true).await;
+    assert!(
+        abandoned_messages() > abandoned_before,
+        "the first instance left the moved partitions' messages to their new owner"
+    );
+    assert_projection_matches(&pipeline.database_url, &users).await;
+    assert_samples_stored_once(&monitor, &users).await;
+}
+
+/// `healthpipe_processor_messages_total{outcome="abandoned"}` of this test process.
+fn abandoned_messages() -> f64 {
+    healthpipe_processors::metrics::render()
+        .lines()
+        .find(|l| l.starts_with("healthpipe_processor_messages_total{outcome=\"abandoned\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits until `group` is stable with `members` members, each with its partitions.
+async fn wait_for_members(brokers: &str, group: &str, members: usize) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let admin: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = admin
+            .fetch_group_list(Some(group), Duration::from_secs(10))
+            .unwrap();
+        let stable = list.groups().iter().any(|g| {
+            g.state() == "Stable"
+                && g.members().len() == members
+                && g.members()
+                    .iter()
+                    .all(|m| m.assignment().is_some_and(|a| !a.is_empty()))
+        });
+        if stable {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "group {group} never had {members} members"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

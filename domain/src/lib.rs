@@ -77,7 +77,7 @@ pub use insights::{
 pub use priority::Priority;
 pub use ranking::{DevicePriority, DeviceRanking};
 pub use role::{Role, UnknownRole};
-pub use sample::{clean_up, Sample};
+pub use sample::{clean_up, sync_replacement, Sample, SyncReplacement};
 pub use sample_type::{AggregationKind, SampleType, TypeSpec, UnknownSampleType, TYPES};
 pub use units::{accepted_units, to_canonical, CanonicalUnit, Unit, UnknownUnit};
 pub use validation::{validate, RawSample, ValidSample, ValidationError};

@@ -62,6 +62,34 @@ pub fn clean_up<'a>(samples: &'a [Sample], deleted: &HashSet<String>) -> Vec<&'a
         .collect()
 }
 
+/// What a sample carrying a sync identifier (HealthKit's `HKMetadataKeySyncIdentifier`) does
+/// to the identifier's current sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncReplacement<Id> {
+    /// It becomes the identifier's current sample at `version`, deleting `replaces` (none
+    /// for the identifier's first sample).
+    Current { version: i64, replaces: Option<Id> },
+    /// The same or a lower version than the current one: ignored (a re-send or a late
+    /// older copy never brings back what was replaced).
+    Stale,
+}
+
+/// Sync-version replacement: a missing version counts as 0, and only a strictly higher
+/// version replaces the current sample (`current`: its version and id).
+pub fn sync_replacement<Id: Copy>(
+    current: Option<(i64, Id)>,
+    version: Option<i64>,
+) -> SyncReplacement<Id> {
+    let version = version.unwrap_or(0);
+    match current {
+        Some((current, _)) if current >= version => SyncReplacement::Stale,
+        current => SyncReplacement::Current {
+            version,
+            replaces: current.map(|(_, id)| id),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +137,33 @@ mod tests {
         s.end = s.start - chrono::TimeDelta::minutes(1);
         assert!(s.is_instantaneous());
         assert_eq!(s.effective_end(), s.start);
+    }
+
+    #[test]
+    fn only_a_higher_sync_version_replaces_the_current_sample() {
+        let current = |version, replaces| SyncReplacement::Current { version, replaces };
+        assert_eq!(sync_replacement::<u8>(None, Some(3)), current(3, None));
+        assert_eq!(
+            sync_replacement(Some((2, 7u8)), Some(3)),
+            current(3, Some(7))
+        );
+        assert_eq!(
+            sync_replacement(Some((3, 7u8)), Some(3)),
+            SyncReplacement::Stale
+        );
+        assert_eq!(
+            sync_replacement(Some((3, 7u8)), Some(1)),
+            SyncReplacement::Stale
+        );
+        // No version is version 0: it replaces nothing, and any version replaces it.
+        assert_eq!(sync_replacement::<u8>(None, None), current(0, None));
+        assert_eq!(
+            sync_replacement(Some((0, 7u8)), None),
+            SyncReplacement::Stale
+        );
+        assert_eq!(
+            sync_replacement(Some((0, 7u8)), Some(1)),
+            current(1, Some(7))
+        );
     }
 }

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::units::CanonicalUnit;
@@ -159,6 +159,18 @@ impl SampleType {
     pub fn max_duration(self) -> TimeDelta {
         TimeDelta::seconds(self.spec().max_duration_secs)
     }
+
+    /// The start times of every sample of this type that can change how `[from, to)` counts:
+    /// those overlapping it (or, for discrete and latest types, starting in it) and those
+    /// overlapping one of these, whose better device may take its place. Validation refuses
+    /// samples longer than [`Self::max_duration`], so one maximum duration on each side is
+    /// enough. Recomputing aggregates, explaining a bucket and counting a page of samples
+    /// all load the stored samples starting in this range; a new or deleted sample changes
+    /// the buckets of every sample starting in its reach.
+    pub fn reach(self, from: DateTime<Utc>, to: DateTime<Utc>) -> std::ops::Range<DateTime<Utc>> {
+        let margin = self.max_duration();
+        from - margin..to + margin
+    }
 }
 
 /// A type name that is not in the table.
@@ -284,6 +296,17 @@ mod tests {
         }
         assert_eq!(SampleType::HeartRate.spec().max, 300.0);
         assert_eq!(SampleType::Steps.max_duration(), TimeDelta::hours(24));
+        let (from, to) = (
+            DateTime::<Utc>::UNIX_EPOCH,
+            DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(1),
+        );
+        for t in SampleType::all() {
+            let reach = t.reach(from, to);
+            assert_eq!(
+                (reach.start, reach.end),
+                (from - t.max_duration(), to + t.max_duration())
+            );
+        }
         assert_eq!(
             SampleType::BloodGlucose.canonical_unit(),
             CanonicalUnit::MilligramPerDeciliter

@@ -102,14 +102,12 @@ pub async fn explain(
 
     let devices = RankedDevices::load(&read.db, user.id).await?;
 
-    // Samples longer than the type allows are rejected at the gateway, so any sample that can
-    // reach the bucket, or cover one that does, starts within one maximum duration of it.
-    let margin = sample_type.max_duration();
+    let reach = sample_type.reach(start, end);
     let around = Range {
         user_id: user.id,
         sample_type,
-        from: start - margin,
-        to: end + margin,
+        from: reach.start,
+        to: reach.end,
     };
     let samples = stored::starting_in(&read.db, &around, MAX_LOADED_SAMPLES + 1).await?;
     if samples.len() as i64 > MAX_LOADED_SAMPLES {

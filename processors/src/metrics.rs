@@ -10,7 +10,7 @@ use prometheus::{
 pub static MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "healthpipe_processor_messages_total",
-        "Messages handled, by outcome: applied, skipped (already applied), dead_lettered.",
+        "Messages handled, by outcome: applied, skipped (already applied), ignored (not this processor's), dead_lettered, abandoned (their partition moved to another instance while the batch was being collected).",
         &["outcome"]
     )
     .expect("metric registers once")

@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample, SampleType};
 use healthpipe_storage::reads::samples::{self as stored, PageKey, Range, StoredSample};
 use serde::Serialize;
@@ -152,10 +152,9 @@ fn view(
 
 /// Every stored sample of the type that can overlap a sample of `page` (a non-empty page).
 ///
-/// Samples longer than the type allows are rejected at the gateway, so every sample that
-/// overlaps one of the page starts at most one maximum duration before the page's first
-/// start, and no later than the page's last end (included: the range's end is one
-/// microsecond, PostgreSQL's resolution, after it).
+/// The stored samples within the reach of the page's time span (see
+/// [`SampleType::reach`]): deduplicated with them, they count the page's samples exactly as
+/// the aggregates and explain do.
 async fn neighbours(
     db: &deadpool_postgres::Client,
     range: &Range,
@@ -166,9 +165,11 @@ async fn neighbours(
     let (Some(first_start), Some(last_end)) = (first_start, last_end) else {
         return Ok(Vec::new());
     };
+    // The last end is included: the reach is open at its end, one maximum duration after.
+    let reach = range.sample_type.reach(first_start, last_end);
     let around = Range {
-        from: first_start - range.sample_type.max_duration(),
-        to: last_end + TimeDelta::microseconds(1),
+        from: reach.start,
+        to: reach.end,
         ..*range
     };
     let samples = stored::starting_in(db, &around, MAX_NEIGHBOURS + 1).await?;

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use healthpipe_domain::{Priority, SampleType};
+use healthpipe_domain::{sync_replacement, Priority, SampleType, SyncReplacement};
 use healthpipe_schemas::typed::{RecordedSample, UserEvent};
 use healthpipe_storage::projections::profiles::DeviceRow;
 use healthpipe_storage::projections::samples::{
@@ -184,24 +184,26 @@ impl Plan {
         known: &mut KnownState,
     ) {
         let id = Uuid::from(sample.sample_id);
+        // First occurrence wins (as in `healthpipe_domain::clean_up`): the index knows every
+        // id this user's log has recorded.
         if known.samples.contains_key(&(user, id)) {
-            return; // first occurrence wins
+            return;
         }
         let (start, end) = (sample.start_time, sample.end_time);
         if let Some(sync) = &sample.sync_identifier {
-            let version = sample.sync_version.unwrap_or(0);
-            match known.sync_versions.get(&(user, sync.clone())) {
-                Some((current, _)) if *current >= version => return,
-                Some((_, replaced)) => {
-                    let replaced = *replaced;
-                    self.delete(user, replaced, known);
-                }
-                None => {}
+            let key = (user, sync.clone());
+            let current = known.sync_versions.get(&key).copied();
+            let SyncReplacement::Current { version, replaces } =
+                sync_replacement(current, sample.sync_version)
+            else {
+                return;
+            };
+            if let Some(replaced) = replaces {
+                self.delete(user, replaced, known);
             }
-            known
-                .sync_versions
-                .insert((user, sync.clone()), (version, id));
-            self.sync_writes.insert((user, sync.clone()), (version, id));
+            let version = (version, id);
+            known.sync_versions.insert(key.clone(), version);
+            self.sync_writes.insert(key, version);
         }
         let sample_type = sample.sample_type.as_str().to_string();
         known.samples.insert(

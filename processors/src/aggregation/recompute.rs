@@ -25,15 +25,6 @@ use super::plan::Window;
 
 const PERIODS: [Period; 4] = [Period::Hour, Period::Day, Period::Week, Period::Month];
 
-/// How far before a bucket a sample overlapping it may start: the longest duration any type
-/// accepts.
-fn max_sample_duration() -> TimeDelta {
-    SampleType::all()
-        .map(|t| t.max_duration())
-        .max()
-        .unwrap_or(TimeDelta::hours(24))
-}
-
 /// At most this many days of (user, type) load ranges are in memory at once. A day of one
 /// type is at most a few thousand samples (heart rate every few seconds is the densest).
 const GROUP_BUDGET_DAYS: i64 = 400;
@@ -80,17 +71,16 @@ pub fn jobs(
     rebucket: &HashSet<Uuid>,
     zones: &HashMap<Uuid, Tz>,
 ) -> Vec<Job> {
-    let margin = max_sample_duration();
     windows
         .iter()
         .map(|(&(user, sample_type), window)| {
             let tz = zones.get(&user).copied().unwrap_or(Tz::UTC);
             // A discrete or latest sample belongs to the bucket of its start, and a new (or
-            // deleted) better sample can drop (or revive) one that starts up to one maximum
-            // duration earlier: those buckets change too.
+            // deleted) better sample can drop (or revive) one within its reach that starts
+            // earlier: those buckets change too.
             let from = match sample_type.kind() {
                 AggregationKind::Cumulative => window.from,
-                _ => window.from - margin,
+                _ => sample_type.reach(window.from, window.to).start,
             };
             let replace: Vec<Replace> = PERIODS
                 .iter()
@@ -135,7 +125,6 @@ pub fn jobs(
 
 /// Cuts every job at the local month starts inside its compute range.
 pub fn chunks(jobs: &[Job], zones: &HashMap<Uuid, Tz>) -> Vec<Chunk> {
-    let margin = max_sample_duration();
     let mut out = Vec::new();
     for (index, job) in jobs.iter().enumerate() {
         let tz = zones.get(&job.user).copied().unwrap_or(Tz::UTC);
@@ -145,14 +134,15 @@ pub fn chunks(jobs: &[Job], zones: &HashMap<Uuid, Tz>) -> Vec<Chunk> {
             // Buckets starting before `to` end before the end of its month or a week after it.
             let last_end = next_bucket_start(Period::Month, to - TimeDelta::microseconds(1), tz)
                 .max(to + TimeDelta::days(8));
+            let reach = job.sample_type.reach(from, last_end);
             out.push(Chunk {
                 job: index,
                 user: job.user,
                 sample_type: job.sample_type,
                 from,
                 to,
-                load_from: (from - margin).max(far_past()),
-                load_to: last_end + margin,
+                load_from: reach.start.max(far_past()),
+                load_to: reach.end,
             });
             from = to;
         }

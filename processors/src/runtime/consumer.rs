@@ -175,13 +175,14 @@ pub async fn collect(
         }
     }
     if partitions.revocations() != revocations {
-        let owned = consumer.assignment().map(|a| topic_partitions(&a));
-        if let Ok(owned) = owned {
-            let before = batch.len();
-            batch.retain(|m| owned.contains(&(m.topic().to_string(), m.partition())));
-            if batch.len() < before {
+        if let Ok(owned) = consumer.assignment() {
+            let abandoned = after_rebalance(&mut batch, &topic_partitions(&owned));
+            if abandoned > 0 {
+                metrics::MESSAGES
+                    .with_label_values(&["abandoned"])
+                    .inc_by(abandoned as u64);
                 tracing::info!(
-                    abandoned = before - batch.len(),
+                    abandoned,
                     "messages of revoked partitions left for their new owner"
                 );
             }
@@ -189,6 +190,18 @@ pub async fn collect(
     }
     batch.retain(|m| !partitions.is_stopped(m.topic(), m.partition()));
     batch
+}
+
+/// A batch collected across a rebalance: drops the messages of partitions that are no longer
+/// `owned` (returning how many), and keeps one copy of each message, in log order, of a
+/// partition revoked and assigned back (read again from its stored offset).
+fn after_rebalance(batch: &mut Vec<OwnedMessage>, owned: &[(String, i32)]) -> usize {
+    let before = batch.len();
+    batch.retain(|m| owned.contains(&(m.topic().to_string(), m.partition())));
+    let abandoned = before - batch.len();
+    batch.sort_by_key(|m| (m.topic().to_string(), m.partition(), m.offset()));
+    batch.dedup_by_key(|m| (m.topic().to_string(), m.partition(), m.offset()));
+    abandoned
 }
 
 async fn consumer_error(e: &rdkafka::error::KafkaError) {
@@ -203,5 +216,43 @@ pub fn pause(consumer: &ProcessorConsumer, topic: &str, partition: i32) {
     tpl.add_partition(topic, partition);
     if let Err(e) = consumer.pause(&tpl) {
         tracing::warn!(%topic, partition, error = %e, "cannot pause the partition");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::message::{Message, OwnedMessage};
+    use rdkafka::Timestamp;
+
+    use super::after_rebalance;
+
+    fn message(partition: i32, offset: i64) -> OwnedMessage {
+        OwnedMessage::new(
+            None,
+            None,
+            "t".into(),
+            Timestamp::NotAvailable,
+            partition,
+            offset,
+            None,
+        )
+    }
+
+    #[test]
+    fn a_rebalance_drops_moved_partitions_and_messages_read_twice() {
+        // Partition 1 moved away; partition 0 was revoked, assigned back and read again
+        // from its stored offset 5.
+        let mut batch = vec![
+            message(0, 5),
+            message(1, 9),
+            message(0, 6),
+            message(0, 5),
+            message(0, 6),
+            message(0, 7),
+        ];
+        let abandoned = after_rebalance(&mut batch, &[("t".to_string(), 0)]);
+        assert_eq!(abandoned, 1);
+        let left: Vec<(i32, i64)> = batch.iter().map(|m| (m.partition(), m.offset())).collect();
+        assert_eq!(left, vec![(0, 5), (0, 6), (0, 7)]);
     }
 }
