@@ -1,17 +1,15 @@
 //! Figures 2 and 7: the aggregation processor working off a full topic into an empty
 //! database (raw samples, every aggregate, offsets), against a binary COPY of the same raw
-//! rows into the same hypertable (read back from the processor's database, written through
-//! the storage layer's `copy_in` as the processor writes them); and a replay from offset 0 into an empty schema next to
-//! the live projections.
+//! rows into the same hypertable (read back from the processor's database, written by the
+//! storage layer's `copy_samples`, the processor's own write); and a replay from offset 0
+//! into an empty schema next to the live projections.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
 use healthpipe_schemas::Topics;
-use healthpipe_storage::sql::{copy_in, execute, query, query_one};
-use tokio_postgres::types::Type;
-use uuid::Uuid;
+use healthpipe_storage::projections::samples::{self, SampleRow};
+use healthpipe_storage::sql::{execute, query, query_one};
 
 use super::cpu;
 use super::env::{connect, drain, topic_messages, ProcessorCounters, Scratch, Service};
@@ -20,7 +18,6 @@ use crate::db::ddl;
 healthpipe_storage::statement!(READ_SAMPLES, "samples_read");
 healthpipe_storage::statement!(TRUNCATE_SAMPLES, "samples_truncate");
 healthpipe_storage::statement!(CHECKPOINT, "checkpoint");
-healthpipe_storage::statement!(COPY_SAMPLES, "samples_copy");
 healthpipe_storage::statement!(CREATE_SCHEMA, "schema_create");
 healthpipe_storage::statement!(DROP_SCHEMA, "schema_drop");
 healthpipe_storage::statement!(SCHEMA_HAS_SAMPLES, "schema_has_samples");
@@ -89,59 +86,29 @@ pub async fn pass(
     Ok(pass)
 }
 
-/// One stored raw sample, in the columns the processor writes.
-pub struct SampleRow {
-    user_id: Uuid,
-    sample_id: Uuid,
-    device_id: Uuid,
-    sample_type: String,
-    value: f64,
-    start_time: DateTime<Utc>,
-    end_time: DateTime<Utc>,
-    utc_offset_seconds: i32,
-    source_app: Option<String>,
-    sync_identifier: Option<String>,
-    sync_version: Option<i64>,
-    metadata: serde_json::Value,
-}
-
-/// The column types of [`SampleRow`], in `samples_copy.sql`'s order.
-const SAMPLE_TYPES: [Type; 12] = [
-    Type::UUID,
-    Type::UUID,
-    Type::UUID,
-    Type::TEXT,
-    Type::FLOAT8,
-    Type::TIMESTAMPTZ,
-    Type::TIMESTAMPTZ,
-    Type::INT4,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::JSONB,
-];
-
 /// The stored raw samples of `database_url`, to be copied back by [`copy_samples`].
 pub async fn dump_samples(database_url: &str) -> Result<Vec<SampleRow>> {
     let db = connect(database_url).await?;
     let rows = query(&db, READ_SAMPLES, &[]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| SampleRow {
-            user_id: r.get(0),
-            sample_id: r.get(1),
-            device_id: r.get(2),
-            sample_type: r.get(3),
-            value: r.get(4),
-            start_time: r.get(5),
-            end_time: r.get(6),
-            utc_offset_seconds: r.get(7),
-            source_app: r.get(8),
-            sync_identifier: r.get(9),
-            sync_version: r.get(10),
-            metadata: r.get(11),
+    rows.iter()
+        .map(|r| {
+            Ok(SampleRow {
+                user_id: r.get(0),
+                sample_id: r.get(1),
+                device_id: r.get(2),
+                sample_type: r.get(3),
+                value: r.get(4),
+                start: r.get(5),
+                end: r.get(6),
+                utc_offset_seconds: r.get(7),
+                source_app: r.get(8),
+                sync_identifier: r.get(9),
+                sync_version: r.get(10),
+                metadata: serde_json::from_value(r.get(11))
+                    .context("a stored sample's metadata is not a map of strings")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Empties `samples` in `database_url`, then times a binary COPY of `rows` into it, in one
@@ -153,32 +120,9 @@ pub async fn copy_samples(database_url: &str, rows: &[SampleRow]) -> Result<f64>
     execute(&db, CHECKPOINT, &[]).await.ok();
     let started = Instant::now();
     let tx = db.transaction().await?;
-    let mut copy = copy_in(&tx, COPY_SAMPLES, &SAMPLE_TYPES).await?;
-    for r in rows {
-        copy.write(&[
-            &r.user_id,
-            &r.sample_id,
-            &r.device_id,
-            &r.sample_type,
-            &r.value,
-            &r.start_time,
-            &r.end_time,
-            &r.utc_offset_seconds,
-            &r.source_app,
-            &r.sync_identifier,
-            &r.sync_version,
-            &r.metadata,
-        ])
-        .await?;
-    }
-    let copied = copy.finish().await?;
+    samples::copy_samples(&tx, rows).await?;
     tx.commit().await.context("committing the COPY")?;
     let seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        copied == rows.len() as u64,
-        "copied {copied} of {} rows",
-        rows.len()
-    );
     Ok(rows.len() as f64 / seconds)
 }
 

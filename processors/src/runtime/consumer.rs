@@ -221,22 +221,10 @@ pub fn pause(consumer: &ProcessorConsumer, topic: &str, partition: i32) {
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::message::{Message, OwnedMessage};
-    use rdkafka::Timestamp;
+    use rdkafka::message::Message;
 
     use super::after_rebalance;
-
-    fn message(partition: i32, offset: i64) -> OwnedMessage {
-        OwnedMessage::new(
-            None,
-            None,
-            "t".into(),
-            Timestamp::NotAvailable,
-            partition,
-            offset,
-            None,
-        )
-    }
+    use crate::runtime::test_message as message;
 
     #[test]
     fn a_rebalance_drops_moved_partitions_and_messages_read_twice() {

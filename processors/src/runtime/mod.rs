@@ -13,6 +13,20 @@ mod offsets;
 mod partitions;
 mod runner;
 
+/// A message of topic `t` at `partition` and `offset`, for the runtime's unit tests.
+#[cfg(test)]
+fn test_message(partition: i32, offset: i64) -> rdkafka::message::OwnedMessage {
+    rdkafka::message::OwnedMessage::new(
+        None,
+        None,
+        "t".into(),
+        rdkafka::Timestamp::NotAvailable,
+        partition,
+        offset,
+        None,
+    )
+}
+
 use std::sync::Arc;
 
 use healthpipe_schemas::{EventCodec, Topics};

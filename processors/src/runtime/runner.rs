@@ -327,22 +327,8 @@ fn split(batch: Vec<OwnedMessage>) -> Vec<Vec<OwnedMessage>> {
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::message::OwnedMessage;
-    use rdkafka::Timestamp;
-
     use super::*;
-
-    fn message(partition: i32, offset: i64) -> OwnedMessage {
-        OwnedMessage::new(
-            None,
-            None,
-            "t".into(),
-            Timestamp::NotAvailable,
-            partition,
-            offset,
-            None,
-        )
-    }
+    use crate::runtime::test_message as message;
 
     fn positions(parts: &[Vec<OwnedMessage>]) -> Vec<Vec<(i32, i64)>> {
         parts
