@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use healthpipe_domain::Role;
 use healthpipe_schemas::{UserRegistered, UserTimeZoneChanged};
 use healthpipe_storage::accounts::sessions;
 use healthpipe_storage::accounts::users::{self, User};
@@ -60,17 +61,19 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
     }
     let name = check_name(&body.name)?;
     let timezone = parse_timezone(body.timezone.as_deref().unwrap_or("UTC"))?;
-    let role = body.role.unwrap_or_else(|| "user".into());
-    if role != "user" && role != "provider" {
-        return Err(ApiError::Unprocessable("role: user or provider".into()));
-    }
+    let role: Role = body
+        .role
+        .as_deref()
+        .unwrap_or(Role::User.as_str())
+        .parse()
+        .map_err(|e| ApiError::Unprocessable(format!("role: {e}")))?;
     let password_hash = auth::hash_password(body.password).await?;
     let user = User {
         id: auth::new_id(),
         email,
         name,
         timezone,
-        role,
+        role: role.as_str().to_string(),
     };
     let account = users::NewAccount {
         user: &user,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use healthpipe_domain::Role;
 use healthpipe_storage::accounts::sessions;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -171,10 +172,10 @@ impl Default for LoginLimiter {
 /// Like `with_user`, and the caller must have `role` (403 otherwise).
 pub fn with_role(
     state: Arc<AppState>,
-    role: &'static str,
+    role: Role,
 ) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
     with_user(state).and_then(move |user: AuthUser| async move {
-        if user.role == role {
+        if user.role == role.as_str() {
             Ok(user)
         } else {
             Err(warp::reject::custom(ApiError::Forbidden(format!(

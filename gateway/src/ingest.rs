@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use healthpipe_domain::{validate, RawSample, ValidSample};
+use healthpipe_domain::{parse_uuid, validate, DeviceId, RawSample, SampleId, UserId, ValidSample};
 use healthpipe_schemas::Sample;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -14,9 +14,6 @@ use crate::error::{parse_object, ApiError};
 
 /// Most samples one sync may carry; larger uploads must be split by the client.
 pub const MAX_SAMPLES_PER_SYNC: usize = 10_000;
-
-/// Namespace of the UUIDv5 sample ids derived when the client sends none.
-const SAMPLE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_2c4e_8d0a_4f57_9a3e_54c1_d2b7_a901);
 
 /// Rejection codes besides the domain's `ValidationError::code()`s, for samples that do not
 /// get as far as validation. Together they are the bounded label set of the rejection metric.
@@ -152,7 +149,10 @@ pub fn to_event_sample(
         Some(id) => {
             parse_uuid(id).ok_or_else(|| (INVALID_ID, format!("id: {id:?} is not a UUID")))?
         }
-        None => derived_id(user_id, device_id, &valid),
+        // The same measurement re-sent without an id gets the same id: counted once.
+        None => {
+            SampleId::derive_for(UserId::from(user_id), DeviceId::from(device_id), &valid).into()
+        }
     };
     let metadata: HashMap<String, String> = client
         .metadata
@@ -201,25 +201,6 @@ pub fn to_event_sample(
         sync_version,
         metadata,
     })
-}
-
-/// A UUID in its hyphenated form (36 characters), the one form the API documents.
-pub fn parse_uuid(text: &str) -> Option<Uuid> {
-    (text.len() == 36)
-        .then(|| Uuid::try_parse(text).ok())
-        .flatten()
-}
-
-/// The same measurement re-sent without an id gets the same id, so it is counted once.
-fn derived_id(user_id: Uuid, device_id: Uuid, s: &ValidSample) -> Uuid {
-    let name = format!(
-        "{user_id}|{device_id}|{}|{}|{}|{}",
-        s.sample_type().as_str(),
-        s.start().timestamp_micros(),
-        s.end().timestamp_micros(),
-        s.value().to_bits()
-    );
-    Uuid::new_v5(&SAMPLE_ID_NAMESPACE, name.as_bytes())
 }
 
 #[cfg(test)]

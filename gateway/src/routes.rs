@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use healthpipe_domain::Role;
 use uuid::Uuid;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderValue;
@@ -49,7 +50,7 @@ pub fn routes(
     let api = warp::path!("api" / "v1" / ..);
     // Accounts: any signed-in role. Devices and sync: the `user` role only.
     let user = with_user(state.clone());
-    let plain_user = with_role(state.clone(), "user");
+    let plain_user = with_role(state.clone(), Role::User);
     let st = warp::any().map(move || state.clone());
 
     let create_user = warp::post()

@@ -145,7 +145,7 @@ pub async fn delete(
     }
     let mut ids = Vec::with_capacity(parsed.ids.len());
     for (index, id) in parsed.ids.iter().enumerate() {
-        let id = crate::ingest::parse_uuid(id).ok_or_else(|| {
+        let id = healthpipe_domain::parse_uuid(id).ok_or_else(|| {
             ApiError::Unprocessable(format!("ids[{index}]: {id:?} is not a UUID"))
         })?;
         ids.push(id.to_string());

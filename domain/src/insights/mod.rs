@@ -5,7 +5,7 @@
 //! checked and does not (too little data included), so the caller can raise, update or resolve
 //! the one active insight of each `rule_key`. A rule with nothing to check right now (the
 //! activity comparison early in the week) returns no outcome, and the caller leaves alone
-//! whatever it raised before.
+//! whatever it raised before. What an outcome does to that insight is [`lifecycle`].
 //!
 //! Pure: no clock (the caller passes `as_of`, an event time, so replaying the same events
 //! gives the same insights) and no I/O. Calendar arithmetic is on local dates of the user's
@@ -25,6 +25,7 @@
 mod activity_change;
 mod alerts;
 mod heart_rate_trend;
+pub mod lifecycle;
 mod short_sleep;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

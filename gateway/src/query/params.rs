@@ -35,15 +35,9 @@ impl Params {
 
     /// The `period` parameter.
     pub(crate) fn period(&self) -> Result<Period, ApiError> {
-        match self.required("period")? {
-            "hour" => Ok(Period::Hour),
-            "day" => Ok(Period::Day),
-            "week" => Ok(Period::Week),
-            "month" => Ok(Period::Month),
-            _ => Err(ApiError::BadRequest(
-                "period: one of hour, day, week, month".into(),
-            )),
-        }
+        self.required("period")?
+            .parse()
+            .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
     }
 
     /// The `type` and `period` parameters: the series of buckets a request reads.

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use healthpipe_domain::insights::{evaluate, DayRow, HourRow, Outcome, RuleInputs};
+use healthpipe_domain::insights::lifecycle::{step, Active, Step};
+use healthpipe_domain::insights::{evaluate, DayRow, Finding, HourRow, Outcome, RuleInputs};
 use healthpipe_domain::SampleType;
 use healthpipe_schemas::AggregatesUpdated;
 use healthpipe_storage::projections::insights::{InputKey, InputRow, InsightRow};
@@ -148,67 +149,94 @@ impl UserState {
         })
     }
 
-    /// The same condition for the same window updates its active insight (only when
-    /// something in it changed); a condition that clears resolves it; one that comes back
-    /// after that is a new insight with a new id.
+    /// Each outcome's step in its insight's life (see `healthpipe_domain::insights::lifecycle`),
+    /// as the insight versions it writes.
     fn reconcile(&mut self, as_of: DateTime<Utc>, outcomes: Vec<Outcome>) -> Vec<InsightRow> {
         let mut versions = Vec::new();
         for outcome in outcomes {
-            match (outcome.firing, self.active.get(&outcome.rule_key)) {
-                (Some(finding), current) => {
-                    let mut row = InsightRow {
-                        user: self.user,
-                        id: Uuid::nil(),
-                        rule_key: outcome.rule_key.clone(),
-                        insight_type: finding.insight_type.to_string(),
-                        severity: finding.severity.as_str().to_string(),
-                        status: "active",
-                        direction: finding.direction.map(|d| d.as_str().to_string()),
-                        message: finding.message,
-                        recommendation: finding.recommendation,
-                        data: finding.data,
-                        created_at: as_of,
-                        updated_at: as_of,
-                    };
-                    match current {
-                        Some(c) if same_content(c, &row) => continue,
-                        Some(c) => {
-                            row.id = c.id;
-                            row.created_at = c.created_at;
-                        }
-                        None => row.id = insight_id(self.user, &outcome.rule_key, as_of),
-                    }
+            let active = self.active.get(&outcome.rule_key).map(|row| Active {
+                id: row.id,
+                created_at: row.created_at,
+                content: Content::of_row(row),
+            });
+            let firing = outcome.firing.map(Content::of_finding);
+            let row = match step(self.user, &outcome.rule_key, as_of, firing, active) {
+                Step::Unchanged => continue,
+                Step::Raise(active) | Step::Update(active) => {
+                    let row = active_row(self.user, &outcome.rule_key, active, as_of);
                     self.active.insert(outcome.rule_key, row.clone());
-                    versions.push(row);
+                    row
                 }
-                (None, Some(_)) => {
+                Step::Resolve => {
                     let mut row = self
                         .active
                         .remove(&outcome.rule_key)
-                        .expect("checked above");
+                        .expect("resolved only when active");
                     row.status = "resolved";
                     row.updated_at = as_of;
-                    versions.push(row);
+                    row
                 }
-                (None, None) => {}
-            }
+            };
+            versions.push(row);
         }
         versions
     }
 }
 
-fn same_content(a: &InsightRow, b: &InsightRow) -> bool {
-    a.insight_type == b.insight_type
-        && a.severity == b.severity
-        && a.direction == b.direction
-        && a.message == b.message
-        && a.recommendation == b.recommendation
-        && a.data == b.data
+/// What an insight shows, as stored: what decides whether an evaluation changed it.
+#[derive(Debug, Clone, PartialEq)]
+struct Content {
+    insight_type: String,
+    severity: String,
+    direction: Option<String>,
+    message: String,
+    recommendation: String,
+    data: serde_json::Value,
 }
 
-/// Derived from the condition and the instant it was first seen, so a replay finds the same
-/// id (and acknowledgements, stored by id, find their insight again).
-pub fn insight_id(user: Uuid, rule_key: &str, first_seen: DateTime<Utc>) -> Uuid {
-    let name = format!("{user}/{rule_key}/{}", first_seen.timestamp_micros());
-    Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())
+impl Content {
+    fn of_finding(finding: Finding) -> Self {
+        Content {
+            insight_type: finding.insight_type.to_string(),
+            severity: finding.severity.as_str().to_string(),
+            direction: finding.direction.map(|d| d.as_str().to_string()),
+            message: finding.message,
+            recommendation: finding.recommendation,
+            data: finding.data,
+        }
+    }
+
+    fn of_row(row: &InsightRow) -> Self {
+        Content {
+            insight_type: row.insight_type.clone(),
+            severity: row.severity.clone(),
+            direction: row.direction.clone(),
+            message: row.message.clone(),
+            recommendation: row.recommendation.clone(),
+            data: row.data.clone(),
+        }
+    }
+}
+
+fn active_row(
+    user: Uuid,
+    rule_key: &str,
+    active: Active<Content>,
+    as_of: DateTime<Utc>,
+) -> InsightRow {
+    let content = active.content;
+    InsightRow {
+        user,
+        id: active.id,
+        rule_key: rule_key.to_string(),
+        insight_type: content.insight_type,
+        severity: content.severity,
+        status: "active",
+        direction: content.direction,
+        message: content.message,
+        recommendation: content.recommendation,
+        data: content.data,
+        created_at: active.created_at,
+        updated_at: as_of,
+    }
 }
