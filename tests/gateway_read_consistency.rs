@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use common::query::{get_json, patch, patch_device, steps, sync};
 use common::{Pipeline, Session};
@@ -47,19 +46,6 @@ impl Processor {
         self.token.cancel();
         self.task.await.expect("the processor stops cleanly");
     }
-}
-
-/// Waits until the aggregation processor has applied the whole user-event topic.
-async fn caught_up(pipeline: &Pipeline) {
-    healthpipe::progress::wait_until_caught_up(
-        &pipeline.database_url,
-        &pipeline.kafka_brokers,
-        &pipeline.topics.user_events,
-        &pipeline.processor_config().group_id,
-        Duration::from_secs(60),
-    )
-    .await
-    .expect("the aggregation processor catches up");
 }
 
 /// What the three reads say about the 08:00 hour of steps.
@@ -206,7 +192,7 @@ async fn reads_agree_with_the_aggregates_before_and_after_a_priority_change_is_a
     ] {
         sync(&user, device, vec![steps]).await;
     }
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     processor.stop().await;
 
     // The watch wins: 600 + 225.
@@ -226,7 +212,7 @@ async fn reads_agree_with_the_aggregates_before_and_after_a_priority_change_is_a
 
     // Once the processor has applied it, every read shows the new ranking: 450 + 300.
     let processor = Processor::start(&pipeline);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let after = read_all(&user).await;
     after.assert_consistent("after the processor applied the change");
     assert_eq!(after.summary(), (0.5, 1.0, 120, 750.0));
@@ -244,7 +230,7 @@ async fn reads_cut_days_in_the_zone_the_aggregates_are_bucketed_in() {
     assert_eq!(zone(get_json(&user, summary).await), "Europe/Berlin");
 
     let processor = Processor::start(&pipeline);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     processor.stop().await;
     let response = patch(&user, "/api/v1/me", json!({"timezone": "Asia/Tokyo"})).await;
     assert_eq!(response.status(), 200);
@@ -258,7 +244,7 @@ async fn reads_cut_days_in_the_zone_the_aggregates_are_bucketed_in() {
     .await;
 
     let processor = Processor::start(&pipeline);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     assert_eq!(zone(get_json(&user, summary).await), "Asia/Tokyo");
     get_json(
         &user,

@@ -11,13 +11,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use chrono::{DateTime, Duration as Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use common::seeded::{domain_sample, ranking_from_gateway};
 use common::*;
-use healthpipe::progress::wait_until_caught_up;
 use healthpipe::workload::{generate, UserSpec};
 use healthpipe_domain::{
     aggregate_user, bucket_start, next_bucket_start, DeviceRanking, Period, Sample,
@@ -65,7 +63,7 @@ async fn a_priority_change_recomputes_the_buckets_where_the_winner_changes() {
     ranking
         .set_priority(watch.as_str(), 100)
         .set_priority(phone.as_str(), 80);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let before = stored(&pipeline, &user).await;
     let expected_before = expected(&samples, &ranking, tz);
     assert_rows_equal(&expected_before, &before, "before");
@@ -87,7 +85,7 @@ async fn a_priority_change_recomputes_the_buckets_where_the_winner_changes() {
         .unwrap();
     assert_eq!(response.status(), 200);
     ranking.set_priority(phone.as_str(), 120);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let after = stored(&pipeline, &user).await;
     let expected_after = expected(&samples, &ranking, tz);
     assert_rows_equal(&expected_after, &after, "after the priority change");
@@ -147,7 +145,7 @@ async fn a_late_upload_updates_exactly_the_buckets_of_its_day() {
         let sent = with_ids(&mut rng, generated.samples);
         samples.extend(sync(&user, device, &sent).await);
     }
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let before = stored(&pipeline, &user).await;
     assert_rows_equal(&expected(&samples, &ranking, tz), &before, "today's upload");
 
@@ -160,7 +158,7 @@ async fn a_late_upload_updates_exactly_the_buckets_of_its_day() {
     let late_to = late.iter().map(|s| s.end).max().unwrap();
     let expected_before = expected(&samples, &ranking, tz);
     samples.extend(late);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let after = stored(&pipeline, &user).await;
     let expected_after = expected(&samples, &ranking, tz);
     assert_rows_equal(&expected_after, &after, "after the late upload");
@@ -240,7 +238,7 @@ async fn a_deletion_recomputes_the_buckets_of_the_deleted_samples() {
     let mut samples = sync(&user, &watch, &watch_sync).await;
     samples.extend(sync(&user, &phone, &phone_sync).await);
     let ranking = ranking_from_gateway(&user).await;
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let before = stored(&pipeline, &user).await;
     let expected_before = expected(&samples, &ranking, tz);
     assert_rows_equal(&expected_before, &before, "before");
@@ -263,7 +261,7 @@ async fn a_deletion_recomputes_the_buckets_of_the_deleted_samples() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let after = stored(&pipeline, &user).await;
     let deleted: std::collections::HashSet<String> = ids.iter().map(|s| s.to_string()).collect();
     let expected_after = expected_without(&samples, &deleted, &ranking, tz);
@@ -288,7 +286,7 @@ async fn a_deletion_recomputes_the_buckets_of_the_deleted_samples() {
     // Re-sending a deleted sample (same id) does not bring it back.
     let again = sync(&user, &watch, std::slice::from_ref(&watch_steps)).await;
     assert_eq!(again.len(), 1);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     assert_rows_equal(
         &expected_after,
         &stored(&pipeline, &user).await,
@@ -332,16 +330,16 @@ async fn a_higher_sync_version_in_a_later_batch_replaces_the_stored_sample() {
     let other = heart_rate(&mut rng, 80.0, local(tz, day, 9, 30));
     // Each upload is applied before the next is sent, so they are in different batches.
     let stored_v1 = sync(&user, &watch, &[v1.clone(), other.clone()]).await;
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     assert_rows_equal(
         &expected(&stored_v1, &ranking, tz),
         &stored(&pipeline, &user).await,
         "version 1",
     );
     let stored_v2 = sync(&user, &watch, std::slice::from_ref(&v2)).await;
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     sync(&user, &watch, &[v1_again]).await;
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let current = [stored_v2, vec![stored_v1[1].clone()]].concat();
     let after = stored(&pipeline, &user).await;
     assert_rows_equal(&expected(&current, &ranking, tz), &after, "version 2");
@@ -421,7 +419,7 @@ async fn a_time_zone_change_rebuckets_a_long_history_exactly() {
             .collect();
         samples.extend(sync(&user, device, &sent).await);
     }
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let utc_rows = stored(&pipeline, &user).await;
     assert_rows_equal(
         &expected(&samples, &ranking, chrono_tz::UTC),
@@ -439,7 +437,7 @@ async fn a_time_zone_change_rebuckets_a_long_history_exactly() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    caught_up(&pipeline).await;
+    pipeline.settle_aggregation().await;
     let tokyo_rows = stored(&pipeline, &user).await;
     assert_rows_equal(
         &expected(&samples, &ranking, tokyo),
@@ -514,18 +512,6 @@ async fn sync(user: &Session, device: &str, samples: &[Value]) -> Vec<Sample> {
         .iter()
         .map(|json| domain_sample(json, json["id"].as_str().unwrap(), device, now))
         .collect()
-}
-
-async fn caught_up(pipeline: &Pipeline) {
-    wait_until_caught_up(
-        &pipeline.database_url,
-        &pipeline.kafka_brokers,
-        &pipeline.topics.user_events,
-        &pipeline.processor_config().group_id,
-        Duration::from_secs(60),
-    )
-    .await
-    .expect("the processor caught up");
 }
 
 fn expected(samples: &[Sample], ranking: &DeviceRanking, tz: Tz) -> BTreeMap<Key, Row> {
