@@ -5,15 +5,18 @@
 //! its doc comment. [`from_env`] then reads them from the environment and, unlike clap's own
 //! parsing, which stops at the first error, reports every missing or bad setting at once, so a
 //! broken deployment is fixed in one round. [`Redacted`] keeps passwords out of `Debug`
-//! output and error messages.
+//! output and error messages. [`EventLogSettings`] are the Kafka and registry settings the
+//! services share.
 //!
 //! This crate depends on no other healthpipe crate, so the gateway, the processors and the
 //! schema registry can all share it.
 
 mod error;
+mod event_log;
 mod parse;
 mod redact;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use event_log::EventLogSettings;
 pub use parse::{database_url, from_env, from_lookup};
 pub use redact::{redact, Redacted};

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use healthpipe_config::Redacted;
+use healthpipe_config::{EventLogSettings, Redacted};
 
 use crate::error::GatewayError;
 
@@ -42,19 +42,8 @@ struct Settings {
     /// Connections in the pool.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: usize,
-    /// Kafka bootstrap servers.
-    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
-    kafka_brokers: String,
-    /// Any Confluent-compatible schema registry.
-    #[arg(
-        long,
-        env = "SCHEMA_REGISTRY_URL",
-        default_value = "http://127.0.0.1:58081"
-    )]
-    registry_url: String,
-    /// Prefix of the topic names.
-    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
-    topic_prefix: String,
+    #[command(flatten)]
+    event_log: EventLogSettings,
     /// How long a request waits for Kafka before answering 503, in milliseconds.
     #[arg(long, env = "PRODUCE_TIMEOUT_MS", default_value_t = 10_000)]
     produce_timeout_ms: u64,
@@ -69,9 +58,9 @@ impl From<Settings> for GatewayConfig {
             addr: s.addr,
             database_url: s.database_url,
             db_pool_size: s.db_pool_size,
-            kafka_brokers: s.kafka_brokers,
-            registry_url: s.registry_url,
-            topic_prefix: s.topic_prefix,
+            kafka_brokers: s.event_log.kafka_brokers,
+            registry_url: s.event_log.registry_url,
+            topic_prefix: s.event_log.topic_prefix,
             produce_timeout: Duration::from_millis(s.produce_timeout_ms),
             session_ttl: chrono::Duration::hours(s.session_ttl_hours.into()),
         }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::builder::TypedValueParser as _;
-use healthpipe_config::Redacted;
+use healthpipe_config::{EventLogSettings, Redacted};
 
 use crate::error::ProcessorError;
 
@@ -48,19 +48,8 @@ struct Settings {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true,
           value_parser = healthpipe_config::database_url)]
     database_url: String,
-    /// Kafka bootstrap servers.
-    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
-    kafka_brokers: String,
-    /// Any Confluent-compatible schema registry.
-    #[arg(
-        long,
-        env = "SCHEMA_REGISTRY_URL",
-        default_value = "http://127.0.0.1:58081"
-    )]
-    registry_url: String,
-    /// Prefix of the topic names.
-    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
-    topic_prefix: String,
+    #[command(flatten)]
+    event_log: EventLogSettings,
     /// The consumer group [default: healthpipe-<processor>].
     #[arg(long, env = "CONSUMER_GROUP")]
     consumer_group: Option<String>,
@@ -88,9 +77,9 @@ impl Settings {
     fn into_config(self, processor: &str) -> ProcessorConfig {
         ProcessorConfig {
             database_url: self.database_url,
-            kafka_brokers: self.kafka_brokers,
-            registry_url: self.registry_url,
-            topic_prefix: self.topic_prefix,
+            kafka_brokers: self.event_log.kafka_brokers,
+            registry_url: self.event_log.registry_url,
+            topic_prefix: self.event_log.topic_prefix,
             group_id: self
                 .consumer_group
                 .unwrap_or_else(|| format!("healthpipe-{processor}")),

@@ -1,0 +1,21 @@
+//! The settings every service that reads or writes the event log shares.
+
+/// Where the event log is: the Kafka brokers, the schema registry its contracts live in,
+/// and the prefix of its topic names. Flattened (`#[command(flatten)]`) into a service's
+/// settings, so the variables, defaults and documentation are declared once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EventLogSettings {
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
+    pub kafka_brokers: String,
+    /// Any Confluent-compatible schema registry.
+    #[arg(
+        long,
+        env = "SCHEMA_REGISTRY_URL",
+        default_value = "http://127.0.0.1:58081"
+    )]
+    pub registry_url: String,
+    /// Prefix of the topic names.
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
+    pub topic_prefix: String,
+}
