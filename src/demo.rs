@@ -244,6 +244,8 @@ async fn start_gateway(
         topic_prefix: prefix.to_string(),
         produce_timeout: Duration::from_secs(10),
         session_ttl: chrono::Duration::hours(1),
+        password_hashes: 2,
+        trusted_proxies: Vec::new(),
     };
     let state = Arc::new(healthpipe_gateway::AppState::connect(config).await?);
     tokio::spawn(healthpipe_gateway::serve_listener(

@@ -1,6 +1,7 @@
 //! Accounts, sessions and roles at the gateway on the real stack: sign-up rules, Argon2id
-//! hashes and hashed tokens at rest, indistinguishable failed sign-ins, rate limits per account
-//! and per address, sign-out, the profile, and roles per endpoint.
+//! hashes and hashed tokens at rest, indistinguishable failed sign-ins, sign-in back-off per
+//! account and per (account, address) that never locks out other accounts or fresh addresses,
+//! shared by replicas and counted before the password is checked, sign-out, the profile, and roles per endpoint.
 
 mod common;
 
@@ -219,19 +220,41 @@ async fn an_unknown_email_and_a_wrong_password_get_the_same_401_in_the_same_time
     );
 }
 
+/// Signs in at the gateway `base` from `client`, with extra `headers`.
+async fn sign_in_at(
+    base: &str,
+    client: &reqwest::Client,
+    headers: &[(&str, &str)],
+    email: &str,
+    password: &str,
+) -> reqwest::StatusCode {
+    let mut request = client
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"email": email, "password": password}));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap().status()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn repeated_failures_are_rate_limited_per_account_and_per_address() {
+async fn failures_from_one_address_never_block_another_account() {
     let pipeline = Pipeline::without_processor().await;
-    // Per account: five failures from five addresses lock the account, even for the right
-    // password from a sixth address.
-    let locked = new_account(&pipeline).await;
-    for i in 0..5 {
-        let http = client_from(&format!("127.0.0.{}", 30 + i));
-        let response = sign_in(&pipeline, &http, &locked, "not the password").await;
+    // One address for many people (a NAT, a load balancer): someone guesses unknown
+    // emails, someone else mistypes their own password until they are told to wait.
+    let shared = client_from("127.0.0.50");
+    for i in 0..6 {
+        let email = format!("unknown-{i}@example.org");
+        let response = sign_in(&pipeline, &shared, &email, "whatever pw").await;
         assert_eq!(response.status(), 401);
     }
-    let response = sign_in(&pipeline, &client_from("127.0.0.40"), &locked, PASSWORD).await;
-    assert_eq!(response.status(), 429);
+    let typist = new_account(&pipeline).await;
+    for _ in 0..5 {
+        let response = sign_in(&pipeline, &shared, &typist, "not the password").await;
+        assert_eq!(response.status(), 401);
+    }
+    let response = sign_in(&pipeline, &shared, &typist, PASSWORD).await;
+    assert_eq!(response.status(), 429, "the typist waits");
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -242,25 +265,143 @@ async fn repeated_failures_are_rate_limited_per_account_and_per_address() {
         response.json::<Value>().await.unwrap()["error"],
         "too_many_requests"
     );
-
-    // Per address: five failures on five accounts lock the address, not the accounts.
+    // Another account behind the same address signs in at once.
     let other = new_account(&pipeline).await;
-    let noisy = client_from("127.0.0.50");
-    for i in 0..5 {
-        let response = sign_in(
-            &pipeline,
-            &noisy,
-            &format!("unknown-{i}@example.org"),
-            "whatever pw",
+    let response = sign_in(&pipeline, &shared, &other, PASSWORD).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_right_password_from_a_fresh_address_is_never_refused() {
+    let pipeline = Pipeline::without_processor().await;
+    let account = new_account(&pipeline).await;
+    // The account's 20 free failures, five from each of four addresses (in turn, so that
+    // none of them is refused by the account-wide back-off before the 20th)...
+    for i in 0..4 {
+        let client = client_from(&format!("127.0.0.{}", 30 + i));
+        for _ in 0..5 {
+            let status = sign_in_at(
+                &pipeline.base_url,
+                &client,
+                &[],
+                &account,
+                "not the password",
+            )
+            .await;
+            assert_eq!(status, 401);
+        }
+    }
+    // ...and one more from a fifth address, fresh until then, so still checked.
+    let status = sign_in_at(
+        &pipeline.base_url,
+        &client_from("127.0.0.34"),
+        &[],
+        &account,
+        "nope nope",
+    )
+    .await;
+    assert_eq!(status, 401);
+    // An address that failed on the account waits for the account-wide back-off...
+    let response = sign_in(&pipeline, &client_from("127.0.0.34"), &account, PASSWORD).await;
+    assert_eq!(response.status(), 429);
+    // ...a fresh one is let in.
+    let response = sign_in(&pipeline, &client_from("127.0.0.40"), &account, PASSWORD).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_are_counted_before_the_password_is_checked() {
+    let pipeline = Pipeline::without_processor().await;
+    let account = new_account(&pipeline).await;
+    let client = client_from("127.0.0.60");
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (base, client, account) = (pipeline.base_url.clone(), client.clone(), account.clone());
+        guesses.spawn(async move {
+            sign_in_at(&base, &client, &[], &account, "not the password").await
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = guesses.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| s.as_u16() == 401).count();
+    let refused = statuses.iter().filter(|s| s.as_u16() == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (5, 7),
+        "five free failures, the rest refused: {statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_share_the_count() {
+    let pipeline = Pipeline::without_processor().await;
+    let replica = pipeline.start_gateway_with(pipeline.gateway_config()).await;
+    let account = new_account(&pipeline).await;
+    let client = client_from("127.0.0.70");
+    for base in [
+        &pipeline.base_url,
+        &pipeline.base_url,
+        &pipeline.base_url,
+        &replica,
+        &replica,
+    ] {
+        let status = sign_in_at(base, &client, &[], &account, "not the password").await;
+        assert_eq!(status, 401);
+    }
+    // Five failures in all, on two replicas: the first one refuses the sixth attempt too.
+    let status = sign_in_at(&pipeline.base_url, &client, &[], &account, PASSWORD).await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
+    let pipeline = Pipeline::without_processor().await;
+    let proxied = pipeline
+        .start_gateway_with(healthpipe_gateway::GatewayConfig {
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..pipeline.gateway_config()
+        })
+        .await;
+    let account = new_account(&pipeline).await;
+    let proxy = client_from("127.0.0.1");
+    let from = |client: &'static str| [("x-forwarded-for", client)];
+    for _ in 0..5 {
+        let status = sign_in_at(
+            &proxied,
+            &proxy,
+            &from("198.51.100.1"),
+            &account,
+            "nope nope",
         )
         .await;
-        assert_eq!(response.status(), 401);
+        assert_eq!(status, 401);
     }
-    let response = sign_in(&pipeline, &noisy, &other, PASSWORD).await;
-    assert_eq!(response.status(), 429);
-    assert!(response.headers().contains_key("retry-after"));
-    let response = sign_in(&pipeline, &client_from("127.0.0.51"), &other, PASSWORD).await;
-    assert_eq!(response.status(), 200);
+    let status = sign_in_at(&proxied, &proxy, &from("198.51.100.1"), &account, PASSWORD).await;
+    assert_eq!(status, 429, "the client that failed waits");
+    let status = sign_in_at(&proxied, &proxy, &from("198.51.100.2"), &account, PASSWORD).await;
+    assert_eq!(status, 200, "another client behind the same proxy does not");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_overlong_login_email_is_refused_and_nothing_is_kept() {
+    let pipeline = Pipeline::without_processor().await;
+    let email = format!("{}@example.org", "a".repeat(60_000));
+    let response = sign_in(&pipeline, &client_from("127.0.0.80"), &email, "whatever pw").await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("email"),
+        "{body}"
+    );
+    let kept: i64 = db(&pipeline)
+        .await
+        .query_one("SELECT count(*) FROM login_failures", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,7 +1,7 @@
 //! Accounts and sessions: `POST /api/v1/users`, `POST /api/v1/sessions`,
 //! `DELETE /api/v1/sessions/current`, `GET|PATCH /api/v1/me`.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -16,9 +16,12 @@ use warp::Reply;
 
 use crate::auth::{self, AuthUser};
 use crate::error::ApiError;
+use crate::login_guard;
 use crate::AppState;
 
 pub const MIN_PASSWORD_LEN: usize = 10;
+/// The longest email address (RFC 5321's path limit); longer ones are refused before any work.
+pub const MAX_EMAIL_CHARS: usize = 254;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,10 +51,13 @@ pub struct ProfilePatch {
 
 /// Role: none (anyone may sign up). 201, 409 for a taken email, 422 for invalid fields.
 pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Reply, ApiError> {
-    if !body.email.contains('@') || body.email.contains('\0') || body.email.chars().count() > 254 {
-        return Err(ApiError::Unprocessable(
-            "email: an address with @, at most 254 characters".into(),
-        ));
+    if !body.email.contains('@')
+        || body.email.contains('\0')
+        || body.email.chars().count() > MAX_EMAIL_CHARS
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "email: an address with @, at most {MAX_EMAIL_CHARS} characters"
+        )));
     }
     let email = body.email.trim().to_lowercase();
     if body.password.chars().count() < MIN_PASSWORD_LEN {
@@ -67,7 +73,7 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
         .unwrap_or(Role::User.as_str())
         .parse()
         .map_err(|e| ApiError::Unprocessable(format!("role: {e}")))?;
-    let password_hash = auth::hash_password(body.password).await?;
+    let password_hash = auth::hash_password(&state.password_hashing, body.password).await?;
     let user = User {
         id: auth::new_id(),
         email,
@@ -103,39 +109,37 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
 }
 
 /// Role: none. The same 401 for an unknown email and a wrong password, after the same work.
+/// Attempts are counted before the password is checked (see [`crate::login_guard`]); no
+/// database connection is held while it is.
 pub async fn create_session(
     state: Arc<AppState>,
-    client: Option<SocketAddr>,
+    client: Option<IpAddr>,
     body: Credentials,
 ) -> Result<impl Reply, ApiError> {
     let email = body.email.trim().to_lowercase();
-    let keys = vec![
-        format!("account:{email}"),
-        format!(
-            "address:{}",
-            client.map(|a| a.ip().to_string()).unwrap_or_default()
-        ),
-    ];
-    if let Some(retry_after_secs) = state.login_limiter.retry_after(&keys) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(ApiError::Unprocessable(format!(
+            "email: at most {MAX_EMAIL_CHARS} characters"
+        )));
     }
-    let db = state.db.get().await?;
+    let client = client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let keys = login_guard::Keys::new(&email, client);
+    login_guard::admit(&state, &keys).await?;
     // PostgreSQL text cannot hold NUL, so no account has such an address.
     let account = if email.contains('\0') {
         None
     } else {
-        users::credentials(&db, &email).await?
+        users::credentials(&state.db.get().await?, &email).await?
     };
     let (user_id, stored) = account.unzip();
-    let valid = auth::verify_password(body.password, stored).await;
+    let valid = auth::verify_password(&state.password_hashing, body.password, stored).await;
     let Some(user_id) = user_id.filter(|_| valid) else {
-        state.login_limiter.record_failure(&keys);
         return Err(ApiError::Unauthorized);
     };
-    state.login_limiter.clear(&keys[0]);
+    login_guard::succeeded(&state, &keys).await?;
     let (token, digest) = auth::new_token();
     let expires_at: DateTime<Utc> = Utc::now() + state.config.session_ttl;
-    sessions::create(&db, &digest, user_id, expires_at).await?;
+    sessions::create(&state.db.get().await?, &digest, user_id, expires_at).await?;
     Ok(warp::reply::json(
         &serde_json::json!({"token": token, "expires_at": expires_at.to_rfc3339()}),
     ))

@@ -10,6 +10,7 @@ use healthpipe_domain::Role;
 use healthpipe_storage::accounts::sessions;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 use warp::Filter;
 
@@ -24,8 +25,14 @@ pub struct AuthUser {
     pub token_hash: Vec<u8>,
 }
 
-/// Argon2id is deliberately slow (tens of ms): run it off the async threads.
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
+/// Argon2id is deliberately slow (tens of ms) and takes 19 MiB per hash: run it off the
+/// async threads, at most `hashing`'s permits at a time, so parallel sign-ups and sign-ins
+/// queue instead of exhausting memory.
+pub async fn hash_password(hashing: &Semaphore, password: String) -> Result<String, ApiError> {
+    let _permit = hashing
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing: {e}")))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes(), &new_salt())
@@ -37,8 +44,16 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
 }
 
 /// Verifies against the stored hash, or against a fixed dummy hash when the account does not
-/// exist, so an unknown email and a wrong password take the same time.
-pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+/// exist, so an unknown email and a wrong password take the same time. Bounded like
+/// [`hash_password`].
+pub async fn verify_password(
+    hashing: &Semaphore,
+    password: String,
+    stored: Option<String>,
+) -> bool {
+    let Ok(_permit) = hashing.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         PasswordHash::new(&hash)
@@ -116,57 +131,6 @@ async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiEr
         role: user.role,
         token_hash,
     })
-}
-
-/// Limits failed logins per account and per client address: after `MAX_FAILURES` within
-/// `WINDOW`, further attempts get 429 until the window has passed. In-process state: with
-/// several gateway replicas each enforces its own limit.
-pub struct LoginLimiter {
-    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
-}
-
-const MAX_FAILURES: u32 = 5;
-const WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
-impl LoginLimiter {
-    pub fn new() -> Self {
-        Self {
-            failures: Default::default(),
-        }
-    }
-
-    /// Seconds to wait if any of `keys` is over the limit.
-    pub fn retry_after(&self, keys: &[String]) -> Option<u64> {
-        let map = self.failures.lock().expect("limiter lock");
-        keys.iter()
-            .filter_map(|k| map.get(k))
-            .filter(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < WINDOW)
-            .map(|(_, since)| (WINDOW - since.elapsed()).as_secs().max(1))
-            .max()
-    }
-
-    pub fn record_failure(&self, keys: &[String]) {
-        let mut map = self.failures.lock().expect("limiter lock");
-        for key in keys {
-            let entry = map
-                .entry(key.clone())
-                .or_insert((0, std::time::Instant::now()));
-            if entry.1.elapsed() >= WINDOW {
-                *entry = (0, std::time::Instant::now());
-            }
-            entry.0 += 1;
-        }
-    }
-
-    pub fn clear(&self, key: &str) {
-        self.failures.lock().expect("limiter lock").remove(key);
-    }
-}
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// Like `with_user`, and the caller must have `role` (403 otherwise).

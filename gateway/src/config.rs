@@ -27,6 +27,11 @@ pub struct GatewayConfig {
     pub produce_timeout: Duration,
     /// `SESSION_TTL_HOURS`, default 720 (30 days).
     pub session_ttl: chrono::Duration,
+    /// `PASSWORD_HASHES`, default 2: password hashes computed at once (19 MiB each).
+    pub password_hashes: usize,
+    /// `TRUSTED_PROXIES`, default none: addresses of proxies whose `X-Forwarded-For` names
+    /// the client (sign-in attempts are counted per client address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The gateway's environment, as clap declares and documents it.
@@ -50,6 +55,15 @@ struct Settings {
     /// How long a session token is valid, in hours (30 days).
     #[arg(long, env = "SESSION_TTL_HOURS", default_value_t = 720)]
     session_ttl_hours: u32,
+    /// Password hashes computed at once; more wait (each takes 19 MiB and a core for tens
+    /// of milliseconds).
+    #[arg(long, env = "PASSWORD_HASHES", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    password_hashes: u16,
+    /// Comma-separated addresses of the proxies in front of the gateway, whose
+    /// `X-Forwarded-For` header names the client.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl From<Settings> for GatewayConfig {
@@ -63,6 +77,8 @@ impl From<Settings> for GatewayConfig {
             topic_prefix: s.event_log.topic_prefix,
             produce_timeout: Duration::from_millis(s.produce_timeout_ms),
             session_ttl: chrono::Duration::hours(s.session_ttl_hours.into()),
+            password_hashes: s.password_hashes.into(),
+            trusted_proxies: s.trusted_proxies,
         }
     }
 }
@@ -79,6 +95,8 @@ impl std::fmt::Debug for GatewayConfig {
             .field("topic_prefix", &self.topic_prefix)
             .field("produce_timeout", &self.produce_timeout)
             .field("session_ttl", &self.session_ttl)
+            .field("password_hashes", &self.password_hashes)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -119,6 +137,8 @@ mod tests {
         assert_eq!(config.topic_prefix, "healthpipe");
         assert_eq!(config.produce_timeout, Duration::from_secs(10));
         assert_eq!(config.session_ttl, chrono::Duration::days(30));
+        assert_eq!(config.password_hashes, 2);
+        assert!(config.trusted_proxies.is_empty());
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod explain;
 mod idempotency;
 mod ingest;
 mod insights;
+mod login_guard;
 mod metrics;
 mod publisher;
 mod query;
@@ -44,7 +45,8 @@ pub struct AppState {
     pub config: GatewayConfig,
     pub db: healthpipe_storage::Pool,
     pub publisher: Publisher,
-    pub login_limiter: auth::LoginLimiter,
+    /// Permits for password hashing (see `auth::hash_password`).
+    pub password_hashing: tokio::sync::Semaphore,
 }
 
 /// Binds `config.addr` and serves until `shutdown` resolves, then drains in-flight requests.
@@ -82,11 +84,12 @@ impl AppState {
         let db = healthpipe_storage::connect(&config.database_url, config.db_pool_size)
             .map_err(|e| GatewayError::Config(e.to_string()))?;
         let publisher = Publisher::new(&config)?;
+        let password_hashing = tokio::sync::Semaphore::new(config.password_hashes);
         Ok(Self {
             config,
             db,
             publisher,
-            login_limiter: auth::LoginLimiter::new(),
+            password_hashing,
         })
     }
 }

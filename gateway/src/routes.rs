@@ -51,6 +51,7 @@ pub fn routes(
     // Accounts: any signed-in role. Devices and sync: the `user` role only.
     let user = with_user(state.clone());
     let plain_user = with_role(state.clone(), Role::User);
+    let client = client_address(state.clone());
     let st = warp::any().map(move || state.clone());
 
     let create_user = warp::post()
@@ -61,7 +62,7 @@ pub fn routes(
     let create_session = warp::post()
         .and(api.and(warp::path!("sessions")))
         .and(st.clone())
-        .and(warp::addr::remote())
+        .and(client)
         .and(json_body())
         .and_then(|s, a, b| async move { respond(accounts::create_session(s, a, b).await) });
     let delete_session = warp::delete()
@@ -305,6 +306,21 @@ async fn ready(state: &AppState) -> Result<Response, ApiError> {
         )
         .into_response())
     }
+}
+
+/// The client's address (see [`crate::login_guard::client_address`]).
+fn client_address(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Option<std::net::IpAddr>,), Error = Rejection> + Clone {
+    warp::addr::remote()
+        .and(warp::header::optional::<String>("x-forwarded-for"))
+        .map(move |peer, forwarded: Option<String>| {
+            crate::login_guard::client_address(
+                peer,
+                forwarded.as_deref(),
+                &state.config.trusted_proxies,
+            )
+        })
 }
 
 #[cfg(test)]

@@ -96,13 +96,21 @@ impl Pipeline {
             topic_prefix: self.topic_prefix.clone(),
             produce_timeout: Duration::from_secs(10),
             session_ttl: chrono::Duration::hours(1),
+            password_hashes: 2,
+            trusted_proxies: Vec::new(),
         }
     }
 
     async fn start_gateway(&self) -> String {
+        self.start_gateway_with(self.gateway_config()).await
+    }
+
+    /// Starts one more gateway (a replica, or one set up differently) on the pipeline's
+    /// database and topics; returns its base URL.
+    pub async fn start_gateway_with(&self, config: healthpipe_gateway::GatewayConfig) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = healthpipe_gateway::AppState::connect(self.gateway_config())
+        let state = healthpipe_gateway::AppState::connect(config)
             .await
             .expect("gateway state");
         let shutdown = self.shutdown.clone();
