@@ -7,8 +7,8 @@
 use anyhow::Result;
 use chrono::Utc;
 use healthpipe_domain::{validate, RawSample};
+use healthpipe_storage::projections::samples::SAMPLE_COLUMN_TYPES;
 use healthpipe_storage::sql::{copy_in, execute};
-use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use super::env::connect;
@@ -28,21 +28,8 @@ pub async fn copy(
 ) -> Result<u64> {
     let mut db = connect(database_url).await?;
     let tx = db.transaction().await?;
-    let mut writer = copy_in(
-        &tx,
-        COPY_HISTORY,
-        &[
-            Type::UUID,
-            Type::UUID,
-            Type::UUID,
-            Type::TEXT,
-            Type::FLOAT8,
-            Type::TIMESTAMPTZ,
-            Type::TIMESTAMPTZ,
-            Type::INT4,
-        ],
-    )
-    .await?;
+    // The first eight columns: what the gateway validates; the rest stay NULL.
+    let mut writer = copy_in(&tx, COPY_HISTORY, &SAMPLE_COLUMN_TYPES[..8]).await?;
     let now = Utc::now();
     let mut rows = 0u64;
     for (member, user_devices) in members.iter().zip(devices) {

@@ -120,26 +120,29 @@ pub async fn load_known(
     })
 }
 
+/// The column types of a binary COPY into `samples`, in [`SampleRow`]'s (and
+/// `samples_copy.sql`'s) order; a COPY of fewer columns takes a prefix.
+pub const SAMPLE_COLUMN_TYPES: [Type; 12] = [
+    Type::UUID,
+    Type::UUID,
+    Type::UUID,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::INT4,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::JSONB,
+];
+
 /// Inserts new samples with binary COPY.
 pub async fn copy_samples(tx: &Transaction<'_>, rows: &[SampleRow]) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
-    let types = [
-        Type::UUID,
-        Type::UUID,
-        Type::UUID,
-        Type::TEXT,
-        Type::FLOAT8,
-        Type::TIMESTAMPTZ,
-        Type::TIMESTAMPTZ,
-        Type::INT4,
-        Type::TEXT,
-        Type::TEXT,
-        Type::INT8,
-        Type::JSONB,
-    ];
-    let mut copy = copy_in(tx, SAMPLES_COPY, &types).await?;
+    let mut copy = copy_in(tx, SAMPLES_COPY, &SAMPLE_COLUMN_TYPES).await?;
     for row in rows {
         let metadata = serde_json::to_value(&row.metadata).expect("a string map serialises");
         copy.write(&[
