@@ -255,6 +255,88 @@ async fn too_many_samples_or_too_large_a_body_is_a_413_and_malformed_json_a_400(
     assert!(message.contains("line 2 column"), "{message}");
 }
 
+/// One STEPS sample in minute `minute` of 2026-05-04 08:00Z.
+fn minute(minute: u32) -> Value {
+    steps(
+        1.0,
+        &format!("2026-05-04T08:{minute:02}:00Z"),
+        &format!("2026-05-04T08:{minute:02}:30Z"),
+    )
+}
+
+/// `entries` metadata entries whose values are `value_chars` long.
+fn metadata(entries: usize, value_chars: usize) -> Value {
+    let map: serde_json::Map<String, Value> = (0..entries)
+        .map(|k| (format!("key{k}"), json!("y".repeat(value_chars))))
+        .collect();
+    Value::Object(map)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlong_texts_are_rejected_and_an_event_the_log_cannot_take_is_a_413() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let device = user.device("iphone", "phone").await;
+    let mut long_app = minute(0);
+    long_app["source_app"] = json!("a".repeat(257));
+    let mut many_entries = minute(1);
+    many_entries["metadata"] = metadata(65, 1);
+    let mut long_key = minute(2);
+    long_key["metadata"] = json!({"k".repeat(129): "v"});
+    let mut long_value = minute(3);
+    long_value["metadata"] = metadata(1, 1025);
+    let mut at_the_caps = minute(4);
+    at_the_caps["source_app"] = json!("a".repeat(256));
+    at_the_caps["metadata"] = metadata(64, 1024);
+    let body = json!({"samples": [long_app, many_entries, long_key, long_value, at_the_caps]});
+    let response = user
+        .post(&format!("/api/v1/devices/{device}/sync"), body)
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["synced"].as_u64(), body["errors"].as_u64()),
+        (Some(1), Some(4)),
+        "{body}"
+    );
+    let details = body["error_details"].as_array().unwrap();
+    for (detail, field) in
+        details
+            .iter()
+            .zip(["source_app", "metadata", "metadata", "metadata.key0"])
+    {
+        assert!(
+            detail["error"].as_str().unwrap().starts_with(field),
+            "{detail}"
+        );
+    }
+
+    // Within the caps, twenty samples of 64 kB of metadata each make one event of 1.3 MB,
+    // more than the log takes: a 413 that says what to do, and nothing appended.
+    let before = events(&pipeline).await;
+    let samples: Vec<Value> = (10..30)
+        .map(|m| {
+            let mut sample = minute(m);
+            sample["metadata"] = metadata(64, 1000);
+            sample
+        })
+        .collect();
+    let response = user
+        .post(
+            &format!("/api/v1/devices/{device}/sync"),
+            json!({"samples": samples}),
+        )
+        .await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "payload_too_large");
+    assert!(
+        body["message"].as_str().unwrap().contains("fewer samples"),
+        "{body}"
+    );
+    assert_eq!(events(&pipeline).await, before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn another_users_device_or_an_unknown_one_is_a_404() {
     let pipeline = Pipeline::without_processor().await;

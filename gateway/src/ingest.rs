@@ -21,6 +21,16 @@ pub const MALFORMED_SAMPLE: &str = "malformed_sample";
 pub const INVALID_ID: &str = "invalid_id";
 pub const INVALID_SYNC_VERSION: &str = "invalid_sync_version";
 pub const INVALID_TEXT: &str = "invalid_text";
+pub const TEXT_TOO_LONG: &str = "text_too_long";
+
+/// Longest `source_app`, in characters.
+pub const MAX_SOURCE_APP_CHARS: usize = 256;
+/// Most metadata entries of one sample.
+pub const MAX_METADATA_ENTRIES: usize = 64;
+/// Longest metadata key, in characters.
+pub const MAX_METADATA_KEY_CHARS: usize = 128;
+/// Longest metadata value, in characters (after non-strings are written as JSON).
+pub const MAX_METADATA_VALUE_CHARS: usize = 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,6 +173,7 @@ pub fn to_event_sample(
             other => (k, other.to_string()),
         })
         .collect();
+    check_text_lengths(client.source_app.as_deref(), &metadata)?;
     // Downstream text and jsonb columns cannot hold NUL.
     let has_nul = |s: &str| s.contains('\0');
     if client.source_app.as_deref().is_some_and(has_nul)
@@ -201,6 +212,44 @@ pub fn to_event_sample(
         sync_version,
         metadata,
     })
+}
+
+/// Caps the free texts of a sample, so that one sample cannot make an event larger than the
+/// event log takes, nor a stored row unbounded.
+fn check_text_lengths(
+    source_app: Option<&str>,
+    metadata: &HashMap<String, String>,
+) -> Result<(), (&'static str, String)> {
+    let too_long = |message: String| Err((TEXT_TOO_LONG, message));
+    if source_app.is_some_and(|s| s.chars().count() > MAX_SOURCE_APP_CHARS) {
+        return too_long(format!(
+            "source_app: at most {MAX_SOURCE_APP_CHARS} characters"
+        ));
+    }
+    if metadata.len() > MAX_METADATA_ENTRIES {
+        return too_long(format!(
+            "metadata: {} entries, at most {MAX_METADATA_ENTRIES}",
+            metadata.len()
+        ));
+    }
+    if metadata
+        .keys()
+        .any(|k| k.chars().count() > MAX_METADATA_KEY_CHARS)
+    {
+        return too_long(format!(
+            "metadata: keys of at most {MAX_METADATA_KEY_CHARS} characters"
+        ));
+    }
+    if let Some(key) = metadata
+        .iter()
+        .find(|(_, v)| v.chars().count() > MAX_METADATA_VALUE_CHARS)
+        .map(|(k, _)| k)
+    {
+        return too_long(format!(
+            "metadata.{key}: at most {MAX_METADATA_VALUE_CHARS} characters"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,10 @@ use crate::config::GatewayConfig;
 use crate::error::{ApiError, GatewayError};
 use crate::metrics;
 
+/// The largest event the gateway appends, in encoded bytes: the producer's
+/// `message.max.bytes` (and below the broker's default limit of 1 MiB).
+pub const MAX_EVENT_BYTES: usize = 1_000_000;
+
 pub struct Publisher {
     producer: FutureProducer,
     codec: EventCodec,
@@ -34,6 +38,7 @@ impl Publisher {
             // Bounded local queue: when Kafka is slow the gateway answers 503 instead of
             // buffering without limit.
             .set("queue.buffering.max.kbytes", "262144")
+            .set("message.max.bytes", MAX_EVENT_BYTES.to_string())
             .set(
                 "message.timeout.ms",
                 config.produce_timeout.as_millis().to_string(),
@@ -61,6 +66,17 @@ impl Publisher {
         let mut payloads = Vec::with_capacity(events.len());
         for event in events {
             payloads.push(self.codec.encode(topic, event).await.map_err(codec_error)?);
+        }
+        // Checked for all events before any is sent: a request is appended whole or not at
+        // all, and retrying one the log can never take is pointless (not a 503).
+        if let Some(largest) = payloads.iter().map(Vec::len).max() {
+            if largest > MAX_EVENT_BYTES {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "one event of this request would be {largest} bytes, more than the event \
+                     log takes ({MAX_EVENT_BYTES}); nothing was stored: send fewer samples \
+                     per request, or shorter metadata"
+                )));
+            }
         }
         let started = Instant::now();
         let deliveries = payloads.iter().map(|payload| {
