@@ -160,16 +160,25 @@ impl SampleType {
         TimeDelta::seconds(self.spec().max_duration_secs)
     }
 
+    /// The start times of every sample of this type that can overlap `[from, to)`: validation
+    /// refuses samples longer than [`Self::max_duration`], so they start at most one maximum
+    /// duration before it. Counting a page of samples loads the samples overlapping the page.
+    pub fn overlap_starts(
+        self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> std::ops::Range<DateTime<Utc>> {
+        from - self.max_duration()..to
+    }
+
     /// The start times of every sample of this type that can change how `[from, to)` counts:
     /// those overlapping it (or, for discrete and latest types, starting in it) and those
-    /// overlapping one of these, whose better device may take its place. Validation refuses
-    /// samples longer than [`Self::max_duration`], so one maximum duration on each side is
-    /// enough. Recomputing aggregates, explaining a bucket and counting a page of samples
-    /// all load the stored samples starting in this range; a new or deleted sample changes
-    /// the buckets of every sample starting in its reach.
+    /// overlapping one of these, whose better device may take its place: the samples
+    /// overlapping `[from, to)` widened by one maximum duration at its end. Recomputing
+    /// aggregates and explaining a bucket load the stored samples starting in this range; a
+    /// new or deleted sample changes the buckets of every sample starting in its reach.
     pub fn reach(self, from: DateTime<Utc>, to: DateTime<Utc>) -> std::ops::Range<DateTime<Utc>> {
-        let margin = self.max_duration();
-        from - margin..to + margin
+        self.overlap_starts(from, to + self.max_duration())
     }
 }
 
@@ -306,6 +315,8 @@ mod tests {
                 (reach.start, reach.end),
                 (from - t.max_duration(), to + t.max_duration())
             );
+            let overlap = t.overlap_starts(from, to);
+            assert_eq!((overlap.start, overlap.end), (from - t.max_duration(), to));
         }
         assert_eq!(
             SampleType::BloodGlucose.canonical_unit(),

@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use healthpipe_domain::{clean_up, dedup, DeviceRanking, Sample, SampleType};
 use healthpipe_storage::reads::samples::{self as stored, PageKey, Range, StoredSample};
 use serde::Serialize;
@@ -152,9 +152,8 @@ fn view(
 
 /// Every stored sample of the type that can overlap a sample of `page` (a non-empty page).
 ///
-/// The stored samples within the reach of the page's time span (see
-/// [`SampleType::reach`]): deduplicated with them, they count the page's samples exactly as
-/// the aggregates and explain do.
+/// The stored samples that overlap the page's time span (see [`SampleType::overlap_starts`]):
+/// deduplicated with them, the page's samples count exactly as in the aggregates and explain.
 async fn neighbours(
     db: &deadpool_postgres::Client,
     range: &Range,
@@ -165,11 +164,13 @@ async fn neighbours(
     let (Some(first_start), Some(last_end)) = (first_start, last_end) else {
         return Ok(Vec::new());
     };
-    // The last end is included: the reach is open at its end, one maximum duration after.
-    let reach = range.sample_type.reach(first_start, last_end);
+    // The last end is included: one microsecond, PostgreSQL's resolution, after it.
+    let overlapping = range
+        .sample_type
+        .overlap_starts(first_start, last_end + TimeDelta::microseconds(1));
     let around = Range {
-        from: reach.start,
-        to: reach.end,
+        from: overlapping.start,
+        to: overlapping.end,
         ..*range
     };
     let samples = stored::starting_in(db, &around, MAX_NEIGHBOURS + 1).await?;
