@@ -197,11 +197,20 @@ pub async fn collect(
 /// partition revoked and assigned back (read again from its stored offset).
 fn after_rebalance(batch: &mut Vec<OwnedMessage>, owned: &[(String, i32)]) -> usize {
     let before = batch.len();
-    batch.retain(|m| owned.contains(&(m.topic().to_string(), m.partition())));
+    batch.retain(|m| {
+        owned
+            .iter()
+            .any(|(t, p)| t == m.topic() && *p == m.partition())
+    });
     let abandoned = before - batch.len();
-    batch.sort_by_key(|m| (m.topic().to_string(), m.partition(), m.offset()));
-    batch.dedup_by_key(|m| (m.topic().to_string(), m.partition(), m.offset()));
+    batch.sort_by(|a, b| position(a).cmp(&position(b)));
+    batch.dedup_by(|a, b| position(a) == position(b));
     abandoned
+}
+
+/// Where a message stands in the log.
+fn position(m: &OwnedMessage) -> (&str, i32, i64) {
+    (m.topic(), m.partition(), m.offset())
 }
 
 async fn consumer_error(e: &rdkafka::error::KafkaError) {
