@@ -353,15 +353,7 @@ async fn a_partition_moved_in_the_middle_of_a_batch_is_applied_once() {
         "the partitions moved only after a batch was applied: the test proves nothing"
     );
 
-    wait_until_caught_up(
-        &pipeline.database_url,
-        &pipeline.kafka_brokers,
-        &pipeline.topics.user_events,
-        &group,
-        Duration::from_secs(90),
-    )
-    .await
-    .unwrap();
+    pipeline.settle_aggregation().await;
     first.stop(true).await;
     second.stop(true).await;
     assert!(

@@ -46,12 +46,7 @@ async fn sign_in(
     email: &str,
     password: &str,
 ) -> reqwest::Response {
-    client
-        .post(pipeline.url("/api/v1/sessions"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap()
+    sign_in_at(&pipeline.base_url, client, &[], email, password).await
 }
 
 async fn new_account(pipeline: &Pipeline) -> String {
@@ -227,14 +222,14 @@ async fn sign_in_at(
     headers: &[(&str, &str)],
     email: &str,
     password: &str,
-) -> reqwest::StatusCode {
+) -> reqwest::Response {
     let mut request = client
         .post(format!("{base}/api/v1/sessions"))
         .json(&json!({"email": email, "password": password}));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.send().await.unwrap().status()
+    request.send().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -287,7 +282,8 @@ async fn the_right_password_from_a_fresh_address_is_never_refused() {
                 &account,
                 "not the password",
             )
-            .await;
+            .await
+            .status();
             assert_eq!(status, 401);
         }
     }
@@ -299,7 +295,8 @@ async fn the_right_password_from_a_fresh_address_is_never_refused() {
         &account,
         "nope nope",
     )
-    .await;
+    .await
+    .status();
     assert_eq!(status, 401);
     // An address that failed on the account waits for the account-wide back-off...
     let response = sign_in(&pipeline, &client_from("127.0.0.34"), &account, PASSWORD).await;
@@ -318,7 +315,9 @@ async fn parallel_guesses_are_counted_before_the_password_is_checked() {
     for _ in 0..12 {
         let (base, client, account) = (pipeline.base_url.clone(), client.clone(), account.clone());
         guesses.spawn(async move {
-            sign_in_at(&base, &client, &[], &account, "not the password").await
+            sign_in_at(&base, &client, &[], &account, "not the password")
+                .await
+                .status()
         });
     }
     let mut statuses = Vec::new();
@@ -347,11 +346,15 @@ async fn replicas_share_the_count() {
         &replica,
         &replica,
     ] {
-        let status = sign_in_at(base, &client, &[], &account, "not the password").await;
+        let status = sign_in_at(base, &client, &[], &account, "not the password")
+            .await
+            .status();
         assert_eq!(status, 401);
     }
     // Five failures in all, on two replicas: the first one refuses the sixth attempt too.
-    let status = sign_in_at(&pipeline.base_url, &client, &[], &account, PASSWORD).await;
+    let status = sign_in_at(&pipeline.base_url, &client, &[], &account, PASSWORD)
+        .await
+        .status();
     assert_eq!(status, 429);
 }
 
@@ -375,12 +378,17 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
             &account,
             "nope nope",
         )
-        .await;
+        .await
+        .status();
         assert_eq!(status, 401);
     }
-    let status = sign_in_at(&proxied, &proxy, &from("198.51.100.1"), &account, PASSWORD).await;
+    let status = sign_in_at(&proxied, &proxy, &from("198.51.100.1"), &account, PASSWORD)
+        .await
+        .status();
     assert_eq!(status, 429, "the client that failed waits");
-    let status = sign_in_at(&proxied, &proxy, &from("198.51.100.2"), &account, PASSWORD).await;
+    let status = sign_in_at(&proxied, &proxy, &from("198.51.100.2"), &account, PASSWORD)
+        .await
+        .status();
     assert_eq!(status, 200, "another client behind the same proxy does not");
 }
 

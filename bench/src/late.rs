@@ -65,7 +65,7 @@ pub async fn round(
         let Some(start) = local else { continue };
         let (sample, device) = match i % 3 {
             0 => (
-                late_sample(
+                GenSample::new(
                     "STEPS",
                     rng.random_range(200..900) as f64,
                     "count",
@@ -75,7 +75,7 @@ pub async fn round(
                 1,
             ),
             1 => (
-                late_sample(
+                GenSample::new(
                     "HEART_RATE",
                     rng.random_range(60..100) as f64,
                     "count/min",
@@ -84,7 +84,7 @@ pub async fn round(
                 ),
                 0,
             ),
-            _ => (late_sample("WEIGHT", 71.5, "kg", start, start), 1),
+            _ => (GenSample::new("WEIGHT", 71.5, "kg", start, start), 1),
         };
         requests.push(Request {
             path: member.sync_path(device),
@@ -149,22 +149,6 @@ fn touched_range(period: Period, s: &GenSample, tz: Tz) -> (DateTime<Utc>, DateT
     )
 }
 
-fn late_sample(
-    kind: &'static str,
-    value: f64,
-    unit: &'static str,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> GenSample {
-    GenSample {
-        kind,
-        value,
-        unit,
-        start,
-        end,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -172,7 +156,7 @@ mod tests {
     use super::*;
 
     fn steps(from: DateTime<Utc>, to: DateTime<Utc>) -> GenSample {
-        late_sample("STEPS", 500.0, "count", from, to)
+        GenSample::new("STEPS", 500.0, "count", from, to)
     }
 
     #[test]

@@ -21,6 +21,22 @@ pub struct GenSample {
 }
 
 impl GenSample {
+    pub fn new(
+        kind: &'static str,
+        value: f64,
+        unit: &'static str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Self {
+        GenSample {
+            kind,
+            value,
+            unit,
+            start,
+            end,
+        }
+    }
+
     /// Appends the sample as gateway sync JSON to `out`, times with the offset of `tz` as a
     /// phone would send them.
     pub fn write_json(&self, tz: Tz, out: &mut String) {
@@ -114,7 +130,7 @@ pub fn generate_realistic(spec: &UserSpec) -> Vec<RealisticDevice> {
         while t < at(23, 0) {
             if worn(t) {
                 let bpm: f64 = rng.random_range(58.0..110.0);
-                watch.push(compact("HEART_RATE", bpm.round(), "count/min", t, t));
+                watch.push(GenSample::new("HEART_RATE", bpm.round(), "count/min", t, t));
             }
             t += hr_step;
         }
@@ -122,11 +138,11 @@ pub fn generate_realistic(spec: &UserSpec) -> Vec<RealisticDevice> {
             let mut t = sleep_start;
             while t < sleep_end {
                 let bpm: f64 = rng.random_range(48.0..66.0);
-                watch.push(compact("HEART_RATE", bpm.round(), "count/min", t, t));
+                watch.push(GenSample::new("HEART_RATE", bpm.round(), "count/min", t, t));
                 t += hr_step;
             }
             let asleep = (sleep_end - sleep_start).num_minutes() as f64;
-            watch.push(compact(
+            watch.push(GenSample::new(
                 "SLEEP_ANALYSIS",
                 asleep,
                 "min",
@@ -138,7 +154,7 @@ pub fn generate_realistic(spec: &UserSpec) -> Vec<RealisticDevice> {
             let from = sleep_start - Duration::minutes(10);
             let to = sleep_end + Duration::minutes(10);
             let in_bed = (to - from).num_minutes() as f64;
-            phone.push(compact("SLEEP_ANALYSIS", in_bed, "min", from, to));
+            phone.push(GenSample::new("SLEEP_ANALYSIS", in_bed, "min", from, to));
         }
         // A workout with a chest strap on some days: heart rate every 10 s.
         if has_strap && rng.random_bool(0.4) {
@@ -147,23 +163,29 @@ pub fn generate_realistic(spec: &UserSpec) -> Vec<RealisticDevice> {
             let mut t = from;
             while t < to {
                 let bpm: f64 = rng.random_range(110.0..175.0);
-                strap.push(compact("HEART_RATE", bpm.round(), "count/min", t, t));
+                strap.push(GenSample::new("HEART_RATE", bpm.round(), "count/min", t, t));
                 t += Duration::seconds(10);
             }
         }
         let kg: f64 = 72.0 + rng.random_range(-0.6..0.6);
         if has_scale && rng.random_bool(0.9) {
             let t = at(7, rng.random_range(0..20));
-            scale.push(compact("WEIGHT", (kg * 10.0).round() / 10.0, "kg", t, t));
+            scale.push(GenSample::new(
+                "WEIGHT",
+                (kg * 10.0).round() / 10.0,
+                "kg",
+                t,
+                t,
+            ));
         }
         if has_manual && rng.random_bool(0.15) {
             if rng.random_bool(0.5) {
                 let t = at(20, 0);
-                manual.push(compact("WEIGHT", (kg * 2.2046).round(), "lb", t, t));
+                manual.push(GenSample::new("WEIGHT", (kg * 2.2046).round(), "lb", t, t));
             } else {
                 let from = at(rng.random_range(8..20), 0);
                 let to = from + Duration::minutes(30);
-                manual.push(compact(
+                manual.push(GenSample::new(
                     "STEPS",
                     rng.random_range(1500..4000) as f64,
                     "count",
@@ -200,37 +222,21 @@ fn push_movement(
 ) {
     let steps = steps.round();
     let meters = steps * stride_m;
-    out.push(compact("STEPS", steps, "count", start, end));
-    out.push(compact(
+    out.push(GenSample::new("STEPS", steps, "count", start, end));
+    out.push(GenSample::new(
         "DISTANCE",
         (meters / per_meter * 1000.0).round() / 1000.0,
         unit,
         start,
         end,
     ));
-    out.push(compact(
+    out.push(GenSample::new(
         "ACTIVE_ENERGY",
         (steps * 0.04 * 100.0).round() / 100.0,
         "kcal",
         start,
         end,
     ));
-}
-
-fn compact(
-    kind: &'static str,
-    value: f64,
-    unit: &'static str,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> GenSample {
-    GenSample {
-        kind,
-        value,
-        unit,
-        start,
-        end,
-    }
 }
 
 fn realistic(

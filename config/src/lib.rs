@@ -18,5 +18,5 @@ mod redact;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use event_log::EventLogSettings;
-pub use parse::{database_url, from_env, from_lookup};
+pub use parse::{database_url, from_env, from_lookup, lookup_in};
 pub use redact::{redact, Redacted};

@@ -19,6 +19,16 @@ pub fn from_env<T: Args + FromArgMatches>(service: &str) -> Result<T, ConfigErro
     from_lookup(service, |var| std::env::var(var).ok())
 }
 
+/// A lookup over fixed `(variable, value)` pairs, for [`from_lookup`] in tests and tools
+/// that leave the process's environment alone.
+pub fn lookup_in<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |key| {
+        vars.iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| value.to_string())
+    }
+}
+
 /// Reads `T` with `lookup` as the environment. An empty value counts as unset. Every
 /// argument of `T` must have a long name and an `env`; the values of arguments with
 /// `hide_env_values` (secrets) never appear in the error.

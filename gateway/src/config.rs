@@ -120,11 +120,7 @@ mod tests {
     use super::*;
 
     fn read(vars: &[(&str, &str)]) -> Result<GatewayConfig, GatewayError> {
-        GatewayConfig::from_lookup(|k| {
-            vars.iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| v.to_string())
-        })
+        GatewayConfig::from_lookup(healthpipe_config::lookup_in(vars))
     }
 
     #[test]

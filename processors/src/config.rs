@@ -135,11 +135,7 @@ mod tests {
     use super::*;
 
     fn read(vars: &[(&str, &str)]) -> Result<ProcessorConfig, ProcessorError> {
-        ProcessorConfig::from_lookup("insights", |k| {
-            vars.iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| v.to_string())
-        })
+        ProcessorConfig::from_lookup("insights", healthpipe_config::lookup_in(vars))
     }
 
     #[test]
