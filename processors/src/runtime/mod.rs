@@ -13,20 +13,6 @@ mod offsets;
 mod partitions;
 mod runner;
 
-/// A message of topic `t` at `partition` and `offset`, for the runtime's unit tests.
-#[cfg(test)]
-fn test_message(partition: i32, offset: i64) -> rdkafka::message::OwnedMessage {
-    rdkafka::message::OwnedMessage::new(
-        None,
-        None,
-        "t".into(),
-        rdkafka::Timestamp::NotAvailable,
-        partition,
-        offset,
-        None,
-    )
-}
-
 use std::sync::Arc;
 
 use healthpipe_schemas::{EventCodec, Topics};
@@ -175,11 +161,12 @@ async fn consume<P: Projection>(
         if batch.is_empty() {
             continue;
         }
-        if let Err(e) = runner.settle(&consumer, batch.clone(), shutdown).await {
+        let next = offsets::next_offsets(&batch);
+        if let Err(e) = runner.settle(&consumer, batch, shutdown).await {
             tracing::error!(error = %e, "fatal error; stopping the processor");
             break Err(e);
         }
-        offsets::commit_informational(&consumer, &batch);
+        offsets::commit_informational(&consumer, &next);
     };
     // Leave the group now rather than when the session times out, so the partitions move
     // to the other instances at once.
@@ -190,4 +177,18 @@ async fn consume<P: Projection>(
 /// The processors' connection pool.
 pub(crate) fn pool(config: &ProcessorConfig) -> Result<deadpool_postgres::Pool, ProcessorError> {
     Ok(healthpipe_storage::connect(&config.database_url, 4)?)
+}
+
+/// A message of topic `t` at `partition` and `offset`, for the runtime's unit tests.
+#[cfg(test)]
+fn test_message(partition: i32, offset: i64) -> rdkafka::message::OwnedMessage {
+    rdkafka::message::OwnedMessage::new(
+        None,
+        None,
+        "t".into(),
+        rdkafka::Timestamp::NotAvailable,
+        partition,
+        offset,
+        None,
+    )
 }

@@ -57,12 +57,9 @@ pub fn load_blocking(
         .unwrap_or_else(|_| Err(StoreError::Corrupt("offset loader panicked".into())))
 }
 
-/// Tells Kafka the next offsets (asynchronously; losing this commit costs only re-reads that
-/// the stored offsets skip).
-pub fn commit_informational<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
-    consumer: &C,
-    batch: &[OwnedMessage],
-) {
+/// The next offset of every partition in `batch`, for [`commit_informational`] once the
+/// batch is settled.
+pub fn next_offsets(batch: &[OwnedMessage]) -> TopicPartitionList {
     let mut next: HashMap<(&str, i32), i64> = HashMap::new();
     for m in batch {
         let slot = next.entry((m.topic(), m.partition())).or_insert(0);
@@ -72,7 +69,16 @@ pub fn commit_informational<C: Consumer<X>, X: rdkafka::consumer::ConsumerContex
     for ((topic, partition), offset) in next {
         let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(offset));
     }
-    if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+    tpl
+}
+
+/// Tells Kafka the next offsets (asynchronously; losing this commit costs only re-reads that
+/// the stored offsets skip).
+pub fn commit_informational<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+    consumer: &C,
+    next: &TopicPartitionList,
+) {
+    if let Err(e) = consumer.commit(next, CommitMode::Async) {
         tracing::debug!(error = %e, "informational offset commit failed");
     }
 }
