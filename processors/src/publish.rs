@@ -12,6 +12,17 @@ use rdkafka::util::Timeout;
 
 use crate::error::ProcessorError;
 
+/// A producer configuration whose acknowledged writes are durable and never duplicated by
+/// its own retries: `acks=all` and idempotence. Every producer of the processors starts here.
+pub(crate) fn durable(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("acks", "all")
+        .set("enable.idempotence", "true");
+    config
+}
+
 pub struct EventProducer {
     producer: FutureProducer,
     codec: EventCodec,
@@ -19,10 +30,7 @@ pub struct EventProducer {
 
 impl EventProducer {
     pub fn new(brokers: &str, registry_url: &str) -> Result<Self, ProcessorError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
+        let producer = durable(brokers)
             .set("compression.type", "lz4")
             .set("linger.ms", "5")
             .create()?;

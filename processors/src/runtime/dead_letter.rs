@@ -16,6 +16,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::error::ProcessorError;
 use crate::metrics;
+use crate::publish::durable;
 
 pub struct DeadLetters {
     producer: FutureProducer,
@@ -24,11 +25,7 @@ pub struct DeadLetters {
 
 impl DeadLetters {
     pub fn new(brokers: &str, topic: String) -> Result<Self, ProcessorError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
-            .create()?;
+        let producer = durable(brokers).create()?;
         Ok(Self { producer, topic })
     }
 
@@ -106,11 +103,7 @@ pub async fn redrive(
         .set("isolation.level", "read_committed")
         .create()?;
     let ends = assign_from_committed(&consumer, &topics.dead_letter).await?;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .create()?;
+    let producer: FutureProducer = durable(brokers).create()?;
     let known = [
         topics.user_events.as_str(),
         topics.aggregates_updated.as_str(),
