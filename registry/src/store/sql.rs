@@ -38,7 +38,7 @@ healthpipe_storage::statement!(SET_CONFIG, "set_config");
 
 /// Runs one statement through the storage layer's timed wrapper (prepared once per
 /// connection, a latency histogram per statement); works on a pooled client and on a
-/// transaction alike.
+/// transaction alike. These three only turn the storage layer's error into the registry's.
 pub(crate) async fn query<C: GenericClient>(
     client: &C,
     sql: Sql<'_>,
@@ -53,7 +53,7 @@ pub(crate) async fn query_opt<C: GenericClient>(
     sql: Sql<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Row>, StoreError> {
-    Ok(query(client, sql, params).await?.into_iter().next())
+    Ok(healthpipe_storage::sql::query_opt(client, sql, params).await?)
 }
 
 /// [`query`] for statements that yield exactly one row (`INSERT ... RETURNING`).
@@ -62,7 +62,5 @@ pub(crate) async fn query_one<C: GenericClient>(
     sql: Sql<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Row, StoreError> {
-    query_opt(client, sql, params)
-        .await?
-        .ok_or(StoreError::Corrupt(format!("{} returned no row", sql.name)))
+    Ok(healthpipe_storage::sql::query_one(client, sql, params).await?)
 }
