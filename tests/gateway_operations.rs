@@ -1,5 +1,5 @@
-//! The gateway's operational surface on the real stack: liveness, readiness (and its 503 when
-//! a dependency is down), the Prometheus metrics, the request id on every answer, 405 with
+//! The gateway's operational surface on the real stack: liveness, readiness (503 when the
+//! database is down, not when the registry is), the Prometheus metrics, the request id on every answer, 405 with
 //! `Allow`, and the OpenAPI document it serves.
 
 mod common;
@@ -9,8 +9,21 @@ use std::collections::HashSet;
 use common::Pipeline;
 use serde_json::{json, Value};
 
+/// Serves a gateway of `config` on a port of its own; returns its `/readyz` URL.
+async fn readyz_of(config: healthpipe_gateway::GatewayConfig) -> String {
+    let state = std::sync::Arc::new(healthpipe_gateway::AppState::connect(config).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
+    tokio::spawn(healthpipe_gateway::serve_listener(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    url
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn healthz_and_readyz_answer_and_readyz_fails_without_the_registry() {
+async fn readiness_reflects_what_the_pod_needs_and_not_the_registry() {
     let pipeline = Pipeline::without_processor().await;
     let response = pipeline
         .http
@@ -32,25 +45,111 @@ async fn healthz_and_readyz_answer_and_readyz_fails_without_the_registry() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
-        json!({"database": true, "kafka": true, "registry": true})
+        json!({"database": true, "kafka": true})
     );
 
+    // A registry blip leaves the pod in service: reads never need the registry.
     let mut config = pipeline.gateway_config();
     config.registry_url = "http://127.0.0.1:9".into();
-    let broken = std::sync::Arc::new(healthpipe_gateway::AppState::connect(config).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
-    tokio::spawn(healthpipe_gateway::serve_listener(
-        listener,
-        broken,
-        std::future::pending(),
-    ));
+    let url = readyz_of(config).await;
     let response = pipeline.http.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    // A database that does not answer takes it out, and readiness says so within a
+    // Kubernetes probe's default timeout (1 s) instead of hanging on the connection.
+    // A loopback port that takes connections and never answers: a hung database.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = pipeline.gateway_config();
+    config.database_url = format!(
+        "postgres://healthpipe@{}/nowhere",
+        hung.local_addr().unwrap()
+    );
+    let url = readyz_of(config).await;
+    let response = pipeline
+        .http
+        .get(url)
+        .timeout(std::time::Duration::from_secs(1))
+        .send()
+        .await
+        .expect("readiness answers within the probe timeout");
     assert_eq!(response.status(), 503);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
-        json!({"database": true, "kafka": true, "registry": false})
+        json!({"database": false, "kafka": true})
     );
+}
+
+/// A producer that makes no progress (here: no broker answers) is replaced by a new client
+/// once the stall window has passed, says so in the metrics, and the pod stays in service:
+/// appends answer 503 with nothing stored, reads go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_producer_without_progress_is_replaced_and_the_pod_stays_in_service() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let device = user.device("iphone", "phone").await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap();
+    drop(dead);
+    let mut config = pipeline.gateway_config();
+    config.kafka_brokers = dead_port.to_string();
+    config.produce_timeout = std::time::Duration::from_secs(1);
+    config.kafka_stall_timeout = std::time::Duration::from_secs(2);
+    let base = pipeline.start_gateway_with(config).await;
+
+    let sync = pipeline
+        .http
+        .post(format!("{base}/api/v1/devices/{device}/sync"))
+        .bearer_auth(&user.token)
+        .json(
+            &json!({"samples": [{"type": "STEPS", "value": 5, "unit": "count",
+            "start_date": "2026-05-04T08:00:00Z", "end_date": "2026-05-04T08:10:00Z"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sync.status(), 503);
+
+    let replaced = || async {
+        let text = pipeline
+            .http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| {
+                l.starts_with("healthpipe_kafka_client_replacements_total{client=\"gateway\"}")
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let ready = pipeline
+            .http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ready.status(),
+            200,
+            "a broker down for everyone keeps the pod in service"
+        );
+        if replaced().await >= 1.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled producer was not replaced within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let read = user.get("/api/v1/devices").await;
+    assert_eq!(read.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -342,3 +342,44 @@ where
     }
     panic!("condition not met within 30 s");
 }
+
+/// A consumer that never gets into its group (here: no broker answers at all) is replaced
+/// after the stall window, readiness fails meanwhile, and after three replacements in a row
+/// that did not help the processor exits with an error instead of idling for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_consumer_out_of_its_group_is_replaced_and_then_the_processor_gives_up_loudly() {
+    let pipeline = Pipeline::without_processor().await;
+    let metrics_addr = free_port();
+    let mut config = pipeline.processor_config();
+    config.kafka_brokers = free_port().to_string();
+    config.kafka_stall_timeout = Duration::from_secs(2);
+    config.metrics_addr = Some(metrics_addr);
+    let before = metric("healthpipe_kafka_client_replacements_total{client=\"consumer\"}");
+    let processor = tokio::spawn(healthpipe_processors::run_aggregation(
+        config,
+        CancellationToken::new(),
+    ));
+
+    let readyz = format!("http://{metrics_addr}/readyz");
+    let report = wait_for(|| async {
+        let response = reqwest::get(&readyz).await.ok()?;
+        (response.status() == 503).then_some(())?;
+        response.json::<Value>().await.ok()
+    })
+    .await;
+    assert_eq!(report["consumer_group"]["in_group"], false, "{report}");
+    assert_eq!(report["stopped_partitions"], json!([]), "{report}");
+
+    let ended = tokio::time::timeout(Duration::from_secs(60), processor)
+        .await
+        .expect("the processor gives up within a minute")
+        .expect("processor task");
+    let error = ended.expect_err("a processor that cannot get into its group exits with an error");
+    assert!(
+        error.to_string().contains("stayed out of its group"),
+        "{error}"
+    );
+    let replaced =
+        metric("healthpipe_kafka_client_replacements_total{client=\"consumer\"}") - before;
+    assert!(replaced >= 3.0, "{replaced} replacements");
+}

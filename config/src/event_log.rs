@@ -18,4 +18,17 @@ pub struct EventLogSettings {
     /// Prefix of the topic names.
     #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
     pub topic_prefix: String,
+    /// How long a Kafka client may go without progress (deliveries failing, or out of its
+    /// consumer group) before it is replaced by a new one, in seconds. Longer than a broker
+    /// fail-over or a consumer-group rebalance takes; a processor whose replacements do not
+    /// recover either exits after three.
+    #[arg(long, env = "KAFKA_STALL_TIMEOUT_SECS", default_value_t = 30)]
+    pub kafka_stall_timeout_secs: u64,
+}
+
+impl EventLogSettings {
+    /// [`Self::kafka_stall_timeout_secs`] as a duration.
+    pub fn kafka_stall_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.kafka_stall_timeout_secs)
+    }
 }

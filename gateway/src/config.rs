@@ -23,6 +23,9 @@ pub struct GatewayConfig {
     pub registry_url: String,
     /// `TOPIC_PREFIX`, default `healthpipe`.
     pub topic_prefix: String,
+    /// `KAFKA_STALL_TIMEOUT_SECS`, default 30: a producer without progress that long is
+    /// replaced (see `healthpipe_eventlog`).
+    pub kafka_stall_timeout: Duration,
     /// `PRODUCE_TIMEOUT_MS`, default 10000: how long a request waits for Kafka before 503.
     pub produce_timeout: Duration,
     /// `SESSION_TTL_HOURS`, default 720 (30 days).
@@ -72,6 +75,7 @@ impl From<Settings> for GatewayConfig {
             addr: s.addr,
             database_url: s.database_url,
             db_pool_size: s.db_pool_size,
+            kafka_stall_timeout: s.event_log.kafka_stall_timeout(),
             kafka_brokers: s.event_log.kafka_brokers,
             registry_url: s.event_log.registry_url,
             topic_prefix: s.event_log.topic_prefix,
@@ -93,6 +97,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("kafka_brokers", &self.kafka_brokers)
             .field("registry_url", &Redacted(&self.registry_url))
             .field("topic_prefix", &self.topic_prefix)
+            .field("kafka_stall_timeout", &self.kafka_stall_timeout)
             .field("produce_timeout", &self.produce_timeout)
             .field("session_ttl", &self.session_ttl)
             .field("password_hashes", &self.password_hashes)
@@ -132,6 +137,7 @@ mod tests {
         assert_eq!(config.registry_url, "http://127.0.0.1:58081");
         assert_eq!(config.topic_prefix, "healthpipe");
         assert_eq!(config.produce_timeout, Duration::from_secs(10));
+        assert_eq!(config.kafka_stall_timeout, Duration::from_secs(30));
         assert_eq!(config.session_ttl, chrono::Duration::days(30));
         assert_eq!(config.password_hashes, 2);
         assert!(config.trusted_proxies.is_empty());

@@ -5,11 +5,9 @@
 use std::time::{Duration, Instant};
 
 use futures::future::try_join_all;
+use healthpipe_eventlog::{durable_config, DurableProducer};
 use healthpipe_schemas::{CodecError, Event, EventCodec, Topics};
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::util::Timeout;
-use schema_registry_converter::async_impl::schema_registry::{get_all_subjects, SrSettings};
+use rdkafka::producer::FutureRecord;
 
 use crate::config::GatewayConfig;
 use crate::error::{ApiError, GatewayError};
@@ -20,19 +18,16 @@ use crate::metrics;
 pub const MAX_EVENT_BYTES: usize = 1_000_000;
 
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: DurableProducer,
     codec: EventCodec,
     pub topics: Topics,
     timeout: Duration,
-    registry_url: String,
 }
 
 impl Publisher {
     pub fn new(config: &GatewayConfig) -> Result<Self, GatewayError> {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &config.kafka_brokers)
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
+        let mut client = durable_config(&config.kafka_brokers);
+        client
             .set("compression.type", "lz4")
             .set("linger.ms", "5")
             // Bounded local queue: when Kafka is slow the gateway answers 503 instead of
@@ -42,18 +37,16 @@ impl Publisher {
             .set(
                 "message.timeout.ms",
                 config.produce_timeout.as_millis().to_string(),
-            )
-            .create()
+            );
+        let producer = DurableProducer::new("gateway", client, config.kafka_stall_timeout)
             .map_err(|e| GatewayError::Kafka(e.to_string()))?;
         Ok(Self {
             producer,
             codec: EventCodec::new(&config.registry_url),
             topics: Topics::with_prefix(&config.topic_prefix),
             timeout: config.produce_timeout,
-            registry_url: config.registry_url.clone(),
         })
     }
-
     /// Appends one event; see `publish`.
     pub async fn publish_one<E: Event>(&self, user_id: &str, event: &E) -> Result<(), ApiError> {
         self.publish(user_id, std::slice::from_ref(event)).await
@@ -81,11 +74,11 @@ impl Publisher {
         let started = Instant::now();
         let deliveries = payloads.iter().map(|payload| {
             let record = FutureRecord::to(topic).key(user_id).payload(payload);
-            self.producer.send(record, Timeout::After(self.timeout))
+            self.producer.send(record, self.timeout)
         });
         let result = try_join_all(deliveries).await;
         metrics::PRODUCE_SECONDS.observe(started.elapsed().as_secs_f64());
-        result.map(|_| ()).map_err(|(e, _)| {
+        result.map(|_| ()).map_err(|e| {
             tracing::warn!(error = %e, "kafka did not acknowledge the append");
             ApiError::Unavailable {
                 reason:
@@ -96,30 +89,11 @@ impl Publisher {
         })
     }
 
-    /// Whether the brokers answer a metadata request.
-    pub async fn kafka_reachable(&self) -> bool {
-        let producer = self.producer.clone();
-        tokio::task::spawn_blocking(move || {
-            producer
-                .client()
-                .fetch_metadata(None, Duration::from_secs(2))
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false)
-    }
-}
-
-impl Publisher {
-    /// Whether the schema registry answers.
-    pub async fn registry_reachable(&self) -> bool {
-        let settings = SrSettings::new_builder(self.registry_url.clone())
-            .set_timeout(Duration::from_secs(2))
-            .build();
-        match settings {
-            Ok(settings) => get_all_subjects(&settings).await.is_ok(),
-            Err(_) => false,
-        }
+    /// Whether the producer is usable (no network round trip: readiness must answer within
+    /// a probe's timeout). A producer stalled for the window is replaced here, so this is
+    /// false only while a new one cannot be created (see `DurableProducer::healthy`).
+    pub fn kafka_healthy(&self) -> bool {
+        self.producer.healthy()
     }
 }
 

@@ -20,6 +20,9 @@ pub struct ProcessorConfig {
     pub registry_url: String,
     /// `TOPIC_PREFIX`, default `healthpipe`.
     pub topic_prefix: String,
+    /// `KAFKA_STALL_TIMEOUT_SECS`, default 30: a consumer out of its group, or a producer
+    /// without progress, that long is replaced (see `healthpipe_eventlog`).
+    pub kafka_stall_timeout: Duration,
     /// `CONSUMER_GROUP`, default `healthpipe-<processor>` (`healthpipe-aggregation`,
     /// `healthpipe-insights`).
     pub group_id: String,
@@ -77,6 +80,7 @@ impl Settings {
     fn into_config(self, processor: &str) -> ProcessorConfig {
         ProcessorConfig {
             database_url: self.database_url,
+            kafka_stall_timeout: self.event_log.kafka_stall_timeout(),
             kafka_brokers: self.event_log.kafka_brokers,
             registry_url: self.event_log.registry_url,
             topic_prefix: self.event_log.topic_prefix,
@@ -102,6 +106,7 @@ impl std::fmt::Debug for ProcessorConfig {
             .field("kafka_brokers", &self.kafka_brokers)
             .field("registry_url", &Redacted(&self.registry_url))
             .field("topic_prefix", &self.topic_prefix)
+            .field("kafka_stall_timeout", &self.kafka_stall_timeout)
             .field("group_id", &self.group_id)
             .field("batch_max_messages", &self.batch_max_messages)
             .field("batch_max_wait", &self.batch_max_wait)
@@ -146,6 +151,7 @@ mod tests {
         assert_eq!(config.batch_max_wait, Duration::from_millis(100));
         assert_eq!(config.metrics_addr, None);
         assert_eq!(config.tick_interval, Some(Duration::from_secs(60)));
+        assert_eq!(config.kafka_stall_timeout, Duration::from_secs(30));
         assert!(config.announce_changes);
     }
 

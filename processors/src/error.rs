@@ -12,6 +12,10 @@ pub enum ProcessorError {
     /// A storage statement failed; its class says whether to retry, dead-letter or stop.
     #[error("storage: {0}")]
     Store(#[from] healthpipe_storage::StoreError),
+    /// The Kafka consumer stayed out of its group through every replacement: exit, so the
+    /// orchestrator restarts the process.
+    #[error("kafka consumer stalled: {0}")]
+    Stalled(String),
     /// The schema registry is down: retry the batch.
     #[error("schema registry unavailable: {0}")]
     Registry(String),
@@ -37,7 +41,7 @@ impl ProcessorError {
     /// What the runtime does about it.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Config(_) => ErrorClass::Fatal,
+            Self::Config(_) | Self::Stalled(_) => ErrorClass::Fatal,
             Self::Kafka(_) | Self::Registry(_) => ErrorClass::Transient,
             Self::Store(e) => e.class(),
         }

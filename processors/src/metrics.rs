@@ -109,26 +109,48 @@ pub fn render() -> String {
     String::from_utf8(buffer).expect("prometheus text is UTF-8")
 }
 
+/// What readiness is made of: no partition stopped, and the consumer in its group (not out
+/// of it for the stall window).
+pub struct Readiness {
+    pub partitions: std::sync::Arc<crate::runtime::Partitions>,
+    pub group: std::sync::Arc<healthpipe_eventlog::GroupHealth>,
+    pub stall_timeout: std::time::Duration,
+}
+
+impl Readiness {
+    fn report(&self) -> (bool, serde_json::Value) {
+        let stopped = self.partitions.stopped();
+        let stalled_secs = self.group.stalled_for().map(|d| d.as_secs());
+        let in_group = !self.group.exceeds(self.stall_timeout);
+        let ready = stopped.is_empty() && in_group;
+        let body = serde_json::json!({
+            "ready": ready,
+            "stopped_partitions": stopped,
+            "consumer_group": {"in_group": in_group, "out_of_group_secs": stalled_secs},
+        });
+        (ready, body)
+    }
+}
+
 /// Serves `GET /metrics` (for Prometheus), `GET /healthz` (the process runs) and
-/// `GET /readyz` (503 with the stopped partitions while any is stopped) on `addr` until
-/// `shutdown` is cancelled.
+/// `GET /readyz` (503 while a partition is stopped or the consumer has been out of its group
+/// for the stall window) on `addr` until `shutdown` is cancelled.
 pub async fn serve(
     addr: std::net::SocketAddr,
-    partitions: std::sync::Arc<crate::runtime::Partitions>,
+    readiness: Readiness,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     use warp::Filter;
+    let readiness = std::sync::Arc::new(readiness);
     let metrics = warp::path!("metrics").map(render);
     let healthz = warp::path!("healthz").map(|| String::from("ok"));
     let readyz = warp::path!("readyz").map(move || {
-        let stopped = partitions.stopped();
-        let status = if stopped.is_empty() {
+        let (ready, body) = readiness.report();
+        let status = if ready {
             warp::http::StatusCode::OK
         } else {
             warp::http::StatusCode::SERVICE_UNAVAILABLE
         };
-        let body =
-            serde_json::json!({ "ready": stopped.is_empty(), "stopped_partitions": stopped });
         warp::reply::with_status(warp::reply::json(&body), status)
     });
     let routes = warp::get().and(metrics.or(healthz).or(readyz));

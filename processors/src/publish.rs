@@ -5,38 +5,25 @@
 use std::time::Duration;
 
 use futures::future::try_join_all;
+use healthpipe_eventlog::{durable_config, DurableProducer};
 use healthpipe_schemas::{Event, EventCodec};
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
+use rdkafka::producer::FutureRecord;
 
+use crate::config::ProcessorConfig;
 use crate::error::ProcessorError;
 
-/// A producer configuration whose acknowledged writes are durable and never duplicated by
-/// its own retries: `acks=all` and idempotence. Every producer of the processors starts here.
-pub(crate) fn durable(brokers: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", brokers)
-        .set("acks", "all")
-        .set("enable.idempotence", "true");
-    config
-}
-
 pub struct EventProducer {
-    producer: FutureProducer,
+    producer: DurableProducer,
     codec: EventCodec,
 }
 
 impl EventProducer {
-    pub fn new(brokers: &str, registry_url: &str) -> Result<Self, ProcessorError> {
-        let producer = durable(brokers)
-            .set("compression.type", "lz4")
-            .set("linger.ms", "5")
-            .create()?;
+    pub fn new(config: &ProcessorConfig) -> Result<Self, ProcessorError> {
+        let mut client = durable_config(&config.kafka_brokers);
+        client.set("compression.type", "lz4").set("linger.ms", "5");
         Ok(Self {
-            producer,
-            codec: EventCodec::new(registry_url),
+            producer: DurableProducer::new("derived-events", client, config.kafka_stall_timeout)?,
+            codec: EventCodec::new(&config.registry_url),
         })
     }
 
@@ -63,12 +50,9 @@ impl EventProducer {
             if let Some(ms) = ts {
                 record = record.timestamp(*ms);
             }
-            self.producer
-                .send(record, Timeout::After(Duration::from_secs(30)))
+            self.producer.send(record, Duration::from_secs(30))
         });
-        try_join_all(deliveries)
-            .await
-            .map_err(|(e, _)| ProcessorError::Kafka(e))?;
+        try_join_all(deliveries).await?;
         Ok(())
     }
 }

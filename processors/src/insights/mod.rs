@@ -57,7 +57,7 @@ impl Insights {
     pub fn new(config: &ProcessorConfig, topics: &Topics) -> Result<Self, ProcessorError> {
         Ok(Self {
             codec: EventCodec::new(&config.registry_url),
-            producer: EventProducer::new(&config.kafka_brokers, &config.registry_url)?,
+            producer: EventProducer::new(config)?,
             changes_topic: topics.aggregates_updated.clone(),
             insights_topic: topics.insights.clone(),
         })

@@ -35,7 +35,7 @@ impl Ticker {
     pub fn new(config: &ProcessorConfig) -> Result<Self, ProcessorError> {
         Ok(Self {
             pool: crate::runtime::pool(config)?,
-            producer: EventProducer::new(&config.kafka_brokers, &config.registry_url)?,
+            producer: EventProducer::new(config)?,
             topic: Topics::with_prefix(&config.topic_prefix).aggregates_updated,
         })
     }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use healthpipe_eventlog::GroupHealth;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
@@ -20,15 +21,23 @@ use crate::metrics;
 
 pub type ProcessorConsumer = StreamConsumer<Positions>;
 
-/// The consumer context: seeks assigned partitions to the database's positions, and tells
-/// the loop about revocations.
+/// How often a consumer waiting for messages looks at its group health.
+const STALL_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The consumer context: seeks assigned partitions to the database's positions, tells the
+/// loop about revocations, and reports the group membership to `health`.
 pub struct Positions {
     database_url: String,
     group: String,
     partitions: Arc<Partitions>,
+    health: Arc<GroupHealth>,
 }
 
-impl ClientContext for Positions {}
+impl ClientContext for Positions {
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        self.health.observe(&statistics);
+    }
+}
 
 impl ConsumerContext for Positions {
     /// Replaces librdkafka's default (assign at the committed offsets) with an assignment at
@@ -112,15 +121,18 @@ fn topic_partitions(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
         .collect()
 }
 
-/// A consumer of `config.group_id`; subscribe it to start.
+/// A consumer of `config.group_id` reporting its membership to `health`; subscribe it to
+/// start.
 pub fn create(
     config: &ProcessorConfig,
     partitions: Arc<Partitions>,
+    health: Arc<GroupHealth>,
 ) -> Result<ProcessorConsumer, ProcessorError> {
     let context = Positions {
         database_url: config.database_url.clone(),
         group: config.group_id.clone(),
         partitions,
+        health,
     };
     let consumer = ClientConfig::new()
         .set("bootstrap.servers", &config.kafka_brokers)
@@ -136,25 +148,36 @@ pub fn create(
         .set("session.timeout.ms", "10000")
         // Bounded prefetch: memory stays flat whatever the backlog.
         .set("queued.max.messages.kbytes", "65536")
+        .set(
+            "statistics.interval.ms",
+            healthpipe_eventlog::STATISTICS_INTERVAL_MS,
+        )
         .create_with_context(context)?;
     Ok(consumer)
 }
 
-/// Waits for the first message (or shutdown), then takes what arrives within the batch wait.
-/// Consumer errors (a broker restarting, a lost connection) are logged and waited out:
-/// librdkafka reconnects by itself, and nothing was applied for them. Messages of partitions
-/// revoked meanwhile, or stopped, are dropped: they are no longer this batch's to apply.
+/// Waits for the first message (or shutdown, or the consumer stalling out of its group),
+/// then takes what arrives within the batch wait. Consumer errors (a broker restarting, a
+/// lost connection) are logged and waited out: librdkafka reconnects by itself, and nothing
+/// was applied for them; a consumer that never comes back is the stall check's to catch.
+/// Messages of partitions revoked meanwhile, or stopped, are dropped: they are no longer
+/// this batch's to apply.
 pub async fn collect(
     consumer: &ProcessorConsumer,
     config: &ProcessorConfig,
     partitions: &Partitions,
+    health: &GroupHealth,
     shutdown: &CancellationToken,
 ) -> Vec<OwnedMessage> {
     let revocations = partitions.revocations();
     let mut batch = Vec::new();
     let first = loop {
+        if health.should_replace(config.kafka_stall_timeout) {
+            return batch;
+        }
         let received = tokio::select! {
             _ = shutdown.cancelled() => return batch,
+            _ = tokio::time::sleep(STALL_CHECK) => continue,
             m = consumer.recv() => m,
         };
         match received {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use healthpipe_eventlog::{durable_config, DurableProducer};
 use healthpipe_schemas::Topics;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -14,18 +15,22 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::config::ProcessorConfig;
 use crate::error::ProcessorError;
 use crate::metrics;
-use crate::publish::durable;
 
 pub struct DeadLetters {
-    producer: FutureProducer,
+    producer: DurableProducer,
     topic: String,
 }
 
 impl DeadLetters {
-    pub fn new(brokers: &str, topic: String) -> Result<Self, ProcessorError> {
-        let producer = durable(brokers).create()?;
+    pub fn new(config: &ProcessorConfig, topic: String) -> Result<Self, ProcessorError> {
+        let producer = DurableProducer::new(
+            "dead-letters",
+            durable_config(&config.kafka_brokers),
+            config.kafka_stall_timeout,
+        )?;
         Ok(Self { producer, topic })
     }
 
@@ -56,10 +61,7 @@ impl DeadLetters {
         if let Some(key) = message.key() {
             record = record.key(key);
         }
-        self.producer
-            .send(record, Timeout::After(Duration::from_secs(30)))
-            .await
-            .map_err(|(e, _)| ProcessorError::Kafka(e))?;
+        self.producer.send(record, Duration::from_secs(30)).await?;
         metrics::MESSAGES
             .with_label_values(&["dead_lettered"])
             .inc();
@@ -103,7 +105,7 @@ pub async fn redrive(
         .set("isolation.level", "read_committed")
         .create()?;
     let ends = assign_from_committed(&consumer, &topics.dead_letter).await?;
-    let producer: FutureProducer = durable(brokers).create()?;
+    let producer: FutureProducer = durable_config(brokers).create()?;
     let known = [
         topics.user_events.as_str(),
         topics.aggregates_updated.as_str(),

@@ -15,6 +15,7 @@ mod runner;
 
 use std::sync::Arc;
 
+use healthpipe_eventlog::GroupHealth;
 use healthpipe_schemas::{EventCodec, Topics};
 use rdkafka::consumer::Consumer;
 use tokio::task::JoinHandle;
@@ -41,7 +42,7 @@ pub async fn run_aggregation(
     let topics = Topics::with_prefix(&config.topic_prefix);
     let projection = Aggregation {
         codec: EventCodec::new(&config.registry_url),
-        producer: EventProducer::new(&config.kafka_brokers, &config.registry_url)?,
+        producer: EventProducer::new(&config)?,
         changes_topic: config
             .announce_changes
             .then(|| topics.aggregates_updated.clone()),
@@ -124,54 +125,108 @@ async fn run<P: Projection>(
     shutdown: CancellationToken,
 ) -> Result<(), ProcessorError> {
     let partitions = Arc::new(Partitions::default());
+    let health = Arc::new(GroupHealth::default());
     if let Some(addr) = config.metrics_addr {
-        let health = partitions.clone();
-        side.spawn(move |token| metrics::serve(addr, health, token));
+        let readiness = metrics::Readiness {
+            partitions: partitions.clone(),
+            group: health.clone(),
+            stall_timeout: config.kafka_stall_timeout,
+        };
+        side.spawn(move |token| metrics::serve(addr, readiness, token));
     }
-    let result = consume(config, topics, projection, &partitions, &shutdown).await;
+    let result = consume(config, topics, projection, &partitions, &health, &shutdown).await;
     side.join().await;
     tracing::info!(group = %config.group_id, ok = result.is_ok(), "processor stopped");
     result
 }
+
+/// Consumer replacements in a row, each without the group ever becoming steady, after which
+/// the processor gives up and exits (so the orchestrator restarts it and says so).
+const MAX_REPLACEMENTS_IN_A_ROW: u32 = 3;
 
 async fn consume<P: Projection>(
     config: &ProcessorConfig,
     topics: Vec<String>,
     projection: P,
     partitions: &Arc<Partitions>,
+    health: &Arc<GroupHealth>,
     shutdown: &CancellationToken,
 ) -> Result<(), ProcessorError> {
     let dead_letter = Topics::with_prefix(&config.topic_prefix).dead_letter;
-    let consumer = consumer::create(config, partitions.clone())?;
-    let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&subscribed)?;
     let runner = Runner {
         pool: pool(config)?,
-        dead_letters: DeadLetters::new(&config.kafka_brokers, dead_letter)?,
+        dead_letters: DeadLetters::new(config, dead_letter)?,
         group: config.group_id.clone(),
         projection,
         partitions: partitions.clone(),
     };
-    tracing::info!(group = %config.group_id, ?topics, "processor started");
-    let result = loop {
-        if shutdown.is_cancelled() {
-            break Ok(());
+    let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let mut in_a_row = 0;
+    loop {
+        let consumer = consumer::create(config, partitions.clone(), health.clone())?;
+        consumer.subscribe(&subscribed)?;
+        tracing::info!(group = %config.group_id, ?topics, "processor started");
+        let ended = run_consumer(&consumer, config, &runner, partitions, health, shutdown).await;
+        if !matches!(ended, Ok(Ended::Stalled)) {
+            // Leave the group now rather than when the session times out, so the
+            // partitions move to the other instances at once.
+            consumer.unsubscribe();
+            return ended.map(|_| ());
         }
-        let batch = consumer::collect(&consumer, config, partitions, shutdown).await;
+        in_a_row = if health.was_steady() { 1 } else { in_a_row + 1 };
+        let state = health.last_state();
+        healthpipe_eventlog::metrics::REPLACEMENTS
+            .with_label_values(&["consumer"])
+            .inc();
+        if in_a_row > MAX_REPLACEMENTS_IN_A_ROW {
+            return Err(ProcessorError::Stalled(format!(
+                "the kafka consumer of group {} stayed out of its group through                  {MAX_REPLACEMENTS_IN_A_ROW} replacements (last state {state:?})",
+                config.group_id
+            )));
+        }
+        tracing::error!(group = %config.group_id, ?state, replacement = in_a_row,
+            stall_timeout_secs = config.kafka_stall_timeout.as_secs(),
+            "kafka consumer out of its group for the stall window; replacing it");
+        // Closing a stuck consumer can wait for ever on its group: not on this thread.
+        std::thread::spawn(move || drop(consumer));
+        health.replaced();
+    }
+}
+
+/// Why a consumer's loop ended.
+enum Ended {
+    Shutdown,
+    Stalled,
+}
+
+/// Collects and settles batches until shutdown, or until the consumer has been out of its
+/// group for the stall window.
+async fn run_consumer<P: Projection>(
+    consumer: &consumer::ProcessorConsumer,
+    config: &ProcessorConfig,
+    runner: &Runner<P>,
+    partitions: &Partitions,
+    health: &GroupHealth,
+    shutdown: &CancellationToken,
+) -> Result<Ended, ProcessorError> {
+    loop {
+        if shutdown.is_cancelled() {
+            return Ok(Ended::Shutdown);
+        }
+        if health.should_replace(config.kafka_stall_timeout) {
+            return Ok(Ended::Stalled);
+        }
+        let batch = consumer::collect(consumer, config, partitions, health, shutdown).await;
         if batch.is_empty() {
             continue;
         }
         let next = offsets::next_offsets(&batch);
-        if let Err(e) = runner.settle(&consumer, batch, shutdown).await {
+        if let Err(e) = runner.settle(consumer, batch, shutdown).await {
             tracing::error!(error = %e, "fatal error; stopping the processor");
-            break Err(e);
+            return Err(e);
         }
-        offsets::commit_informational(&consumer, &next);
-    };
-    // Leave the group now rather than when the session times out, so the partitions move
-    // to the other instances at once.
-    consumer.unsubscribe();
-    result
+        offsets::commit_informational(consumer, &next);
+    }
 }
 
 /// The processors' connection pool.
