@@ -245,6 +245,7 @@ async fn start_gateway(
         topic_prefix: prefix.to_string(),
         kafka_stall_timeout: Duration::from_secs(30),
         produce_timeout: Duration::from_secs(10),
+        body_read_timeout: Duration::from_secs(30),
         session_ttl: chrono::Duration::hours(1),
         password_hashes: 2,
         trusted_proxies: Vec::new(),

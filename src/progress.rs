@@ -14,12 +14,18 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// Messages of `topic` not yet applied by `group`.
 pub async fn lag(database_url: &str, brokers: &str, topic: &str, group: &str) -> Result<i64> {
+    let ends = log_ends(brokers, topic).await?;
+    behind(database_url, topic, group, &ends).await
+}
+
+/// The end offset of each partition of `topic`: where the next message will go.
+pub async fn log_ends(brokers: &str, topic: &str) -> Result<Vec<(i32, i64)>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
         .context("kafka client")?;
     let topic_name = topic.to_string();
-    let ends: Vec<(i32, i64)> = tokio::task::spawn_blocking(move || -> Result<Vec<(i32, i64)>> {
+    tokio::task::spawn_blocking(move || -> Result<Vec<(i32, i64)>> {
         let metadata = consumer.fetch_metadata(Some(&topic_name), Duration::from_secs(10))?;
         let mut ends = Vec::new();
         for t in metadata.topics() {
@@ -31,7 +37,16 @@ pub async fn lag(database_url: &str, brokers: &str, topic: &str, group: &str) ->
         }
         Ok(ends)
     })
-    .await??;
+    .await?
+}
+
+/// Messages before `ends` (partition, offset) of `topic` that `group` has not applied yet.
+pub async fn behind(
+    database_url: &str,
+    topic: &str,
+    group: &str,
+    ends: &[(i32, i64)],
+) -> Result<i64> {
     let pool = healthpipe_storage::connect(database_url, 1)?;
     let client = pool.get().await?;
     let stored = offsets::load(&client, group, topic).await?;

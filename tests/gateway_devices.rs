@@ -149,3 +149,79 @@ async fn a_priority_change_is_an_event_the_processor_applies() {
     let listed: Value = user.get("/api/v1/devices").await.json().await.unwrap();
     assert_eq!(listed[0]["priority"], 120);
 }
+
+/// Device and profile changes commit together with their events (an outbox), so no
+/// transaction waits for Kafka and no event exists for a row that was never committed. When
+/// Kafka cannot take the event, the answer is 503 saying the change is saved; the event then
+/// reaches the log without being sent again: through the retry of the request, or through
+/// the relay of any gateway on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_change_kafka_cannot_take_is_saved_and_its_event_appended_later() {
+    let pipeline = Pipeline::start().await;
+    let user = pipeline.new_user("UTC").await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap();
+    drop(dead);
+    let mut config = pipeline.gateway_config();
+    config.kafka_brokers = dead_port.to_string();
+    config.produce_timeout = std::time::Duration::from_secs(1);
+    let broken = pipeline.start_gateway_with(config).await;
+    let device = json!({"device_type": "apple_watch", "device_name": "Watch",
+        "device_identifier": "watch-outbox"});
+
+    let answer = pipeline
+        .http
+        .post(format!("{broken}/api/v1/devices"))
+        .bearer_auth(&user.token)
+        .json(&device)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    let body: Value = answer.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("saved"),
+        "{body}"
+    );
+    let pending = format!(
+        "SELECT count(*) FROM event_outbox WHERE user_id = '{}'",
+        user.user_id
+    );
+    pipeline.wait_for_sql(&pending, "1").await;
+
+    // The retry finds the saved device and appends its event before answering.
+    let retry = register(&user, device).await;
+    assert_eq!(retry.status(), 200);
+    let id = retry.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    pipeline.wait_for_sql(&pending, "0").await;
+    pipeline
+        .wait_for_sql(
+            &format!("SELECT count(*) FROM device_rankings WHERE device_id = '{id}'"),
+            "1",
+        )
+        .await;
+
+    // A change nobody retries is appended by a relay on its own.
+    let answer = pipeline
+        .http
+        .patch(format!("{broken}/api/v1/me"))
+        .bearer_auth(&user.token)
+        .json(&json!({"timezone": "Asia/Tokyo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    pipeline
+        .wait_for_sql(
+            &format!(
+                "SELECT timezone FROM user_profiles WHERE user_id = '{}'",
+                user.user_id
+            ),
+            "Asia/Tokyo",
+        )
+        .await;
+    pipeline.wait_for_sql(&pending, "0").await;
+}

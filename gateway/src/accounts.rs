@@ -17,6 +17,7 @@ use warp::Reply;
 use crate::auth::{self, AuthUser};
 use crate::error::ApiError;
 use crate::login_guard;
+use crate::outbox;
 use crate::AppState;
 
 pub const MIN_PASSWORD_LEN: usize = 10;
@@ -86,7 +87,14 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
         password_hash: &password_hash,
     };
 
-    // The row is committed only once the event is in Kafka: a failed append leaves no account.
+    // The row and its event commit together; the event is appended right after (see
+    // `outbox`), and the answer waits for it.
+    let event = UserRegistered {
+        event_id: Uuid::new_v4().to_string(),
+        user_id: user.id.to_string(),
+        timezone: user.timezone.clone(),
+        registered_at: Utc::now().timestamp_micros(),
+    };
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
     if users::insert(&tx, &account).await? == users::Registration::EmailTaken {
@@ -94,14 +102,10 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
             "an account with this email exists".into(),
         ));
     }
-    let event = UserRegistered {
-        event_id: Uuid::new_v4().to_string(),
-        user_id: user.id.to_string(),
-        timezone: user.timezone.clone(),
-        registered_at: Utc::now().timestamp_micros(),
-    };
-    state.publisher.publish_one(&event.user_id, &event).await?;
+    outbox::record(&tx, &state, user.id, &event).await?;
     tx.commit().await?;
+    drop(db);
+    outbox::drain(&state, user.id).await?;
     Ok(warp::reply::with_status(
         warp::reply::json(&user),
         StatusCode::CREATED,
@@ -184,9 +188,11 @@ pub async fn patch_me(
             previous_timezone: current.timezone.clone(),
             changed_at: Utc::now().timestamp_micros(),
         };
-        state.publisher.publish_one(&event.user_id, &event).await?;
+        outbox::record(&tx, &state, user.id, &event).await?;
     }
     tx.commit().await?;
+    drop(db);
+    outbox::drain(&state, user.id).await?;
     Ok(warp::reply::json(&User {
         name,
         timezone,

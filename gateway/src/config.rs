@@ -28,6 +28,9 @@ pub struct GatewayConfig {
     pub kafka_stall_timeout: Duration,
     /// `PRODUCE_TIMEOUT_MS`, default 10000: how long a request waits for Kafka before 503.
     pub produce_timeout: Duration,
+    /// `BODY_READ_TIMEOUT_SECS`, default 30: a request body not received by then is
+    /// answered 408 and its connection freed.
+    pub body_read_timeout: Duration,
     /// `SESSION_TTL_HOURS`, default 720 (30 days).
     pub session_ttl: chrono::Duration,
     /// `PASSWORD_HASHES`, default 2: password hashes computed at once (19 MiB each).
@@ -55,6 +58,10 @@ struct Settings {
     /// How long a request waits for Kafka before answering 503, in milliseconds.
     #[arg(long, env = "PRODUCE_TIMEOUT_MS", default_value_t = 10_000)]
     produce_timeout_ms: u64,
+    /// How long a request body may take to arrive, in seconds (then 408).
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout_secs: u64,
     /// How long a session token is valid, in hours (30 days).
     #[arg(long, env = "SESSION_TTL_HOURS", default_value_t = 720)]
     session_ttl_hours: u32,
@@ -80,6 +87,7 @@ impl From<Settings> for GatewayConfig {
             registry_url: s.event_log.registry_url,
             topic_prefix: s.event_log.topic_prefix,
             produce_timeout: Duration::from_millis(s.produce_timeout_ms),
+            body_read_timeout: Duration::from_secs(s.body_read_timeout_secs),
             session_ttl: chrono::Duration::hours(s.session_ttl_hours.into()),
             password_hashes: s.password_hashes.into(),
             trusted_proxies: s.trusted_proxies,
@@ -99,6 +107,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("topic_prefix", &self.topic_prefix)
             .field("kafka_stall_timeout", &self.kafka_stall_timeout)
             .field("produce_timeout", &self.produce_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
             .field("session_ttl", &self.session_ttl)
             .field("password_hashes", &self.password_hashes)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -139,6 +148,7 @@ mod tests {
         assert_eq!(config.produce_timeout, Duration::from_secs(10));
         assert_eq!(config.kafka_stall_timeout, Duration::from_secs(30));
         assert_eq!(config.session_ttl, chrono::Duration::days(30));
+        assert_eq!(config.body_read_timeout, Duration::from_secs(30));
         assert_eq!(config.password_hashes, 2);
         assert!(config.trusted_proxies.is_empty());
     }

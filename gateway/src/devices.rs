@@ -16,6 +16,7 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::outbox;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +79,8 @@ pub async fn register(
     let type_priorities = check_type_priorities(body.type_priorities.unwrap_or_default())?;
     let priority = body.priority.map(|p| p.0);
     if let Some(existing) = find_by_identifier(&state, user.id, &body.device_identifier).await? {
+        // A retry after a 503 finds its device: its event is appended before the answer.
+        outbox::drain(&state, user.id).await?;
         return Ok(warp::reply::json(&existing).into_response());
     }
     let device = Device {
@@ -96,6 +99,8 @@ pub async fn register(
         let existing = find_by_identifier(&state, user.id, &device.device_identifier)
             .await?
             .ok_or_else(|| ApiError::Internal("device vanished after conflict".into()))?;
+        drop(db);
+        outbox::drain(&state, user.id).await?;
         return Ok(warp::reply::json(&existing).into_response());
     }
     let event = DeviceRegistered {
@@ -107,8 +112,10 @@ pub async fn register(
         type_priorities: device.type_priorities.clone(),
         registered_at: Utc::now().timestamp_micros(),
     };
-    state.publisher.publish_one(&event.user_id, &event).await?;
+    outbox::record(&tx, &state, user.id, &event).await?;
     tx.commit().await?;
+    drop(db);
+    outbox::drain(&state, user.id).await?;
     Ok(warp::reply::with_status(warp::reply::json(&device), StatusCode::CREATED).into_response())
 }
 
@@ -143,8 +150,10 @@ pub async fn patch(
         type_priorities: device.type_priorities.clone(),
         changed_at: Utc::now().timestamp_micros(),
     };
-    state.publisher.publish_one(&event.user_id, &event).await?;
+    outbox::record(&tx, &state, user.id, &event).await?;
     tx.commit().await?;
+    drop(db);
+    outbox::drain(&state, user.id).await?;
     Ok(warp::reply::json(&device))
 }
 

@@ -36,6 +36,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body did not arrive within `BODY_READ_TIMEOUT_SECS`.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     Unprocessable(String),
     /// The path exists, the method does not: `allow` lists the methods it has.
@@ -66,6 +69,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -82,6 +86,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Unprocessable(_) => "unprocessable",
+            Self::RequestTimeout(_) => "request_timeout",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable { .. } => "unavailable",
@@ -162,7 +167,7 @@ pub struct NoRoute;
 
 /// Parses a JSON object body: not JSON is a 400 naming the position, JSON of another shape
 /// (including an array, which serde would take for a struct) a 422.
-pub fn parse_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse_object<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     let value: T = serde_json::from_slice(body).map_err(json_error)?;
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => Ok(value),

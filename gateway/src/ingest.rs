@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, Utc};
 use healthpipe_domain::{parse_uuid, validate, DeviceId, RawSample, SampleId, UserId, ValidSample};
 use healthpipe_schemas::Sample;
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::error::{parse_object, ApiError};
@@ -34,8 +36,48 @@ pub const MAX_METADATA_VALUE_CHARS: usize = 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SyncBody {
-    samples: Vec<serde_json::Value>,
+struct SyncBody<'a> {
+    #[serde(borrow, deserialize_with = "bounded")]
+    samples: Samples<'a>,
+}
+
+/// The samples of a sync body as slices of the body itself (checked JSON, no tree built):
+/// the first [`MAX_SAMPLES_PER_SYNC`] kept, any further ones only counted. Each is parsed
+/// into its typed form on its own, so one malformed sample is rejected alone.
+#[derive(Debug)]
+struct Samples<'a> {
+    kept: Vec<&'a RawValue>,
+    total: usize,
+}
+
+fn bounded<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Samples<'de>, D::Error> {
+    struct Bounded;
+    impl<'de> Visitor<'de> for Bounded {
+        type Value = Samples<'de>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of samples")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Samples<'de>, A::Error> {
+            let mut kept = Vec::new();
+            while kept.len() < MAX_SAMPLES_PER_SYNC {
+                match seq.next_element::<&'de RawValue>()? {
+                    Some(sample) => kept.push(sample),
+                    None => {
+                        let total = kept.len();
+                        return Ok(Samples { kept, total });
+                    }
+                }
+            }
+            let mut total = kept.len();
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                total += 1;
+            }
+            Ok(Samples { kept, total })
+        }
+    }
+    deserializer.deserialize_seq(Bounded)
 }
 
 /// One sample as the client sends it.
@@ -114,15 +156,16 @@ pub fn parse_sync(
     now: DateTime<Utc>,
 ) -> Result<ParsedSync, ApiError> {
     let parsed: SyncBody = parse_object(body)?;
-    if parsed.samples.len() > MAX_SAMPLES_PER_SYNC {
+    let samples = parsed.samples;
+    if samples.total > MAX_SAMPLES_PER_SYNC {
         return Err(ApiError::PayloadTooLarge(format!(
             "{} samples in one sync; at most {MAX_SAMPLES_PER_SYNC}",
-            parsed.samples.len()
+            samples.total
         )));
     }
-    let mut accepted = Vec::with_capacity(parsed.samples.len());
+    let mut accepted = Vec::with_capacity(samples.kept.len());
     let mut rejected = Vec::new();
-    for (index, raw) in parsed.samples.into_iter().enumerate() {
+    for (index, raw) in samples.kept.into_iter().enumerate() {
         match to_event_sample(raw, user_id, device_id, now) {
             Ok(sample) => accepted.push(sample),
             Err((code, message)) => rejected.push(Rejection {
@@ -137,13 +180,13 @@ pub fn parse_sync(
 
 /// Parses, validates and normalises one sample; the error's text goes back to the client.
 pub fn to_event_sample(
-    raw: serde_json::Value,
+    raw: &RawValue,
     user_id: Uuid,
     device_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Sample, (&'static str, String)> {
     let client: ClientSample =
-        serde_json::from_value(raw).map_err(|e| (MALFORMED_SAMPLE, e.to_string()))?;
+        serde_json::from_str(raw.get()).map_err(|e| (MALFORMED_SAMPLE, e.to_string()))?;
     let valid: ValidSample = validate(
         &RawSample {
             sample_type: &client.sample_type,

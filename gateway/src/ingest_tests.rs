@@ -232,3 +232,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn samples_beyond_the_limit_are_counted_without_being_kept_and_refused_whole() {
+    let one = steps(1.0).to_string();
+    let count = MAX_SAMPLES_PER_SYNC + 5;
+    let body = format!(
+        r#"{{"samples": [{}]}}"#,
+        vec![one.as_str(); count].join(",")
+    );
+    let parsed: SyncBody = parse_object(body.as_bytes()).unwrap();
+    assert_eq!(parsed.samples.total, count);
+    assert_eq!(parsed.samples.kept.len(), MAX_SAMPLES_PER_SYNC);
+    // Kept as slices of the body: nothing was built for them but the reference.
+    assert_eq!(parsed.samples.kept[0].get(), one);
+    match parse(body.as_bytes()) {
+        Err(ApiError::PayloadTooLarge(message)) => {
+            assert!(message.contains(&count.to_string()), "{message}")
+        }
+        other => panic!("expected a 413, got {other:?}"),
+    }
+}

@@ -5,7 +5,8 @@
 //! Layout: `config` (environment), `error` (the one place errors become HTTP), `auth`
 //! (accounts and sessions), `devices` (the device registry), `sync` (sample ingestion),
 //! `ingest` (pure parsing and validation of sync bodies), `idempotency` (stored answers of
-//! retried appends), `publisher` (Kafka + schema registry), `query` (the read side over the
+//! retried appends), `outbox` (account and device events committed with their rows and
+//! appended after), `publisher` (Kafka + schema registry), `query` (the read side over the
 //! projections: aggregates, samples with their counted fractions, the daily summary),
 //! `explain` (one bucket's samples and why they counted), `insights` (the user's insights and
 //! their acknowledgement), `routes` (the warp filter tree and the OpenAPI document,
@@ -26,6 +27,7 @@ mod ingest;
 mod insights;
 mod login_guard;
 mod metrics;
+mod outbox;
 mod publisher;
 mod query;
 mod routes;
@@ -71,11 +73,13 @@ pub async fn serve_listener(
         .local_addr()
         .map_err(|e| GatewayError::Bind(state.config.addr, e))?;
     tracing::info!(%addr, "gateway listening");
+    let relay = tokio::spawn(outbox::relay(state.clone()));
     warp::serve(routes::routes(state))
         .incoming(listener)
         .graceful(shutdown)
         .run()
         .await;
+    relay.abort();
     Ok(())
 }
 

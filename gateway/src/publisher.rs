@@ -55,25 +55,45 @@ impl Publisher {
     /// Appends `events` to the per-user stream under `user_id`, in order, and waits for the
     /// broker's acknowledgement of each.
     pub async fn publish<E: Event>(&self, user_id: &str, events: &[E]) -> Result<(), ApiError> {
-        let topic = &self.topics.user_events;
         let mut payloads = Vec::with_capacity(events.len());
         for event in events {
-            payloads.push(self.codec.encode(topic, event).await.map_err(codec_error)?);
+            payloads.push(self.encode(event).await?);
         }
-        // Checked for all events before any is sent: a request is appended whole or not at
-        // all, and retrying one the log can never take is pointless (not a 503).
-        if let Some(largest) = payloads.iter().map(Vec::len).max() {
-            if largest > MAX_EVENT_BYTES {
-                return Err(ApiError::PayloadTooLarge(format!(
-                    "one event of this request would be {largest} bytes, more than the event \
-                     log takes ({MAX_EVENT_BYTES}); nothing was stored: send fewer samples \
-                     per request, or shorter metadata"
-                )));
-            }
+        self.append(user_id, &payloads).await
+    }
+
+    /// `event` as the log stores it (Confluent wire format), checked against the largest
+    /// event the log takes: retrying one it can never take is pointless (413, not 503).
+    pub async fn encode<E: Event>(&self, event: &E) -> Result<Vec<u8>, ApiError> {
+        let payload = self
+            .codec
+            .encode(&self.topics.user_events, event)
+            .await
+            .map_err(codec_error)?;
+        if payload.len() > MAX_EVENT_BYTES {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "one event of this request would be {} bytes, more than the event log takes \
+                 ({MAX_EVENT_BYTES}); nothing was stored: send fewer samples per request, or \
+                 shorter metadata",
+                payload.len()
+            )));
         }
+        Ok(payload)
+    }
+
+    /// Appends encoded events to the per-user stream under `user_id`, in order, and waits
+    /// for the broker's acknowledgement of each.
+    pub async fn append(
+        &self,
+        user_id: &str,
+        payloads: &[impl AsRef<[u8]>],
+    ) -> Result<(), ApiError> {
+        let topic = &self.topics.user_events;
         let started = Instant::now();
         let deliveries = payloads.iter().map(|payload| {
-            let record = FutureRecord::to(topic).key(user_id).payload(payload);
+            let record = FutureRecord::to(topic)
+                .key(user_id)
+                .payload(payload.as_ref());
             self.producer.send(record, self.timeout)
         });
         let result = try_join_all(deliveries).await;

@@ -2,6 +2,7 @@
 //! every response carries an `x-request-id`; every error has the same JSON shape.
 
 use std::sync::Arc;
+use std::time::Duration;
 use std::time::Instant;
 
 use healthpipe_domain::Role;
@@ -48,6 +49,7 @@ pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
     let api = warp::path!("api" / "v1" / ..);
+    let body_timeout = state.config.body_read_timeout;
     // Accounts: any signed-in role. Devices and sync: the `user` role only.
     let user = with_user(state.clone());
     let plain_user = with_role(state.clone(), Role::User);
@@ -57,13 +59,13 @@ pub fn routes(
     let create_user = warp::post()
         .and(api.and(warp::path!("users")))
         .and(st.clone())
-        .and(json_body())
+        .and(json_body(body_timeout))
         .and_then(|s, b| async move { respond(accounts::create_user(s, b).await) });
     let create_session = warp::post()
         .and(api.and(warp::path!("sessions")))
         .and(st.clone())
         .and(client)
-        .and(json_body())
+        .and(json_body(body_timeout))
         .and_then(|s, a, b| async move { respond(accounts::create_session(s, a, b).await) });
     let delete_session = warp::delete()
         .and(api.and(warp::path!("sessions" / "current")))
@@ -79,14 +81,14 @@ pub fn routes(
         .and(api.and(warp::path!("me")))
         .and(st.clone())
         .and(user.clone())
-        .and(json_body())
+        .and(json_body(body_timeout))
         .and_then(|s, u, b| async move { respond(accounts::patch_me(s, u, b).await) });
 
     let register_device = warp::post()
         .and(api.and(warp::path!("devices")))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(json_body())
+        .and(json_body(body_timeout))
         .and_then(|s, u, b| async move { respond(devices::register(s, u, b).await) });
     let list_devices = warp::get()
         .and(api.and(warp::path!("devices")))
@@ -97,15 +99,14 @@ pub fn routes(
         .and(api.and(warp::path!("devices" / Uuid)))
         .and(st.clone())
         .and(plain_user.clone())
-        .and(json_body())
+        .and(json_body(body_timeout))
         .and_then(|id, s, u, b| async move { respond(devices::patch(s, u, id, b).await) });
     let sync = warp::post()
         .and(api.and(warp::path!("devices" / Uuid / "sync")))
         .and(st.clone())
         .and(plain_user.clone())
         .and(warp::header::headers_cloned())
-        .and(warp::body::content_length_limit(MAX_SYNC_BODY_BYTES))
-        .and(warp::body::bytes())
+        .and(body(MAX_SYNC_BODY_BYTES, body_timeout))
         .and_then(|id, s, u, h, body| async move { respond(sync::sync(s, u, id, h, body).await) });
 
     let delete_samples = warp::delete()
@@ -113,8 +114,7 @@ pub fn routes(
         .and(st.clone())
         .and(plain_user.clone())
         .and(warp::header::headers_cloned())
-        .and(warp::body::content_length_limit(SMALL_BODY_BYTES))
-        .and(warp::body::bytes())
+        .and(body(SMALL_BODY_BYTES, body_timeout))
         .and_then(|s, u, h, b| async move { respond(sync::delete(s, u, h, b).await) });
     // The read endpoints: a GET of the `user` role answered from the query string.
     let read = |path: BoxedFilter<()>| {
@@ -281,12 +281,50 @@ fn allowed_methods(route: &str) -> Option<&'static str> {
 
 /// A JSON body of at most `SMALL_BODY_BYTES`; malformed JSON is a 400 naming the position.
 fn json_body<T: serde::de::DeserializeOwned + Send>(
+    timeout: Duration,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(SMALL_BODY_BYTES)
-        .and(warp::body::bytes())
-        .and_then(|bytes: bytes::Bytes| async move {
-            parse_object::<T>(&bytes).map_err(warp::reject::custom)
+    body(SMALL_BODY_BYTES, timeout).and_then(|bytes: bytes::Bytes| async move {
+        parse_object::<T>(&bytes).map_err(warp::reject::custom)
+    })
+}
+
+/// The request body, at most `limit` bytes, read within `timeout`: a client that sends its
+/// body slowly, or stops halfway, gets a 408 and the connection is freed, instead of holding
+/// a connection and a task for as long as it likes.
+fn body(
+    limit: u64,
+    timeout: Duration,
+) -> impl Filter<Extract = (bytes::Bytes,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(limit)
+        .and(warp::body::stream())
+        .and_then(move |stream| async move {
+            tokio::time::timeout(timeout, read_body(stream))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::RequestTimeout(format!(
+                        "the request body did not arrive within {} s; nothing was stored",
+                        timeout.as_secs()
+                    )))
+                })
+                .map_err(warp::reject::custom)
         })
+}
+
+async fn read_body<S, B>(stream: S) -> Result<bytes::Bytes, ApiError>
+where
+    S: futures::Stream<Item = Result<B, warp::Error>>,
+    B: bytes::Buf,
+{
+    use bytes::BufMut;
+    use futures::StreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
+        body.put(chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Ready when this pod can serve: the database answers within the probe's budget and the
@@ -314,7 +352,7 @@ async fn ready(state: &AppState) -> Result<Response, ApiError> {
 }
 
 /// How long readiness waits for the database: under Kubernetes' default probe timeout (1 s).
-const READINESS_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
+const READINESS_BUDGET: Duration = Duration::from_millis(800);
 
 /// The client's address (see [`crate::login_guard::client_address`]).
 fn client_address(
@@ -405,6 +443,42 @@ mod tests {
             ids["maxItems"].as_u64(),
             Some(crate::sync::MAX_IDS_PER_DELETE as u64)
         );
+    }
+
+    /// Every date or time query parameter states its shape, so an empty value (`from=`) or
+    /// any other non-date breaks the document and not only the handler.
+    #[test]
+    fn date_parameters_refuse_what_is_not_a_date() {
+        let doc = document();
+        let mut seen = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for operation in item.as_object().unwrap().values() {
+                let Some(parameters) = operation["parameters"].as_array() else {
+                    continue;
+                };
+                for p in parameters {
+                    let name = p["name"].as_str().unwrap();
+                    if !["from", "to", "period_start", "date"].contains(&name) {
+                        continue;
+                    }
+                    seen += 1;
+                    let pattern = p["schema"]["pattern"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{name} has no pattern"));
+                    let re = regex_lite::Regex::new(pattern).unwrap();
+                    for bad in ["", " ", "yesterday", "2026-10-20'--", "10/20/2026"] {
+                        assert!(!re.is_match(bad), "{name} accepts {bad:?}");
+                    }
+                    let good = if name == "period_start" {
+                        "2026-10-20T00:00:00+02:00"
+                    } else {
+                        "2026-10-20"
+                    };
+                    assert!(re.is_match(good), "{name} refuses {good}");
+                }
+            }
+        }
+        assert!(seen >= 6, "only {seen} date parameters found");
     }
 
     /// Every operation states its role, and only the public ones drop the bearer scheme.

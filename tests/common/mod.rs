@@ -1,13 +1,17 @@
 //! The one fixture module of the integration tests. `stack` starts or reuses the real
 //! servers (Kafka, PostgreSQL with TimescaleDB, the schema registry) through
 //! `scripts/stack up`; `pipeline` gives each test its own database, topics, gateway and
-//! processors on top of them, so tests never share state.
+//! processors on top of them, so tests never share state. `broker` is a Kafka broker of a
+//! test's own and `services` runs the healthpipe binary's services as child processes, for
+//! the fault tests that pause and kill them.
 
 #![allow(dead_code)]
 
+pub mod broker;
 mod pipeline;
 pub mod query;
 pub mod seeded;
+pub mod services;
 mod stack;
 
 pub use pipeline::*;

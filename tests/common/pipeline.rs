@@ -54,29 +54,33 @@ pub async fn scratch_database() -> String {
 impl Pipeline {
     /// Database, topics, gateway; no processor yet (see `start_processor`).
     pub async fn without_processor() -> Pipeline {
-        let stack = stack();
+        let mut pipeline = Self::without_services(&stack().kafka_brokers).await;
+        pipeline.base_url = pipeline.start_gateway().await;
+        pipeline
+    }
+
+    /// Database and topics (on `kafka_brokers`), no gateway (`base_url` is empty) and no
+    /// processor: for a test that runs the services its own way.
+    pub async fn without_services(kafka_brokers: &str) -> Pipeline {
         let database_url = scratch_database().await;
         healthpipe_storage::migrations::run(&database_url)
             .await
             .expect("migrations apply");
         let topic_prefix = unique("hp");
         let topics = Topics::with_prefix(&topic_prefix);
-        healthpipe::topics::ensure(&stack.kafka_brokers, &topics, 1)
+        healthpipe::topics::ensure(kafka_brokers, &topics, 1)
             .await
             .expect("topics created");
-        let shutdown = CancellationToken::new();
-        let mut pipeline = Pipeline {
+        Pipeline {
             base_url: String::new(),
             database_url,
-            kafka_brokers: stack.kafka_brokers.clone(),
-            registry_url: stack.registry_url.clone(),
+            kafka_brokers: kafka_brokers.to_string(),
+            registry_url: stack().registry_url.clone(),
             topic_prefix,
             topics,
             http: reqwest::Client::new(),
-            shutdown,
-        };
-        pipeline.base_url = pipeline.start_gateway().await;
-        pipeline
+            shutdown: CancellationToken::new(),
+        }
     }
 
     /// Database, topics, gateway and one aggregation processor.
@@ -96,6 +100,7 @@ impl Pipeline {
             topic_prefix: self.topic_prefix.clone(),
             kafka_stall_timeout: Duration::from_secs(30),
             produce_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             session_ttl: chrono::Duration::hours(1),
             password_hashes: 2,
             trusted_proxies: Vec::new(),

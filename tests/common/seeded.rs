@@ -46,6 +46,20 @@ pub async fn seed_users(
     chunk: usize,
     rng: &mut StdRng,
 ) -> Vec<SeededUser> {
+    let users = prepare_users(pipeline, specs, chunk, rng).await;
+    let all: Vec<Upload> = users.iter().flat_map(|u| u.uploads.clone()).collect();
+    upload(pipeline, all).await;
+    users
+}
+
+/// [`seed_users`] without the syncing: the users, their devices and their uploads
+/// (`chunk` samples each), for a test that sends them its own way.
+pub async fn prepare_users(
+    pipeline: &Pipeline,
+    specs: &[UserSpec],
+    chunk: usize,
+    rng: &mut StdRng,
+) -> Vec<SeededUser> {
     let now = Utc::now();
     let mut users = Vec::new();
     for spec in specs {
@@ -82,8 +96,6 @@ pub async fn seed_users(
             uploads,
         });
     }
-    let all: Vec<Upload> = users.iter().flat_map(|u| u.uploads.clone()).collect();
-    upload(pipeline, all).await;
     users
 }
 
@@ -276,6 +288,27 @@ pub fn diff_rows(expected: &BTreeMap<Key, Row>, actual: &BTreeMap<Key, Row>) -> 
 /// Each generated sample is in `samples` exactly once, with its device, value and times; no
 /// other sample of these users is.
 pub async fn assert_samples_stored_once(client: &tokio_postgres::Client, users: &[SeededUser]) {
+    let (problems, rows) = sample_problems(client, users).await;
+    let expected_count: usize = users.iter().map(|u| u.samples.len()).sum();
+    assert!(
+        problems.is_empty(),
+        "{} problems in `samples` ({rows} rows, {expected_count} samples sent); first ones:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// What differs between the users' generated samples and the `samples` table (missing,
+/// stored more than once, stored differently, unexpected), and how many rows the users have.
+pub async fn sample_problems(
+    client: &tokio_postgres::Client,
+    users: &[SeededUser],
+) -> (Vec<String>, usize) {
     let ids: Vec<Uuid> = users.iter().map(|u| u.user_id).collect();
     let rows = client
         .query(
@@ -296,10 +329,8 @@ pub async fn assert_samples_stored_once(client: &tokio_postgres::Client, users: 
         ));
     }
     let mut problems = Vec::new();
-    let mut expected_count = 0;
     for user in users {
         for s in &user.samples {
-            expected_count += 1;
             let id: Uuid = s.id.parse().unwrap();
             let want: Stored = (s.device_id.parse().unwrap(), s.value, s.start, s.end);
             match stored.remove(&(user.user_id, id)) {
@@ -320,16 +351,5 @@ pub async fn assert_samples_stored_once(client: &tokio_postgres::Client, users: 
             found.len()
         ));
     }
-    assert!(
-        problems.is_empty(),
-        "{} problems in `samples` ({} rows, {expected_count} samples sent); first ones:\n{}",
-        problems.len(),
-        rows.len(),
-        problems
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    (problems, rows.len())
 }

@@ -1,0 +1,162 @@
+//! The healthpipe binary's services (gateway, processors) as child processes of the test,
+//! so a fault test can `kill -9` them, stop them gracefully and start them again. Their
+//! logs go to one file per service in a scratch folder, kept when the test fails.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::broker::{free_port, signal};
+use super::Pipeline;
+
+pub struct Service {
+    pub name: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    child: Option<Child>,
+    /// `http://127.0.0.1:<port>` of the gateway, or of a processor's metrics and health.
+    pub url: String,
+}
+
+/// The environment every service of `pipeline` shares: its database, broker, topics, and a
+/// short stall window, so a stuck Kafka client is replaced within the test's time.
+fn shared_env(pipeline: &Pipeline, stall_secs: u64) -> Vec<(String, String)> {
+    [
+        ("DATABASE_URL", pipeline.database_url.as_str()),
+        ("KAFKA_BROKERS", &pipeline.kafka_brokers),
+        ("SCHEMA_REGISTRY_URL", &pipeline.registry_url),
+        ("TOPIC_PREFIX", &pipeline.topic_prefix),
+        ("KAFKA_STALL_TIMEOUT_SECS", &stall_secs.to_string()),
+        ("RUST_LOG", "info"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+impl Service {
+    /// The gateway of `pipeline` on a free port; started and answering.
+    pub fn gateway(pipeline: &Pipeline, logs: &Path, stall_secs: u64) -> Service {
+        let port = free_port();
+        let mut env = shared_env(pipeline, stall_secs);
+        env.push(("GATEWAY_ADDR".into(), format!("127.0.0.1:{port}")));
+        env.push(("PRODUCE_TIMEOUT_MS".into(), "5000".into()));
+        env.push(("BODY_READ_TIMEOUT_SECS".into(), "2".into()));
+        let mut service = Service::new("gateway", &["gateway"], env, logs);
+        service.url = format!("http://127.0.0.1:{port}");
+        service.start();
+        service
+    }
+
+    /// A processor (`aggregation` or `insights`) of `pipeline`'s groups, numbered `n`.
+    pub fn processor(
+        pipeline: &Pipeline,
+        kind: &str,
+        n: usize,
+        logs: &Path,
+        stall_secs: u64,
+    ) -> Service {
+        let port = free_port();
+        let mut env = shared_env(pipeline, stall_secs);
+        env.push((
+            "CONSUMER_GROUP".into(),
+            format!("{}-{kind}", pipeline.topic_prefix),
+        ));
+        env.push(("METRICS_ADDR".into(), format!("127.0.0.1:{port}")));
+        env.push(("TICK_INTERVAL_SECS".into(), "0".into()));
+        let mut service = Service::new(&format!("{kind}-{n}"), &["process", kind], env, logs);
+        service.url = format!("http://127.0.0.1:{port}");
+        service.start();
+        service
+    }
+
+    fn new(name: &str, args: &[&str], env: Vec<(String, String)>, logs: &Path) -> Service {
+        Service {
+            name: name.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env,
+            log: logs.join(format!("{name}.log")),
+            child: None,
+            url: String::new(),
+        }
+    }
+
+    /// Starts the process (again), appending to its log.
+    pub fn start(&mut self) {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("service log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_healthpipe"))
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.name));
+        self.child = Some(child);
+    }
+
+    /// `kill -9`: no shutdown, no flush, no leaving the group.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, and waits for the process to finish what it has in hand and exit.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        signal("TERM", child.id());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{} did not stop within 30 s of SIGTERM", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The exit status, if the process has ended by itself.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// Waits until `GET <url>/healthz` answers 200.
+    pub async fn wait_healthy(&self, http: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = http
+                .get(format!("{}/healthz", self.url))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not become healthy within 60 s; see {}",
+                self.name,
+                self.log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
