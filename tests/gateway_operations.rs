@@ -9,19 +9,6 @@ use std::collections::HashSet;
 use common::Pipeline;
 use serde_json::{json, Value};
 
-/// Serves a gateway of `config` on a port of its own; returns its `/readyz` URL.
-async fn readyz_of(config: healthpipe_gateway::GatewayConfig) -> String {
-    let state = std::sync::Arc::new(healthpipe_gateway::AppState::connect(config).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
-    tokio::spawn(healthpipe_gateway::serve_listener(
-        listener,
-        state,
-        std::future::pending(),
-    ));
-    url
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn readiness_reflects_what_the_pod_needs_and_not_the_registry() {
     let pipeline = Pipeline::without_processor().await;
@@ -51,7 +38,7 @@ async fn readiness_reflects_what_the_pod_needs_and_not_the_registry() {
     // A registry blip leaves the pod in service: reads never need the registry.
     let mut config = pipeline.gateway_config();
     config.registry_url = "http://127.0.0.1:9".into();
-    let url = readyz_of(config).await;
+    let url = format!("{}/readyz", pipeline.start_gateway_with(config).await);
     let response = pipeline.http.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);
 
@@ -64,7 +51,7 @@ async fn readiness_reflects_what_the_pod_needs_and_not_the_registry() {
         "postgres://healthpipe@{}/nowhere",
         hung.local_addr().unwrap()
     );
-    let url = readyz_of(config).await;
+    let url = format!("{}/readyz", pipeline.start_gateway_with(config).await);
     let response = pipeline
         .http
         .get(url)
@@ -87,12 +74,7 @@ async fn a_producer_without_progress_is_replaced_and_the_pod_stays_in_service() 
     let pipeline = Pipeline::without_processor().await;
     let user = pipeline.new_user("UTC").await;
     let device = user.device("iphone", "phone").await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_port = dead.local_addr().unwrap();
-    drop(dead);
-    let mut config = pipeline.gateway_config();
-    config.kafka_brokers = dead_port.to_string();
-    config.produce_timeout = std::time::Duration::from_secs(1);
+    let mut config = pipeline.gateway_config_without_kafka();
     config.kafka_stall_timeout = std::time::Duration::from_secs(2);
     let base = pipeline.start_gateway_with(config).await;
 

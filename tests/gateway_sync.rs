@@ -630,17 +630,9 @@ async fn when_kafka_cannot_take_the_samples_the_answer_is_503_and_a_retry_succee
     let device = user.device("iphone", "phone").await;
 
     // A gateway whose brokers do not answer, with a short produce timeout.
-    let mut config = pipeline.gateway_config();
-    config.kafka_brokers = "127.0.0.1:9".into();
-    config.produce_timeout = Duration::from_secs(2);
-    let broken = std::sync::Arc::new(healthpipe_gateway::AppState::connect(config).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let broken_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(healthpipe_gateway::serve_listener(
-        listener,
-        broken,
-        std::future::pending(),
-    ));
+    let broken_url = pipeline
+        .start_gateway_with(pipeline.gateway_config_without_kafka())
+        .await;
 
     let body = json!({"samples": [steps(321.0, "2026-05-04T08:00:00Z", "2026-05-04T08:10:00Z")]});
     let start = events(&pipeline).await;

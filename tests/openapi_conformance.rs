@@ -2,8 +2,8 @@
 //! `/api/v1/openapi.json`): schemathesis (pinned in tests/clients/requirements.txt, installed by
 //! tests/clients/install) generates valid and invalid requests for every operation and checks
 //! every answer: no 5xx, status codes, content types, headers and bodies as documented, auth
-//! enforced, invalid data refused, valid data accepted, 405 with `Allow` for other methods.
-//! Deviations from schemathesis' defaults are in `gateway/schemathesis.toml`, each with its reason.
+//! enforced, invalid data refused, valid data accepted, 405 with `Allow` for other methods;
+//! its stateful phase then chains operations through the document's links. Deviations from schemathesis' defaults are in `gateway/schemathesis.toml`, each with its reason.
 
 mod common;
 
@@ -128,11 +128,29 @@ async fn the_gateway_conforms_to_its_openapi_document() {
         !summary.contains("failure") && !summary.contains("error"),
         "schemathesis output:\n{output}"
     );
+    // The stateful phase ran, chaining operations through the document's links (a device
+    // registered, then changed and synced to; an insight listed, then acknowledged).
+    let scenarios: u32 = output
+        .lines()
+        .skip_while(|l| !l.contains("Stateful (in"))
+        .find_map(|l| l.trim().strip_prefix("Scenarios:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        scenarios > 0,
+        "the stateful phase ran no scenario:\n{output}"
+    );
 
+    // Alone, signing out has no link to follow: no stateful phase.
     let (passed, output) = run_schemathesis(
         &pipeline.base_url,
         &other.token,
-        &["--include-operation-id", "deleteSession"],
+        &[
+            "--include-operation-id",
+            "deleteSession",
+            "--phases",
+            "examples,coverage,fuzzing",
+        ],
     )
     .await;
     assert!(passed, "schemathesis found problems:\n{output}");

@@ -23,13 +23,17 @@ use rdkafka::ClientContext;
 use crate::metrics;
 use crate::stall::Stall;
 
-/// The configuration every producer of the event log starts from.
+/// The configuration every producer of the event log starts from. A delivery not
+/// acknowledged within 30 s fails (librdkafka's default is 5 minutes), so the caller retries
+/// and a stalled client is noticed within the stall window; the gateway sets its own
+/// produce timeout on top.
 pub fn durable_config(brokers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", brokers)
         .set("acks", "all")
         .set("enable.idempotence", "true")
+        .set("message.timeout.ms", "30000")
         .set("statistics.interval.ms", crate::STATISTICS_INTERVAL_MS);
     config
 }
@@ -125,6 +129,7 @@ impl DurableProducer {
     {
         self.replace_if_stalled();
         let client = self.current();
+        let sent = Instant::now();
         match client
             .producer
             .send(record, Timeout::After(queue_timeout))
@@ -135,8 +140,9 @@ impl DurableProducer {
                 Ok(())
             }
             Err((e, _)) => {
+                // No progress since the send: the stall runs from there.
                 if is_stall_sign(&e) {
-                    lock(&client.health).deliveries.failed(Instant::now());
+                    lock(&client.health).deliveries.failed(sent);
                 }
                 Err(e)
             }

@@ -329,9 +329,9 @@ where
 
 /// Ready when this pod can serve: the database answers within the probe's budget and the
 /// Kafka producer is usable (read from its state, no round trip; see
-/// `Publisher::kafka_healthy`). The schema
-/// registry is not asked: encoders keep the schema ids they learned, reads never need it,
-/// and one registry blip must not take every pod out of service.
+/// `Publisher::kafka_healthy`). The schema registry is not asked: encoders keep the schema
+/// ids they learned, reads never need it, and one registry blip must not take every pod out
+/// of service.
 async fn ready(state: &AppState) -> Result<Response, ApiError> {
     let db = tokio::time::timeout(READINESS_BUDGET, async {
         match state.db.get().await {

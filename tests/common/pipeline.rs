@@ -107,6 +107,19 @@ impl Pipeline {
         }
     }
 
+    /// The gateway's settings with brokers that do not answer (a closed loopback port) and a
+    /// produce timeout of 1 s: appends time out fast, everything else works.
+    pub fn gateway_config_without_kafka(&self) -> healthpipe_gateway::GatewayConfig {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap();
+        drop(closed);
+        healthpipe_gateway::GatewayConfig {
+            kafka_brokers: port.to_string(),
+            produce_timeout: Duration::from_secs(1),
+            ..self.gateway_config()
+        }
+    }
+
     async fn start_gateway(&self) -> String {
         self.start_gateway_with(self.gateway_config()).await
     }

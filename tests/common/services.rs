@@ -90,7 +90,7 @@ impl Service {
             .append(true)
             .open(&self.log)
             .expect("service log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_healthpipe"))
+        let child = Command::new(binary())
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -153,6 +153,14 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The `healthpipe` binary the services run: this build's, or `HEALTHPIPE_SERVICES_BIN` (to
+/// run the suite against another build, e.g. an older one, and see what it catches).
+fn binary() -> PathBuf {
+    std::env::var_os("HEALTHPIPE_SERVICES_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_healthpipe")))
 }
 
 impl Drop for Service {

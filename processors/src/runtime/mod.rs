@@ -180,7 +180,8 @@ async fn consume<P: Projection>(
             .inc();
         if in_a_row > MAX_REPLACEMENTS_IN_A_ROW {
             return Err(ProcessorError::Stalled(format!(
-                "the kafka consumer of group {} stayed out of its group through                  {MAX_REPLACEMENTS_IN_A_ROW} replacements (last state {state:?})",
+                "the kafka consumer of group {} stayed out of its group through \
+                 {MAX_REPLACEMENTS_IN_A_ROW} replacements (last state {state:?})",
                 config.group_id
             )));
         }
