@@ -95,6 +95,9 @@ struct Clients {
     acknowledged_samples: AtomicU64,
     requests: AtomicU64,
     unavailable: AtomicU64,
+    /// 409s for a key whose earlier request is still in flight (its gateway was killed
+    /// holding the claim, until the claim's lease runs out): retried like a 503.
+    in_flight: AtomicU64,
     connection_errors: AtomicU64,
     last_acknowledged: Mutex<Option<Instant>>,
     unexpected: Mutex<Vec<String>>,
@@ -358,12 +361,15 @@ async fn send_until_acknowledged(
             Ok(response) => {
                 let status = response.status();
                 let text = response.text().await.unwrap_or_default();
-                clients
-                    .unexpected
-                    .lock()
-                    .unwrap()
-                    .push(format!("sync answered {status}: {text}"));
-                return;
+                if status != 409 || !text.contains("still being processed") {
+                    clients
+                        .unexpected
+                        .lock()
+                        .unwrap()
+                        .push(format!("sync answered {status}: {text}"));
+                    return;
+                }
+                clients.in_flight.fetch_add(1, Ordering::SeqCst);
             }
             Err(_) => {
                 clients.connection_errors.fetch_add(1, Ordering::SeqCst);
@@ -605,8 +611,9 @@ fn report(
     ));
     let clients = &run.clients;
     rows.push(format!(
-        "| sync requests for {uploads} uploads (503s {}, connection errors {}) | {} | retried with the same key |",
+        "| sync requests for {uploads} uploads (503s {}, 409s in flight {}, connection errors {}) | {} | retried with the same key |",
         clients.unavailable.load(Ordering::SeqCst),
+        clients.in_flight.load(Ordering::SeqCst),
         clients.connection_errors.load(Ordering::SeqCst),
         clients.requests.load(Ordering::SeqCst)
     ));
