@@ -36,6 +36,22 @@ pub enum Command {
     /// Messages the processors set aside on `<prefix>.dead-letter`.
     #[command(subcommand)]
     DeadLetter(DeadLetter),
+    /// The key store: the users' data keys, wrapped by key-encryption keys.
+    #[command(subcommand)]
+    Keys(Keys),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Keys {
+    /// Re-wrap every data key under the first key-encryption key listed (DATABASE_URL,
+    /// KEY_ENCRYPTION_KEYS_FILE); the log is not touched.
+    Rotate(crate::keys::KeysArgs),
+    /// Print a new key-encryption key line (`id=<64 hex digits>`) to list in the file.
+    NewKek {
+        /// Its id, recorded with every data key it wraps (e.g. `kek-2026-12`).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,7 +103,9 @@ impl Cli {
     /// Services log JSON lines for the log pipeline; one-shot commands log plain text.
     pub fn log_format(&self) -> LogFormat {
         match self.command {
-            Command::Migrate(_) | Command::Demo(_) | Command::DeadLetter(_) => LogFormat::Text,
+            Command::Migrate(_) | Command::Demo(_) | Command::DeadLetter(_) | Command::Keys(_) => {
+                LogFormat::Text
+            }
             _ => LogFormat::Json,
         }
     }
@@ -116,6 +134,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo(args) => crate::demo::run(args).await,
         Command::DeadLetter(DeadLetter::Redrive(args)) => redrive(args).await,
+        Command::Keys(Keys::Rotate(args)) => crate::keys::rotate(args).await,
+        Command::Keys(Keys::NewKek { id }) => {
+            crate::keys::new_kek(&id);
+            Ok(())
+        }
         Command::Registry => {
             let config = healthpipe_registry::RegistryConfig::from_env()?;
             healthpipe_registry::serve(config, shutdown_signal().cancelled_owned()).await?;

@@ -58,6 +58,8 @@ pub struct DemoArgs {
     /// to the generated users [default: `../shared/real-data` of the checkout].
     #[arg(long, env = "HEALTHPIPE_REAL_DATA")]
     pub real_data: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub keys: healthpipe_config::KeySettings,
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
@@ -68,14 +70,22 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         registry_url,
         topic_prefix: prefix,
         real_data,
+        keys,
     } = args;
 
     healthpipe_storage::migrations::run(&database_url).await?;
     crate::topics::ensure(&brokers, &Topics::with_prefix(&prefix), 1).await?;
 
     let shutdown = CancellationToken::new();
-    let gateway_url =
-        start_gateway(&database_url, &brokers, &registry_url, &prefix, &shutdown).await?;
+    let gateway_url = start_gateway(
+        &database_url,
+        &brokers,
+        &registry_url,
+        &prefix,
+        &keys,
+        &shutdown,
+    )
+    .await?;
     let processor = healthpipe_processors::ProcessorConfig {
         database_url: database_url.clone(),
         kafka_brokers: brokers.clone(),
@@ -88,6 +98,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         metrics_addr: None,
         tick_interval: None,
         announce_changes: true,
+        keys,
+        key_store_url: None,
     };
     let insights = healthpipe_processors::ProcessorConfig {
         group_id: "healthpipe-insights".into(),
@@ -232,6 +244,7 @@ async fn start_gateway(
     brokers: &str,
     registry_url: &str,
     prefix: &str,
+    keys: &healthpipe_config::KeySettings,
     shutdown: &CancellationToken,
 ) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -249,6 +262,7 @@ async fn start_gateway(
         session_ttl: chrono::Duration::hours(1),
         password_hashes: 2,
         trusted_proxies: Vec::new(),
+        keys: keys.clone(),
     };
     let state = Arc::new(healthpipe_gateway::AppState::connect(config).await?);
     tokio::spawn(healthpipe_gateway::serve_listener(

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod keys;
 pub mod progress;
 pub mod telemetry;
 pub mod topics;

@@ -9,15 +9,16 @@ use std::time::Duration;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use common::{stack, Pipeline};
-use healthpipe_schemas::{Event, EventCodec, SamplesDeleted, UserEvent};
+use healthpipe_crypto::{DataKey, Keyring};
+use healthpipe_schemas::{Event, EventCodec, Opened, SamplesDeleted, SamplesRecorded, UserEvent};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// `SamplesDeleted` as a newer producer would write it: one optional field more.
+/// The `SamplesDeleted` envelope as a newer producer would write it: one optional clear
+/// field more.
 fn samples_deleted_v2() -> String {
     let mut schema: Value = serde_json::from_str(SamplesDeleted::SCHEMA).unwrap();
     schema["fields"].as_array_mut().unwrap().push(json!({
@@ -27,15 +28,12 @@ fn samples_deleted_v2() -> String {
     schema.to_string()
 }
 
-/// A reader that already knows the new field.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct SamplesDeletedV2 {
-    event_id: String,
-    user_id: String,
-    sample_ids: Vec<String>,
-    deleted_at: i64,
-    #[serde(default)]
-    reason: Option<String>,
+/// The fields of a record value, by name.
+fn field<'a>(value: &'a apache_avro::types::Value, name: &str) -> &'a apache_avro::types::Value {
+    let apache_avro::types::Value::Record(fields) = value else {
+        panic!("not a record: {value:?}")
+    };
+    &fields.iter().find(|(n, _)| n == name).unwrap().1
 }
 
 async fn register(registry: &str, subject: &str, schema: &str) -> reqwest::Response {
@@ -63,14 +61,19 @@ async fn old_and_new_readers_read_each_others_events_and_incompatible_changes_ar
     let topic = common::unique("evolution");
     let subject = format!("{topic}-{}", SamplesDeleted::FULL_NAME);
     let codec = EventCodec::new(registry);
+    let user = "6f1c1e52-1b7e-4a8e-9a53-2f1f0e0f7a11";
+    let key = DataKey::generate();
+    let mut ring = Keyring::default();
+    ring.insert(user.into(), Some(key.clone()));
     let old_event = SamplesDeleted {
         event_id: "e-old".into(),
-        user_id: "6f1c1e52-1b7e-4a8e-9a53-2f1f0e0f7a11".into(),
+        user_id: user.into(),
         sample_ids: vec!["a".into(), "b".into()],
         deleted_at: 1_777_000_000_000_000,
     };
     // Version 1, written by today's code.
-    let old_bytes = codec.encode(&topic, &old_event).await.unwrap();
+    let old_bytes = codec.encode(&topic, &old_event, &key).await.unwrap();
+    let v1 = Schema::parse_str(SamplesDeleted::SCHEMA).unwrap();
 
     // Version 2 adds an optional field with a default: BACKWARD compatible, accepted.
     let v2_text = samples_deleted_v2();
@@ -80,44 +83,58 @@ async fn old_and_new_readers_read_each_others_events_and_incompatible_changes_ar
         .as_u64()
         .unwrap() as u32;
     let v2 = Schema::parse_str(&v2_text).unwrap();
-    let new_event = SamplesDeletedV2 {
+    // A newer producer seals the content as today and adds the clear field.
+    let new_content = SamplesDeleted {
         event_id: "e-new".into(),
-        user_id: old_event.user_id.clone(),
+        user_id: user.into(),
         sample_ids: vec!["c".into()],
         deleted_at: 1_777_000_000_000_001,
-        reason: Some("duplicate import".into()),
     };
-    let new_bytes = wire(v2_id, &v2, apache_avro::to_value(&new_event).unwrap());
+    let sealed_today = codec.encode(&topic, &new_content, &key).await.unwrap();
+    let v1_reader = apache_avro::reader::datum::GenericDatumReader::builder(&v1)
+        .build()
+        .unwrap();
+    let today = v1_reader.read_value(&mut &sealed_today[5..]).unwrap();
+    let apache_avro::types::Value::Record(mut fields) = today else {
+        panic!("a record")
+    };
+    fields.push((
+        "reason".into(),
+        apache_avro::types::Value::Union(1, Box::new("duplicate import".into())),
+    ));
+    let new_bytes = wire(v2_id, &v2, apache_avro::types::Value::Record(fields));
 
-    // An old reader (today's Rust types) reads the new event, ignoring the new field.
-    match codec.decode_user_event(&new_bytes).await.unwrap() {
-        UserEvent::SamplesDeleted(e) => {
+    // An old reader (today's code) reads the new event, ignoring the new field.
+    match codec.decode_user_event(&new_bytes, &ring).await.unwrap() {
+        Opened::Event(UserEvent::SamplesDeleted(e)) => {
             assert_eq!(e.event_id, "e-new");
             assert_eq!(e.sample_ids, vec!["c".to_string()]);
         }
         other => panic!("decoded as {other:?}"),
     }
     // A new reader reads the old event: the missing field takes its default.
-    let v1 = Schema::parse_str(SamplesDeleted::SCHEMA).unwrap();
     let reader = apache_avro::reader::datum::GenericDatumReader::builder(&v1)
         .reader_schema(&v2)
         .build()
         .unwrap();
-    let value = reader.read_value(&mut &old_bytes[5..]).unwrap();
-    let upgraded: SamplesDeletedV2 = apache_avro::from_value(&value).unwrap();
-    assert_eq!(upgraded.reason, None);
-    assert_eq!(upgraded.sample_ids, old_event.sample_ids);
+    let upgraded = reader.read_value(&mut &old_bytes[5..]).unwrap();
+    assert_eq!(
+        field(&upgraded, "reason"),
+        &apache_avro::types::Value::Union(0, Box::new(apache_avro::types::Value::Null))
+    );
+    assert_eq!(
+        field(&upgraded, "event_id"),
+        &apache_avro::types::Value::String("e-old".into())
+    );
     // And the new reader reads new events with the field.
-    let decoded: SamplesDeletedV2 = match codec.decode_user_event(&new_bytes).await.unwrap() {
-        UserEvent::SamplesDeleted(_) => {
-            let reader = apache_avro::reader::datum::GenericDatumReader::builder(&v2)
-                .build()
-                .unwrap();
-            apache_avro::from_value(&reader.read_value(&mut &new_bytes[5..]).unwrap()).unwrap()
-        }
-        other => panic!("decoded as {other:?}"),
-    };
-    assert_eq!(decoded, new_event);
+    let v2_reader = apache_avro::reader::datum::GenericDatumReader::builder(&v2)
+        .build()
+        .unwrap();
+    let read = v2_reader.read_value(&mut &new_bytes[5..]).unwrap();
+    assert_eq!(
+        field(&read, "reason"),
+        &apache_avro::types::Value::Union(1, Box::new("duplicate import".into()))
+    );
 
     // A required field without a default would break old events: refused with 409.
     let mut v3: Value = serde_json::from_str(&v2_text).unwrap();
@@ -165,7 +182,7 @@ async fn poison_messages_go_to_the_dead_letter_topic_and_the_processor_goes_on()
         200
     );
 
-    // Three kinds of poison, on the user's own partition (same key).
+    // Four kinds of poison, on the user's own partition (same key).
     let subject = format!(
         "{}-healthpipe.events.SamplesRecorded",
         pipeline.topics.user_events
@@ -183,10 +200,26 @@ async fn poison_messages_go_to_the_dead_letter_topic_and_the_processor_goes_on()
     let mut truncated = vec![0u8];
     truncated.extend_from_slice(&known_id.to_be_bytes());
     truncated.extend_from_slice(&[0x02, 0x80]);
+    // A real event of the user, sealed with the user's key, one byte changed in transit.
+    let codec = EventCodec::new(&pipeline.registry_url);
+    let key = pipeline.data_key(user.user_id.parse().unwrap()).await;
+    let genuine = SamplesRecorded {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.user_id.clone(),
+        device_id: phone.clone(),
+        recorded_at: 1_777_000_000_000_000,
+        samples: Vec::new(),
+    };
+    let mut tampered = codec
+        .encode(&pipeline.topics.user_events, &genuine, &key)
+        .await
+        .unwrap();
+    *tampered.last_mut().unwrap() ^= 0x01;
     let poisons: Vec<Vec<u8>> = vec![
         b"not avro at all".to_vec(),
         [&[0u8][..], &999_999u32.to_be_bytes(), &[1, 2, 3]].concat(),
         truncated,
+        tampered,
     ];
     let producer = producer(&pipeline.kafka_brokers);
     for poison in &poisons {
@@ -254,7 +287,7 @@ async fn poison_messages_go_to_the_dead_letter_topic_and_the_processor_goes_on()
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .expect("the dead-letter counter is exported");
-    assert!(counted >= 3.0, "dead-letter counter {counted}");
+    assert!(counted >= 4.0, "dead-letter counter {counted}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

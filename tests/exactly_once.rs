@@ -531,6 +531,8 @@ async fn replay_into_an_empty_database_gives_identical_tables() {
         .expect("migrations apply");
     let mut replay = pipeline.processor_config();
     replay.database_url = replay_db.clone();
+    // The key store is not a projection: the replay reads the live one.
+    replay.key_store_url = Some(pipeline.database_url.clone());
     replay.group_id = unique("replay");
     replay.batch_max_messages = 7;
     let replay_processor = Instance::start(&replay);

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use common::query::{bad_request, db, get_json};
 use common::{Pipeline, Session};
-use healthpipe_schemas::{EventCodec, InsightAcknowledged, UserEvent};
+use healthpipe_schemas::{EventCodec, InsightAcknowledged, Opened, UserEvent};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -152,8 +152,9 @@ async fn acknowledged_events(pipeline: &Pipeline) -> Vec<(String, InsightAcknowl
             ends.remove(&message.partition());
         }
         let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
-        if let UserEvent::InsightAcknowledged(e) = codec
-            .decode_user_event(message.payload().unwrap())
+        let ring = pipeline.keyring(&[&key]).await;
+        if let Opened::Event(UserEvent::InsightAcknowledged(e)) = codec
+            .decode_user_event(message.payload().unwrap(), &ring)
             .await
             .unwrap()
         {

@@ -220,13 +220,13 @@ async fn every_answer_carries_a_request_id_and_other_methods_get_405_with_allow(
         "method_not_allowed"
     );
     let response = http
-        .delete(pipeline.url("/api/v1/me"))
+        .put(pipeline.url("/api/v1/me"))
         .bearer_auth(&user.token)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
-    assert_eq!(response.headers()["allow"], "GET, PATCH");
+    assert_eq!(response.headers()["allow"], "GET, PATCH, DELETE");
     let response = http
         .get(pipeline.url("/api/v1/nothing"))
         .send()

@@ -482,6 +482,8 @@ async fn a_replay_into_an_empty_database_gives_the_same_insights_and_acknowledge
     let token = tokio_util::sync::CancellationToken::new();
     let aggregation = healthpipe_processors::ProcessorConfig {
         database_url: replay_db.clone(),
+        // The key store is not a projection: the replay reads the live one.
+        key_store_url: Some(pipeline.database_url.clone()),
         group_id: unique("replay-aggregation"),
         batch_max_messages: 3,
         announce_changes: false,
@@ -489,6 +491,7 @@ async fn a_replay_into_an_empty_database_gives_the_same_insights_and_acknowledge
     };
     let insights_config = healthpipe_processors::ProcessorConfig {
         database_url: replay_db.clone(),
+        key_store_url: Some(pipeline.database_url.clone()),
         group_id: unique("replay-insights"),
         batch_max_messages: 2,
         ..pipeline.insights_config()
@@ -572,6 +575,9 @@ async fn read_insight_events(
         .unwrap();
     consumer.subscribe(&[&pipeline.topics.insights]).unwrap();
     let codec = healthpipe_schemas::EventCodec::new(&pipeline.registry_url);
+    let mut ring = healthpipe_crypto::Keyring::default();
+    let key = pipeline.data_key(user.parse().expect("a user id")).await;
+    ring.insert(user.to_string(), Some(key));
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while out.len() < expected {
@@ -582,12 +588,14 @@ async fn read_insight_events(
         if message.key() != Some(user.as_bytes()) {
             continue;
         }
-        out.push(
-            codec
-                .decode::<InsightRaised>(message.payload().unwrap())
-                .await
-                .unwrap(),
-        );
+        let opened = codec
+            .decode::<InsightRaised>(message.payload().unwrap(), &ring)
+            .await
+            .unwrap();
+        let healthpipe_schemas::Opened::Event(event) = opened else {
+            panic!("the user's key is there");
+        };
+        out.push(event);
     }
     out
 }

@@ -6,6 +6,10 @@
 //! the topic and prints the raw messages; Debian's kcat has no Avro support, so the test
 //! checks the Confluent framing itself and resolves each schema id through the registry.
 //!
+//! The health content of every event is sealed with the user's data key: the outside tools
+//! see the clear fields (event id, user id, one time) and ciphertext, never a value, a type,
+//! a source app or a device; the same bytes opened with the key give exactly what was sent.
+//!
 //! A missing tool fails the test: it never skips.
 
 mod common;
@@ -17,6 +21,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::{repo_root, Pipeline};
 use serde_json::{json, Value};
+
+/// What the test's events say about the user's health, none of which may appear in clear on
+/// the topic: a sample type, a source app, a sync identifier, a metadata key, a device kind,
+/// a time zone.
+const HEALTH_CONTENT: [&str; 6] = [
+    "DISTANCE",
+    "com.example.run",
+    "run-1",
+    "HKMetadataKeySyncVersion",
+    "apple_watch",
+    "Europe/Berlin",
+];
 
 /// Longest a client may take to read the test's few events.
 const CLIENT_TIMEOUT_SECS: u64 = 60;
@@ -136,8 +152,6 @@ async fn python_node_and_kcat_read_the_events_the_gateway_writes() {
             assert_eq!(line["key"], json!(user.user_id), "{client}: {line}");
         }
         let records: Vec<&Value> = lines.iter().map(|l| &l["record"]).collect();
-        let kinds: Vec<&str> = records.iter().map(|r| record_kind(r)).collect();
-        assert_eq!(kinds, EXPECTED_RECORDS, "{client}: {records:#?}");
 
         // The fields we cannot know beforehand: well-formed and in range.
         let event_ids: Vec<&str> = records
@@ -157,92 +171,36 @@ async fn python_node_and_kcat_read_the_events_the_gateway_writes() {
                 && first_sync_at <= second_sync_at,
             "{client}: times out of order in {records:#?}"
         );
-        let heart_rate_id = records[2]["samples"][1]["sample_id"]
-            .as_str()
-            .expect("sample_id is a string");
-        uuid::Uuid::parse_str(heart_rate_id).expect("derived sample id is a UUID");
-        let weight_id = records[3]["samples"][0]["sample_id"].as_str().unwrap();
-        uuid::Uuid::parse_str(weight_id).expect("derived sample id is a UUID");
-
-        let expected = [
-            json!({
-                "event_id": event_ids[0],
-                "user_id": user.user_id,
-                "timezone": "Europe/Berlin",
-                "registered_at": user_registered_at,
-            }),
-            json!({
-                "event_id": event_ids[1],
-                "user_id": user.user_id,
-                "device_id": device,
-                "device_type": "apple_watch",
-                "priority": 100,
-                "type_priorities": {},
-                "registered_at": device_registered_at,
-            }),
-            json!({
-                "event_id": event_ids[2],
-                "user_id": user.user_id,
-                "device_id": device,
-                "recorded_at": first_sync_at,
-                "samples": [
-                    {
-                        "sample_id": distance_id,
-                        "sample_type": "DISTANCE",
-                        // 2.5 km, stored in the canonical unit.
-                        "value": 2500.0,
-                        "unit": "m",
-                        "start_time": distance_start,
-                        "end_time": distance_end,
-                        "utc_offset_seconds": 7200,
-                        "source_app": "com.example.run",
-                        "sync_identifier": "run-1",
-                        "sync_version": 3,
-                        "metadata": {"HKMetadataKeySyncIdentifier": "run-1",
-                                     "HKMetadataKeySyncVersion": "3", "indoor": "false"},
-                    },
-                    {
-                        "sample_id": heart_rate_id,
-                        "sample_type": "HEART_RATE",
-                        "value": 72.0,
-                        "unit": "bpm",
-                        "start_time": heart_rate_at,
-                        "end_time": heart_rate_at,
-                        "utc_offset_seconds": 0,
-                        "source_app": null,
-                        "sync_identifier": null,
-                        "sync_version": null,
-                        "metadata": {},
-                    },
-                ],
-            }),
-            json!({
-                "event_id": event_ids[3],
-                "user_id": user.user_id,
-                "device_id": device,
-                "recorded_at": second_sync_at,
-                "samples": [{
-                    "sample_id": weight_id,
-                    "sample_type": "WEIGHT",
-                    // 72,500 g, stored in kg.
-                    "value": 72.5,
-                    "unit": "kg",
-                    "start_time": weighed_at,
-                    "end_time": weighed_at,
-                    "utc_offset_seconds": -4 * 3600,
-                    "source_app": null,
-                    "sync_identifier": null,
-                    "sync_version": null,
-                    "metadata": {},
-                }],
-            }),
+        // Each record shows only what routing and operations need; the content is sealed.
+        let times = [
+            ("registered_at", user_registered_at),
+            ("registered_at", device_registered_at),
+            ("recorded_at", first_sync_at),
+            ("recorded_at", second_sync_at),
         ];
-        for (record, expected) in records.iter().zip(&expected) {
+        for ((record, event_id), (time_field, time)) in records.iter().zip(&event_ids).zip(times) {
+            let sealed = record["sealed"].as_str().expect("sealed is bytes (hex)");
+            assert!(
+                sealed.len() > 2 * 28,
+                "{client}: sealed too short: {record}"
+            );
             assert_eq!(
                 numbers_as_f64(record),
-                numbers_as_f64(expected),
-                "{client} decoded\n{record:#}\nexpected\n{expected:#}"
+                numbers_as_f64(&json!({
+                    "event_id": event_id,
+                    "user_id": user.user_id,
+                    time_field: time,
+                    "sealed": sealed,
+                })),
+                "{client}: only the clear fields and the ciphertext"
             );
+        }
+    }
+    // Nothing of the health content appears anywhere in what the outside clients print.
+    for (client, lines) in [("python confluent-kafka", &py), ("node kafkajs", &js)] {
+        let text = serde_json::to_string(lines).unwrap();
+        for secret in HEALTH_CONTENT {
+            assert!(!text.contains(secret), "{client} shows {secret:?}: {text}");
         }
     }
     // The two clients agree field by field, including what we only range-checked above.
@@ -280,6 +238,126 @@ async fn python_node_and_kcat_read_the_events_the_gateway_writes() {
     assert!(raw.status.success(), "kcat -C: {raw:?}");
     let messages = parse_kcat(&raw.stdout);
     assert_eq!(messages.len(), EXPECTED_RECORDS.len(), "{messages:?}");
+    for (_, value) in &messages {
+        for secret in HEALTH_CONTENT {
+            let secret = secret.as_bytes();
+            assert!(
+                !value.windows(secret.len()).any(|w| w == secret),
+                "kcat's raw bytes show {:?}",
+                String::from_utf8_lossy(secret)
+            );
+        }
+    }
+    // With the user's key, the same bytes open to exactly what the device sent.
+    let ring = pipeline.keyring(&[&user.user_id]).await;
+    let codec = healthpipe_schemas::EventCodec::new(&pipeline.registry_url);
+    let mut opened = Vec::new();
+    for (_, value) in &messages {
+        match codec.decode_user_event(value, &ring).await.unwrap() {
+            healthpipe_schemas::Opened::Event(event) => opened.push(event),
+            healthpipe_schemas::Opened::Erased => panic!("the user's key is there"),
+        }
+    }
+    let content = |event: &healthpipe_schemas::UserEvent| -> Value {
+        use healthpipe_schemas::UserEvent as E;
+        match event {
+            E::UserRegistered(e) => serde_json::to_value(e),
+            E::DeviceRegistered(e) => serde_json::to_value(e),
+            E::SamplesRecorded(e) => serde_json::to_value(e),
+            other => panic!("unexpected event {other:?}"),
+        }
+        .unwrap()
+    };
+    let contents: Vec<Value> = opened.iter().map(content).collect();
+    let heart_rate_id = contents[2]["samples"][1]["sample_id"]
+        .as_str()
+        .expect("sample_id is a string");
+    uuid::Uuid::parse_str(heart_rate_id).expect("derived sample id is a UUID");
+    let weight_id = contents[3]["samples"][0]["sample_id"].as_str().unwrap();
+    uuid::Uuid::parse_str(weight_id).expect("derived sample id is a UUID");
+    let clear: Vec<&Value> = py.iter().map(|l| &l["record"]).collect();
+    let event_id = |i: usize| clear[i]["event_id"].clone();
+    let time = |i: usize, field: &str| clear[i][field].clone();
+    let expected = [
+        json!({
+            "event_id": event_id(0),
+            "user_id": user.user_id,
+            "timezone": "Europe/Berlin",
+            "registered_at": time(0, "registered_at"),
+        }),
+        json!({
+            "event_id": event_id(1),
+            "user_id": user.user_id,
+            "device_id": device,
+            "device_type": "apple_watch",
+            "priority": 100,
+            "type_priorities": {},
+            "registered_at": time(1, "registered_at"),
+        }),
+        json!({
+            "event_id": event_id(2),
+            "user_id": user.user_id,
+            "device_id": device,
+            "recorded_at": time(2, "recorded_at"),
+            "samples": [
+                {
+                    "sample_id": distance_id,
+                    "sample_type": "DISTANCE",
+                    // 2.5 km, stored in the canonical unit.
+                    "value": 2500.0,
+                    "unit": "m",
+                    "start_time": distance_start,
+                    "end_time": distance_end,
+                    "utc_offset_seconds": 7200,
+                    "source_app": "com.example.run",
+                    "sync_identifier": "run-1",
+                    "sync_version": 3,
+                    "metadata": {"HKMetadataKeySyncIdentifier": "run-1",
+                                 "HKMetadataKeySyncVersion": "3", "indoor": "false"},
+                },
+                {
+                    "sample_id": heart_rate_id,
+                    "sample_type": "HEART_RATE",
+                    "value": 72.0,
+                    "unit": "bpm",
+                    "start_time": heart_rate_at,
+                    "end_time": heart_rate_at,
+                    "utc_offset_seconds": 0,
+                    "source_app": null,
+                    "sync_identifier": null,
+                    "sync_version": null,
+                    "metadata": {},
+                },
+            ],
+        }),
+        json!({
+            "event_id": event_id(3),
+            "user_id": user.user_id,
+            "device_id": device,
+            "recorded_at": time(3, "recorded_at"),
+            "samples": [{
+                "sample_id": weight_id,
+                "sample_type": "WEIGHT",
+                // 72,500 g, stored in kg.
+                "value": 72.5,
+                "unit": "kg",
+                "start_time": weighed_at,
+                "end_time": weighed_at,
+                "utc_offset_seconds": -4 * 3600,
+                "source_app": null,
+                "sync_identifier": null,
+                "sync_version": null,
+                "metadata": {},
+            }],
+        }),
+    ];
+    for (content, expected) in contents.iter().zip(&expected) {
+        assert_eq!(
+            numbers_as_f64(content),
+            numbers_as_f64(expected),
+            "opened\n{content:#}\nexpected\n{expected:#}"
+        );
+    }
     let http = reqwest::Client::new();
     for ((key, value), expected_record) in messages.iter().zip(EXPECTED_RECORDS) {
         assert_eq!(key, user.user_id.as_bytes());
@@ -382,20 +460,6 @@ fn json_lines(name: &str, output: &Output) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name} printed {l:?}: {e}")))
         .collect()
-}
-
-/// Which record a decoded value is, told by its fields.
-fn record_kind(record: &Value) -> &'static str {
-    let has = |f: &str| record.get(f).is_some();
-    if has("timezone") && has("registered_at") {
-        "healthpipe.events.UserRegistered"
-    } else if has("device_type") && has("priority") {
-        "healthpipe.events.DeviceRegistered"
-    } else if has("samples") && has("recorded_at") {
-        "healthpipe.events.SamplesRecorded"
-    } else {
-        panic!("unexpected record {record}")
-    }
 }
 
 fn micros(rfc3339: &str) -> i64 {

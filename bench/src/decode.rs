@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use healthpipe_schemas::{EventCodec, UserEvent};
+use healthpipe_crypto::Keyring;
+use healthpipe_schemas::{EventCodec, Opened, UserEvent};
 use rdkafka::message::Message;
 
 use super::env::Stack;
@@ -28,6 +29,7 @@ pub async fn consume(
     topic: &str,
     stops: &[(i32, i64)],
     decode: bool,
+    ring: &Keyring,
 ) -> Result<Consumed> {
     let codec = EventCodec::new(&stack.registry_url);
     if decode {
@@ -35,7 +37,7 @@ pub async fn consume(
         let consumer = assigned_consumer(stack, topic, stops)?;
         let first = consumer.recv().await?.detach();
         codec
-            .decode_user_event(first.payload().unwrap_or_default())
+            .decode_user_event(first.payload().unwrap_or_default(), ring)
             .await
             .ok();
     }
@@ -58,8 +60,8 @@ pub async fn consume(
         }
         messages += 1;
         if decode {
-            if let Ok(UserEvent::SamplesRecorded(e)) = codec
-                .decode_user_event(message.payload().unwrap_or_default())
+            if let Ok(Opened::Event(UserEvent::SamplesRecorded(e))) = codec
+                .decode_user_event(message.payload().unwrap_or_default(), ring)
                 .await
             {
                 samples += e.samples.len() as u64;

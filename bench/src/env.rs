@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use healthpipe_crypto::{Keyring, LocalKeyProvider};
 use healthpipe_schemas::Topics;
+use healthpipe_storage::accounts::keys;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -33,6 +35,9 @@ pub struct Stack {
     /// The stack's schema registry.
     #[arg(long, env = "SCHEMA_REGISTRY_URL")]
     pub registry_url: String,
+    /// The stack's key-encryption key (the bench seals the events it writes itself).
+    #[command(flatten)]
+    pub keys: healthpipe_config::KeySettings,
 }
 
 impl std::fmt::Debug for Stack {
@@ -53,6 +58,20 @@ impl std::fmt::Debug for Stack {
 }
 
 impl Stack {
+    /// The data keys of `users` in database `database_url`, created where missing (the
+    /// bench writes some events itself, sealed like the gateway's).
+    pub async fn keyring(&self, database_url: &str, users: &[uuid::Uuid]) -> Result<Keyring> {
+        let spec = self.keys.spec().map_err(anyhow::Error::msg)?;
+        let provider = LocalKeyProvider::parse(&spec)?;
+        let db = connect(database_url).await?;
+        let mut ring = Keyring::default();
+        for user in users {
+            let key = keys::get_or_create(&db, &provider, *user).await?;
+            ring.insert(user.to_string(), Some(key));
+        }
+        Ok(ring)
+    }
+
     /// The URL of database `name` on the stack's server.
     pub fn url_of(&self, name: &str) -> Result<String> {
         let (server, _) = self

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use healthpipe_schemas::{EventCodec, UserEvent};
+use healthpipe_crypto::Keyring;
+use healthpipe_schemas::{EventCodec, Opened, UserEvent};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
@@ -50,7 +51,12 @@ pub struct Captured {
 }
 
 /// Reads `SamplesRecorded` messages of `topic` from the start until `max_samples` samples.
-pub async fn capture(stack: &Stack, topic: &str, max_samples: usize) -> Result<Vec<Captured>> {
+pub async fn capture(
+    stack: &Stack,
+    topic: &str,
+    max_samples: usize,
+    ring: &Keyring,
+) -> Result<Vec<Captured>> {
     let codec = EventCodec::new(&stack.registry_url);
     let ends = watermarks(&stack.brokers, topic).await?;
     let total: i64 = ends.iter().map(|(_, h)| h).sum();
@@ -64,7 +70,9 @@ pub async fn capture(stack: &Stack, topic: &str, max_samples: usize) -> Result<V
             .context("no message within 30 s while capturing")??;
         seen += 1;
         let payload = message.payload().unwrap_or_default();
-        if let Ok(UserEvent::SamplesRecorded(e)) = codec.decode_user_event(payload).await {
+        if let Ok(Opened::Event(UserEvent::SamplesRecorded(e))) =
+            codec.decode_user_event(payload, ring).await
+        {
             samples += e.samples.len();
             out.push(Captured {
                 key: message.key().unwrap_or_default().to_vec(),

@@ -88,7 +88,7 @@ pub async fn level(
     let members =
         population::create(&scratch.stack, http, &db, &prefix, &gateway.url, &specs).await?;
     let history_samples = history::copy(&db, &members, &devices, 0..history_days as usize).await?;
-    population::recompute_everything(&scratch.stack, &prefix, &members).await?;
+    population::recompute_everything(&scratch.stack, &db, &prefix, &members).await?;
     let group = format!("{prefix}-aggregation");
     let started = std::time::Instant::now();
     let mut processor = Service::processor(

@@ -122,7 +122,7 @@ pub async fn run(
         population::create(stack, http, main_db, prefix, &gateway.url, &year_specs).await?;
     let year_samples = history::copy(main_db, &year_members, &year_devices, 0..365).await?;
     drop(year_devices);
-    population::recompute_everything(stack, prefix, &year_members).await?;
+    population::recompute_everything(stack, main_db, prefix, &year_members).await?;
 
     let group = format!("{prefix}-processor-pass1");
     let mut processor =

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use chrono_tz::Tz;
+use healthpipe_crypto::{Keyring, Lookup};
 use healthpipe_schemas::{EventCodec, Topics, UserRegistered, UserTimeZoneChanged};
 use healthpipe_storage::sql::execute;
 use rdkafka::config::ClientConfig;
@@ -88,7 +89,8 @@ pub async fn create(
             registered_at: now,
         })
         .collect();
-    produce(stack, prefix, &events, |e| e.user_id.clone()).await?;
+    let ring = stack.keyring(database_url, &ids).await?;
+    produce(stack, prefix, &events, |e| e.user_id.clone(), &ring).await?;
 
     let members: Vec<Member> = ids
         .iter()
@@ -169,7 +171,12 @@ async fn register_devices(
 
 /// Announces a time-zone "change" to the same zone for each member: the processor then
 /// recomputes every aggregate of the member from the stored samples.
-pub async fn recompute_everything(stack: &Stack, prefix: &str, members: &[Member]) -> Result<()> {
+pub async fn recompute_everything(
+    stack: &Stack,
+    database_url: &str,
+    prefix: &str,
+    members: &[Member],
+) -> Result<()> {
     let now = Utc::now().timestamp_micros();
     let events: Vec<UserTimeZoneChanged> = members
         .iter()
@@ -181,15 +188,19 @@ pub async fn recompute_everything(stack: &Stack, prefix: &str, members: &[Member
             changed_at: now,
         })
         .collect();
-    produce(stack, prefix, &events, |e| e.user_id.clone()).await
+    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+    let ring = stack.keyring(database_url, &ids).await?;
+    produce(stack, prefix, &events, |e| e.user_id.clone(), &ring).await
 }
 
-/// Encodes and appends `events` to `prefix`'s user stream, keyed by `key`.
+/// Encodes and appends `events` to `prefix`'s user stream, keyed by `key`, sealed with
+/// the users' keys from `ring`.
 pub async fn produce<E: healthpipe_schemas::Event>(
     stack: &Stack,
     prefix: &str,
     events: &[E],
     key: impl Fn(&E) -> String,
+    ring: &Keyring,
 ) -> Result<()> {
     let topic = Topics::with_prefix(prefix).user_events;
     let codec = EventCodec::new(&stack.registry_url);
@@ -200,7 +211,10 @@ pub async fn produce<E: healthpipe_schemas::Event>(
         .create()?;
     let mut deliveries = Vec::with_capacity(events.len());
     for event in events {
-        let payload = codec.encode(&topic, event).await?;
+        let Lookup::Key(data_key) = ring.get(event.user_id()) else {
+            bail!("no data key for a bench user");
+        };
+        let payload = codec.encode(&topic, event, data_key).await?;
         let key = key(event);
         let producer = producer.clone();
         let topic = topic.clone();

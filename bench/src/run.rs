@@ -70,6 +70,8 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
     let members =
         population::create(stack, &http, &main_db, &prefix, &main_gateway.url, &specs).await?;
     let requests = load::requests(&workload.uploads, &members);
+    let member_ids: Vec<uuid::Uuid> = members.iter().map(|m| m.id).collect();
+    let ring = stack.keyring(&main_db, &member_ids).await?;
     report.params = json!({
         "users": sizes.users,
         "days": sizes.days,
@@ -99,7 +101,7 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
     let gateway_rates: Vec<f64> = sent.iter().map(|s| s.samples_per_second()).collect();
     let accepted = accepted_samples(&http, &main_gateway.url).await?;
     let cap = (workload.samples() / repeat).clamp(1, 2_000_000);
-    let captured = gateway::capture(stack, &topic, cap).await?;
+    let captured = gateway::capture(stack, &topic, cap, &ring).await?;
     let raw_prefix = scratch.topics("raw").await?;
     let raw_topic = Topics::with_prefix(&raw_prefix).user_events;
     let mut raw_rates = Vec::new();
@@ -136,8 +138,8 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
         let stops = decode::stops(&ends, share);
         let (mut decoded, mut raw) = (Vec::new(), Vec::new());
         for _ in 0..repeat {
-            let r = decode::consume(stack, &topic, &stops, false).await?;
-            let d = decode::consume(stack, &topic, &stops, true).await?;
+            let r = decode::consume(stack, &topic, &stops, false, &ring).await?;
+            let d = decode::consume(stack, &topic, &stops, true, &ring).await?;
             let samples = d.samples as f64;
             println!(
                 "    {} messages, {} samples: raw {:.2} s, decoded {:.2} s",

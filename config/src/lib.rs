@@ -6,17 +6,19 @@
 //! parsing, which stops at the first error, reports every missing or bad setting at once, so a
 //! broken deployment is fixed in one round. [`Redacted`] keeps passwords out of `Debug`
 //! output and error messages. [`EventLogSettings`] are the Kafka and registry settings the
-//! services share.
+//! services share; [`KeySettings`] where the key-encryption keys come from.
 //!
 //! This crate depends on no other healthpipe crate, so the gateway, the processors and the
 //! schema registry can all share it.
 
 mod error;
 mod event_log;
+mod keys;
 mod parse;
 mod redact;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use event_log::EventLogSettings;
+pub use keys::KeySettings;
 pub use parse::{database_url, from_env, from_lookup, lookup_in};
 pub use redact::{redact, Redacted};

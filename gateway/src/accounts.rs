@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use healthpipe_domain::Role;
-use healthpipe_schemas::{UserRegistered, UserTimeZoneChanged};
-use healthpipe_storage::accounts::sessions;
+use healthpipe_schemas::{UserErased, UserRegistered, UserTimeZoneChanged};
 use healthpipe_storage::accounts::users::{self, User};
+use healthpipe_storage::accounts::{keys, outbox as outbox_store, sessions};
 use serde::Deserialize;
 use uuid::Uuid;
 use warp::http::StatusCode;
@@ -40,6 +40,13 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub email: String,
+    pub password: String,
+}
+
+/// The password again, to confirm erasing the account.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
     pub password: String,
 }
 
@@ -198,6 +205,60 @@ pub async fn patch_me(
         timezone,
         ..current
     }))
+}
+
+/// Role: user or provider. `DELETE /api/v1/me` with the password again: erases the account.
+///
+/// In one transaction: the user's data key is destroyed (every event of the user in the log
+/// is unreadable from then on), the account goes with its sessions, devices, idempotency
+/// records and pending events, and a `UserErased` event is recorded; it is appended right
+/// after. The processors, the projections' only writers, delete the user's rows when they
+/// apply it. 202: the answer lists what is removed, and what follows shortly.
+pub async fn delete_me(
+    state: Arc<AppState>,
+    user: AuthUser,
+    body: Confirmation,
+) -> Result<impl Reply, ApiError> {
+    let stored = users::password_hash(&state.db.get().await?, user.id).await?;
+    if stored.is_none() {
+        return Err(ApiError::Unauthorized);
+    }
+    if !auth::verify_password(&state.password_hashing, body.password, stored).await {
+        return Err(ApiError::Forbidden(
+            "password: wrong password; nothing was erased".into(),
+        ));
+    }
+    let event = UserErased {
+        event_id: Uuid::new_v4().to_string(),
+        user_id: user.id.to_string(),
+        erased_at: Utc::now().timestamp_micros(),
+    };
+    let payload = state.publisher.encode_erasure(&event).await?;
+    let mut db = state.db.get().await?;
+    let tx = db.transaction().await?;
+    let had_key = keys::delete(&tx, user.id).await?;
+    if !users::delete(&tx, user.id).await? {
+        return Err(ApiError::Unauthorized);
+    }
+    outbox_store::enqueue(&tx, user.id, &payload).await?;
+    tx.commit().await?;
+    drop(db);
+    tracing::info!(user = %user.id, had_key, "account erased");
+    outbox::drain(&state, user.id).await?;
+    Ok(warp::reply::with_status(
+        warp::reply::json(&serde_json::json!({
+            "erased": user.id,
+            "removed_now": [
+                "your data key: every event of yours in the event log is unreadable from now on",
+                "your account, sessions and devices",
+                "your pending requests and their idempotency records",
+            ],
+            "removed_shortly": [
+                "your samples, aggregates, insights and acknowledgements, as the processors apply the erasure (seconds)",
+            ],
+        })),
+        StatusCode::ACCEPTED,
+    ))
 }
 
 /// The caller's account; gone since the session was checked (deleted meanwhile) is a 401.

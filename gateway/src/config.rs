@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use healthpipe_config::{EventLogSettings, Redacted};
+use healthpipe_config::{EventLogSettings, KeySettings, Redacted};
 
 use crate::error::GatewayError;
 
@@ -38,6 +38,9 @@ pub struct GatewayConfig {
     /// `TRUSTED_PROXIES`, default none: addresses of proxies whose `X-Forwarded-For` names
     /// the client (sign-in attempts are counted per client address).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `KEY_ENCRYPTION_KEYS_FILE` or `KEY_ENCRYPTION_KEYS` (one required): the
+    /// key-encryption keys that wrap the users' data keys.
+    pub keys: KeySettings,
 }
 
 /// The gateway's environment, as clap declares and documents it.
@@ -74,6 +77,8 @@ struct Settings {
     /// `X-Forwarded-For` header names the client.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
+    #[command(flatten)]
+    keys: KeySettings,
 }
 
 impl From<Settings> for GatewayConfig {
@@ -91,6 +96,7 @@ impl From<Settings> for GatewayConfig {
             session_ttl: chrono::Duration::hours(s.session_ttl_hours.into()),
             password_hashes: s.password_hashes.into(),
             trusted_proxies: s.trusted_proxies,
+            keys: s.keys,
         }
     }
 }
@@ -111,6 +117,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("session_ttl", &self.session_ttl)
             .field("password_hashes", &self.password_hashes)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("keys", &self.keys)
             .finish()
     }
 }

@@ -133,7 +133,11 @@ pub async fn acknowledge(
         insight_id: insight_id.to_string(),
         acknowledged_at: acknowledged_at.timestamp_micros(),
     };
-    state.publisher.publish_one(&event.user_id, &event).await?;
+    let key = state.data_key(user.id).await?;
+    state
+        .publisher
+        .publish_one(&event.user_id, &key, &event)
+        .await?;
     Ok(warp::reply::json(&Acknowledged {
         insight_id,
         acknowledged_at,

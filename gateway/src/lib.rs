@@ -33,6 +33,7 @@ mod query;
 mod routes;
 mod sync;
 
+use healthpipe_crypto::{DataKey, KeyProvider, LocalKeyProvider};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub publisher: Publisher,
     /// Permits for password hashing (see `auth::hash_password`).
     pub password_hashing: tokio::sync::Semaphore,
+    /// Wraps and unwraps the users' data keys (see `healthpipe_crypto`).
+    pub keys: Arc<dyn KeyProvider>,
 }
 
 /// Binds `config.addr` and serves until `shutdown` resolves, then drains in-flight requests.
@@ -89,11 +92,25 @@ impl AppState {
             .map_err(|e| GatewayError::Config(e.to_string()))?;
         let publisher = Publisher::new(&config)?;
         let password_hashing = tokio::sync::Semaphore::new(config.password_hashes);
+        let spec = config.keys.spec().map_err(GatewayError::Config)?;
+        let keys =
+            LocalKeyProvider::parse(&spec).map_err(|e| GatewayError::Config(e.to_string()))?;
         Ok(Self {
             config,
             db,
             publisher,
             password_hashing,
+            keys: Arc::new(keys),
         })
+    }
+
+    /// The user's data key, to seal an event about them with (created for an account that
+    /// predates encryption).
+    pub async fn data_key(&self, user: uuid::Uuid) -> Result<DataKey, error::ApiError> {
+        let db = self.db.get().await?;
+        Ok(
+            healthpipe_storage::accounts::keys::get_or_create(&db, self.keys.as_ref(), user)
+                .await?,
+        )
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use healthpipe_schemas::Event;
-use healthpipe_storage::accounts::outbox;
+use healthpipe_storage::accounts::{keys, outbox};
 use healthpipe_storage::pool::Transaction;
 use uuid::Uuid;
 
@@ -24,15 +24,17 @@ const RELAY_EVERY: Duration = Duration::from_secs(2);
 /// Users the relay serves per round at most.
 const RELAY_BATCH: i64 = 100;
 
-/// Writes `event` about `user` to the outbox within the change's `tx` (encoded now, so a
-/// registry outage is a 503 before anything is committed).
+/// Writes `event` about `user` to the outbox within the change's `tx` (encoded and sealed
+/// now, so a registry outage is a 503 before anything is committed). The user's data key
+/// is created in the same transaction when the user has none yet (a new account).
 pub async fn record<E: Event>(
     tx: &Transaction<'_>,
     state: &AppState,
     user: Uuid,
     event: &E,
 ) -> Result<(), ApiError> {
-    let payload = state.publisher.encode(event).await?;
+    let key = keys::get_or_create(tx, state.keys.as_ref(), user).await?;
+    let payload = state.publisher.encode(event, &key).await?;
     outbox::enqueue(tx, user, &payload).await?;
     Ok(())
 }

@@ -5,8 +5,9 @@
 use std::time::{Duration, Instant};
 
 use futures::future::try_join_all;
+use healthpipe_crypto::DataKey;
 use healthpipe_eventlog::{durable_config, DurableProducer};
-use healthpipe_schemas::{CodecError, Event, EventCodec, Topics};
+use healthpipe_schemas::{CodecError, Event, EventCodec, Topics, UserErased};
 use rdkafka::producer::FutureRecord;
 
 use crate::config::GatewayConfig;
@@ -48,28 +49,54 @@ impl Publisher {
         })
     }
     /// Appends one event; see `publish`.
-    pub async fn publish_one<E: Event>(&self, user_id: &str, event: &E) -> Result<(), ApiError> {
-        self.publish(user_id, std::slice::from_ref(event)).await
+    pub async fn publish_one<E: Event>(
+        &self,
+        user_id: &str,
+        key: &DataKey,
+        event: &E,
+    ) -> Result<(), ApiError> {
+        self.publish(user_id, key, std::slice::from_ref(event))
+            .await
     }
 
-    /// Appends `events` to the per-user stream under `user_id`, in order, and waits for the
-    /// broker's acknowledgement of each.
-    pub async fn publish<E: Event>(&self, user_id: &str, events: &[E]) -> Result<(), ApiError> {
+    /// Appends `events`, sealed with the user's data `key`, to the per-user stream under
+    /// `user_id`, in order, and waits for the broker's acknowledgement of each.
+    pub async fn publish<E: Event>(
+        &self,
+        user_id: &str,
+        key: &DataKey,
+        events: &[E],
+    ) -> Result<(), ApiError> {
         let mut payloads = Vec::with_capacity(events.len());
         for event in events {
-            payloads.push(self.encode(event).await?);
+            payloads.push(self.encode(event, key).await?);
         }
         self.append(user_id, &payloads).await
     }
 
-    /// `event` as the log stores it (Confluent wire format), checked against the largest
-    /// event the log takes: retrying one it can never take is pointless (413, not 503).
-    pub async fn encode<E: Event>(&self, event: &E) -> Result<Vec<u8>, ApiError> {
+    /// `event` as the log stores it (sealed with `key`, Confluent wire format), checked
+    /// against the largest event the log takes: retrying one it can never take is
+    /// pointless (413, not 503).
+    pub async fn encode<E: Event>(&self, event: &E, key: &DataKey) -> Result<Vec<u8>, ApiError> {
         let payload = self
             .codec
-            .encode(&self.topics.user_events, event)
+            .encode(&self.topics.user_events, event, key)
             .await
             .map_err(codec_error)?;
+        self.check_size(payload)
+    }
+
+    /// An erasure as the log stores it: in clear, as there is no key left to seal with.
+    pub async fn encode_erasure(&self, event: &UserErased) -> Result<Vec<u8>, ApiError> {
+        let payload = self
+            .codec
+            .encode_erasure(&self.topics.user_events, event)
+            .await
+            .map_err(codec_error)?;
+        self.check_size(payload)
+    }
+
+    fn check_size(&self, payload: Vec<u8>) -> Result<Vec<u8>, ApiError> {
         if payload.len() > MAX_EVENT_BYTES {
             return Err(ApiError::PayloadTooLarge(format!(
                 "one event of this request would be {} bytes, more than the event log takes \

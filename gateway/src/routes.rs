@@ -29,7 +29,7 @@ const ROUTE_TABLE: &[(&str, &str)] = &[
     ("/api/v1/users", "POST"),
     ("/api/v1/sessions", "POST"),
     ("/api/v1/sessions/current", "DELETE"),
-    ("/api/v1/me", "GET, PATCH"),
+    ("/api/v1/me", "GET, PATCH, DELETE"),
     ("/api/v1/devices", "GET, POST"),
     ("/api/v1/devices/{id}", "PATCH"),
     ("/api/v1/devices/{id}/sync", "POST"),
@@ -83,6 +83,12 @@ pub fn routes(
         .and(user.clone())
         .and(json_body(body_timeout))
         .and_then(|s, u, b| async move { respond(accounts::patch_me(s, u, b).await) });
+    let delete_me = warp::delete()
+        .and(api.and(warp::path!("me")))
+        .and(st.clone())
+        .and(user.clone())
+        .and(json_body(body_timeout))
+        .and_then(|s, u, b| async move { respond(accounts::delete_me(s, u, b).await) });
 
     let register_device = warp::post()
         .and(api.and(warp::path!("devices")))
@@ -164,6 +170,7 @@ pub fn routes(
         delete_session.boxed(),
         get_me.boxed(),
         patch_me.boxed(),
+        delete_me.boxed(),
         register_device.boxed(),
         list_devices.boxed(),
         patch_device.boxed(),

@@ -93,7 +93,14 @@ async fn append_samples(
             samples: chunk.to_vec(),
         })
         .collect();
-    if let Err(e) = state.publisher.publish(&user_id.to_string(), &events).await {
+    let published = async {
+        let key = state.data_key(user_id).await?;
+        state
+            .publisher
+            .publish(&user_id.to_string(), &key, &events)
+            .await
+    };
+    if let Err(e) = published.await {
         ticket.release().await;
         return Err(e);
     }
@@ -165,7 +172,14 @@ pub async fn delete(
         deleted_at: Utc::now().timestamp_micros(),
     };
     tokio::spawn(async move {
-        if let Err(e) = state.publisher.publish_one(&event.user_id, &event).await {
+        let published = async {
+            let key = state.data_key(user.id).await?;
+            state
+                .publisher
+                .publish_one(&event.user_id, &key, &event)
+                .await
+        };
+        if let Err(e) = published.await {
             ticket.release().await;
             return Err(e);
         }

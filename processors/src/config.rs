@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::builder::TypedValueParser as _;
-use healthpipe_config::{EventLogSettings, Redacted};
+use healthpipe_config::{EventLogSettings, KeySettings, Redacted};
 
 use crate::error::ProcessorError;
 
@@ -42,6 +42,13 @@ pub struct ProcessorConfig {
     /// Set `false` to rebuild a database from the log while the insights processor replays
     /// the announcements already on their topic, so they are not appended a second time.
     pub announce_changes: bool,
+    /// `KEY_ENCRYPTION_KEYS_FILE` or `KEY_ENCRYPTION_KEYS` (one required): the
+    /// key-encryption keys that unwrap the users' data keys.
+    pub keys: KeySettings,
+    /// `KEY_STORE_DATABASE_URL`, default `DATABASE_URL`: where the users' wrapped data keys
+    /// are. Set it to replay the log into another database: the key store is not a
+    /// projection, and the replay reads the live one.
+    pub key_store_url: Option<String>,
 }
 
 /// The processors' environment, as clap declares and documents it.
@@ -74,6 +81,12 @@ struct Settings {
           value_parser = clap::builder::PossibleValuesParser::new(["true", "false", "1", "0"])
               .map(|v| v == "true" || v == "1"))]
     announce_changes: bool,
+    #[command(flatten)]
+    keys: KeySettings,
+    /// Where the users' wrapped data keys are [default: DATABASE_URL].
+    #[arg(long, env = "KEY_STORE_DATABASE_URL", hide_env_values = true,
+          value_parser = healthpipe_config::database_url)]
+    key_store_url: Option<String>,
 }
 
 impl Settings {
@@ -94,6 +107,8 @@ impl Settings {
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
             announce_changes: self.announce_changes,
+            keys: self.keys,
+            key_store_url: self.key_store_url,
         }
     }
 }
@@ -113,11 +128,26 @@ impl std::fmt::Debug for ProcessorConfig {
             .field("metrics_addr", &self.metrics_addr)
             .field("tick_interval", &self.tick_interval)
             .field("announce_changes", &self.announce_changes)
+            .field("keys", &self.keys)
+            .field(
+                "key_store_url",
+                &self.key_store_url.as_deref().map(Redacted),
+            )
             .finish()
     }
 }
 
 impl ProcessorConfig {
+    /// The key provider the configured key-encryption keys make.
+    pub fn key_provider(
+        &self,
+    ) -> Result<std::sync::Arc<dyn healthpipe_crypto::KeyProvider>, ProcessorError> {
+        let spec = self.keys.spec().map_err(ProcessorError::Config)?;
+        let provider = healthpipe_crypto::LocalKeyProvider::parse(&spec)
+            .map_err(|e| ProcessorError::Config(e.to_string()))?;
+        Ok(std::sync::Arc::new(provider))
+    }
+
     /// Reads the environment for the processor named `processor` (`aggregation`,
     /// `insights`); reports every bad or missing setting at once.
     pub fn from_env(processor: &str) -> Result<Self, ProcessorError> {

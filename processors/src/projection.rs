@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 
+use healthpipe_crypto::Keyring;
 use healthpipe_schemas::{CodecError, ConversionError};
 
 use crate::error::ProcessorError;
@@ -18,6 +19,10 @@ pub enum DecodeError {
     /// an unknown type); the error names the event and the field, never a value.
     #[error(transparent)]
     Conversion(#[from] ConversionError),
+    /// The user's data key is gone (the user was erased): the message can never be read,
+    /// and is skipped and counted, not dead-lettered.
+    #[error("the user's data key is gone (erased)")]
+    Erased,
 }
 
 impl DecodeError {
@@ -40,19 +45,26 @@ pub struct Sourced<E> {
 pub trait Projection: Send + Sync {
     type Event: Send + Sync;
 
-    /// Decodes one payload of `topic`: `Ok(None)` for a record this projection does not
-    /// read (another event type on a topic it shares). The runtime retries the batch when
-    /// the error is retryable (the registry is down) and dead-letters the message otherwise.
-    async fn decode(&self, topic: &str, payload: &[u8])
-        -> Result<Option<Self::Event>, DecodeError>;
+    /// Decodes one payload of `topic`, opening it with its user's key from `keys` (loaded
+    /// by the runtime for the users the batch's message keys name): `Ok(None)` for a record
+    /// this projection does not read (another event type on a topic it shares). The runtime
+    /// retries the batch when the error is retryable (the registry is down), skips and
+    /// counts [`DecodeError::Erased`], and dead-letters the message otherwise.
+    async fn decode(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        keys: &Keyring,
+    ) -> Result<Option<Self::Event>, DecodeError>;
 
     /// Writes the effects of `events` (log order within each partition) inside `tx`. Anything
-    /// published to Kafka is published here, before the caller commits: a crash may repeat a
-    /// derived event (same id), never lose one.
+    /// published to Kafka is published here, sealed with keys from `keys`, before the caller
+    /// commits: a crash may repeat a derived event (same id), never lose one.
     async fn project(
         &self,
         tx: &Transaction<'_>,
         events: &[Sourced<Self::Event>],
+        keys: &Keyring,
     ) -> Result<(), ProcessorError>;
 }
 
@@ -65,4 +77,6 @@ pub struct BatchOutcome {
     /// Records this projection does not read.
     pub ignored: usize,
     pub dead_lettered: usize,
+    /// Records of users whose key is gone (erased): unreadable, skipped.
+    pub erased: usize,
 }

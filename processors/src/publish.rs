@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use futures::future::try_join_all;
+use healthpipe_crypto::{Keyring, Lookup};
 use healthpipe_eventlog::{durable_config, DurableProducer};
 use healthpipe_schemas::{Event, EventCodec};
 use rdkafka::producer::FutureRecord;
@@ -27,16 +28,30 @@ impl EventProducer {
         })
     }
 
-    /// Appends every `(key, event, timestamp in ms)` to `topic`, in order per key, and waits for
-    /// all acknowledgements.
+    /// Appends every `(key, event, timestamp in ms)` to `topic`, each sealed with its user's
+    /// data key from `keys`, in order per key, and waits for all acknowledgements. Events of
+    /// users whose key is gone (erased) are left out: nothing new is said about them.
     pub async fn send_all<E: Event>(
         &self,
         topic: &str,
         events: &[(String, E, Option<i64>)],
+        keys: &Keyring,
     ) -> Result<(), ProcessorError> {
         let mut payloads = Vec::with_capacity(events.len());
-        for (_, event, _) in events {
-            let payload = self.codec.encode(topic, event).await.map_err(|e| {
+        let mut sent = Vec::with_capacity(events.len());
+        for item in events {
+            let (_, event, _) = item;
+            let key = match keys.get(event.user_id()) {
+                Lookup::Key(key) => key,
+                Lookup::Gone => continue,
+                Lookup::NotLoaded => {
+                    return Err(ProcessorError::Config(format!(
+                        "no data key was loaded for a user of a derived {} (a bug)",
+                        E::FULL_NAME
+                    )))
+                }
+            };
+            let payload = self.codec.encode(topic, event, key).await.map_err(|e| {
                 if e.is_retryable() {
                     ProcessorError::Registry(e.to_string())
                 } else {
@@ -44,8 +59,9 @@ impl EventProducer {
                 }
             })?;
             payloads.push(payload);
+            sent.push(item);
         }
-        let deliveries = events.iter().zip(&payloads).map(|((key, _, ts), payload)| {
+        let deliveries = sent.iter().zip(&payloads).map(|((key, _, ts), payload)| {
             let mut record = FutureRecord::to(topic).key(key).payload(payload);
             if let Some(ms) = ts {
                 record = record.timestamp(*ms);

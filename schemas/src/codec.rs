@@ -1,6 +1,12 @@
 //! Confluent wire format (magic byte 0, 4-byte big-endian schema id, Avro binary) through
 //! `schema_registry_converter`, with the TopicRecordNameStrategy: several record types share
 //! one topic, each under the subject `<topic>-<record full name>`.
+//!
+//! Events about a user are sealed (see [`crate::events`]): the content is encoded on its own
+//! (Confluent wire format, subject `healthpipe.content.<Name>`), encrypted with the user's
+//! data key, and carried in the envelope's `sealed` bytes. Decoding opens the envelope with
+//! the key from a [`Keyring`] and decodes the content as before. Events written in clear
+//! before encryption still decode, from the older envelope version's fields.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +20,8 @@ use schema_registry_converter::error::SRCError;
 use schema_registry_converter::schema_registry_common::{
     SchemaType, SubjectNameStrategy, SuppliedSchema,
 };
+
+use healthpipe_crypto::{open, seal, Aad, DataKey, Keyring, Lookup};
 
 use crate::events::*;
 use crate::fast_decode::decode_samples_recorded;
@@ -29,6 +37,10 @@ pub enum CodecError {
     /// A record type this code does not know (written by a newer producer).
     #[error("unknown record type {0}")]
     UnknownRecord(String),
+    /// The sealed content does not authenticate: tampered, or sealed with another key or
+    /// for another event. Never retried: the message goes to the dead-letter topic.
+    #[error("{record}: {reason}")]
+    Unauthentic { record: String, reason: String },
     /// Our own value did not fit its schema: a bug.
     #[error("cannot encode {record}: {reason}")]
     Encode {
@@ -72,7 +84,7 @@ pub struct EventCodec {
 /// form have the same binary encoding. `None` (never expected: a test parses every .avsc)
 /// would only turn the direct path off.
 static CURRENT_SAMPLES_FORM: LazyLock<Option<String>> = LazyLock::new(|| {
-    Schema::parse_str(SamplesRecorded::SCHEMA)
+    Schema::parse_str(SamplesRecorded::CONTENT_SCHEMA)
         .ok()
         .map(|s| s.canonical_form())
 });
@@ -94,44 +106,83 @@ impl EventCodec {
         self.direct_decodes.load(Ordering::Relaxed)
     }
 
-    /// Encodes `event` for `topic`, registering its schema under `<topic>-<full name>` on
-    /// first use (the registry answers the existing id if it is already there).
-    pub async fn encode<E: Event>(&self, topic: &str, event: &E) -> Result<Vec<u8>, CodecError> {
-        let strategy = strategy::<E>(topic);
+    /// Encodes `event` for `topic`, sealed with its user's data `key`, registering the
+    /// envelope's schema under `<topic>-<full name>` and the content's under its full name
+    /// on first use (the registry answers the existing id if it is already there).
+    pub async fn encode<E: Event>(
+        &self,
+        topic: &str,
+        event: &E,
+        key: &DataKey,
+    ) -> Result<Vec<u8>, CodecError> {
+        let content = self
+            .encoder
+            .encode_struct(event, &content_strategy::<E>())
+            .await
+            .map_err(|e| encode_error(E::CONTENT_NAME, e))?;
+        let sealed = seal(key, aad(event.user_id(), event.event_id()), &content);
+        let envelope = vec![
+            ("event_id", Value::String(event.event_id().to_string())),
+            ("user_id", Value::String(event.user_id().to_string())),
+            (E::CLEAR_TIME, event.clear_time()),
+            ("sealed", Value::Union(1, Box::new(Value::Bytes(sealed)))),
+        ];
+        self.encoder
+            .encode(envelope, strategy::<E>(topic))
+            .await
+            .map_err(|e| encode_error(E::FULL_NAME, e))
+    }
+
+    /// Encodes the one event that is not sealed, an erasure (there is no key left).
+    pub async fn encode_erasure(
+        &self,
+        topic: &str,
+        event: &UserErased,
+    ) -> Result<Vec<u8>, CodecError> {
+        let strategy = SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
+            topic.to_string(),
+            SuppliedSchema::new(
+                Some(UserErased::FULL_NAME.to_string()),
+                SchemaType::Avro,
+                UserErased::SCHEMA.to_string(),
+            ),
+        );
         self.encoder
             .encode_struct(event, &strategy)
             .await
-            .map_err(|e| match CodecError::from_src(e) {
-                CodecError::Undecodable(reason) => CodecError::Encode {
-                    record: E::FULL_NAME,
-                    reason,
-                },
-                other => other,
-            })
+            .map_err(|e| encode_error(UserErased::FULL_NAME, e))
     }
 
-    /// Decodes one message of the per-user stream. A `SamplesRecorded` written with exactly
+    /// Decodes one message of the per-user stream, opening it with its user's key from
+    /// `keys`: [`Opened::Erased`] when the key store has no key for the user any more.
+    pub async fn decode_user_event(
+        &self,
+        bytes: &[u8],
+        keys: &Keyring,
+    ) -> Result<Opened<UserEvent>, CodecError> {
+        let (name, value) = self.decode_value(bytes).await?;
+        if name == UserErased::FULL_NAME {
+            return Ok(Opened::Event(UserEvent::UserErased(from_value(&value)?)));
+        }
+        match sealed_part(&name, &value)? {
+            Some(sealed) => match open_sealed(&name, &sealed, keys)? {
+                Some(content) => Ok(Opened::Event(self.decode_user_content(&content).await?)),
+                None => Ok(Opened::Erased),
+            },
+            // Written in clear before encryption: the older version's fields are the content.
+            None => Ok(Opened::Event(user_event(&name, &value)?)),
+        }
+    }
+
+    /// Decodes the content of a user-stream event. A `SamplesRecorded` written with exactly
     /// our schema is read directly; anything else (other records, older or newer versions)
     /// goes through the generic path, which resolves schema differences.
-    pub async fn decode_user_event(&self, bytes: &[u8]) -> Result<UserEvent, CodecError> {
+    async fn decode_user_content(&self, bytes: &[u8]) -> Result<UserEvent, CodecError> {
         if let Some(event) = self.decode_direct(bytes).await? {
             return Ok(UserEvent::SamplesRecorded(event));
         }
         let (name, value) = self.decode_value(bytes).await?;
-        Ok(match name.as_str() {
-            SamplesRecorded::FULL_NAME => UserEvent::SamplesRecorded(from_value(&value)?),
-            SamplesDeleted::FULL_NAME => UserEvent::SamplesDeleted(from_value(&value)?),
-            UserRegistered::FULL_NAME => UserEvent::UserRegistered(from_value(&value)?),
-            UserTimeZoneChanged::FULL_NAME => UserEvent::UserTimeZoneChanged(from_value(&value)?),
-            DeviceRegistered::FULL_NAME => UserEvent::DeviceRegistered(from_value(&value)?),
-            DevicePriorityChanged::FULL_NAME => {
-                UserEvent::DevicePriorityChanged(from_value(&value)?)
-            }
-            ShareGranted::FULL_NAME => UserEvent::ShareGranted(from_value(&value)?),
-            ShareRevoked::FULL_NAME => UserEvent::ShareRevoked(from_value(&value)?),
-            InsightAcknowledged::FULL_NAME => UserEvent::InsightAcknowledged(from_value(&value)?),
-            other => return Err(CodecError::UnknownRecord(other.to_string())),
-        })
+        user_event(&name, &value)
     }
 
     /// The full name of the record a message holds, read from its writer schema alone
@@ -152,13 +203,28 @@ impl EventCodec {
             .ok_or_else(|| CodecError::Undecodable("schema is not a named record".into()))
     }
 
-    /// Decodes a message known to hold one record type (topics with a single type).
-    pub async fn decode<E: Event>(&self, bytes: &[u8]) -> Result<E, CodecError> {
+    /// Decodes a message known to hold one record type (topics with a single type),
+    /// opening it with its user's key from `keys`.
+    pub async fn decode<E: Event>(
+        &self,
+        bytes: &[u8],
+        keys: &Keyring,
+    ) -> Result<Opened<E>, CodecError> {
         let (name, value) = self.decode_value(bytes).await?;
         if name != E::FULL_NAME {
             return Err(CodecError::UnknownRecord(name));
         }
-        from_value(&value)
+        let Some(sealed) = sealed_part(&name, &value)? else {
+            return Ok(Opened::Event(from_value(&value)?));
+        };
+        let Some(content) = open_sealed(&name, &sealed, keys)? else {
+            return Ok(Opened::Erased);
+        };
+        let (content_name, content_value) = self.decode_value(&content).await?;
+        if content_name != E::CONTENT_NAME {
+            return Err(CodecError::UnknownRecord(content_name));
+        }
+        Ok(Opened::Event(from_value(&content_value)?))
     }
 
     /// The direct path: `None` when the message is not a `SamplesRecorded` written with our
@@ -228,6 +294,121 @@ fn split_header(bytes: &[u8]) -> Option<(u32, &[u8])> {
     }
 }
 
+/// What a sealed message opened to.
+#[derive(Debug)]
+pub enum Opened<T> {
+    Event(T),
+    /// The user's key is gone (erased): the content can never be read again.
+    Erased,
+}
+
+/// What a sealed payload of `user`'s event `event_id` is bound to.
+fn aad<'a>(user: &'a str, event_id: &'a str) -> Aad<'a> {
+    Aad {
+        owner: user,
+        record: event_id,
+    }
+}
+
+/// The envelope's user, event id and sealed bytes; `None` for an event written in clear.
+struct Sealed {
+    user_id: String,
+    event_id: String,
+    bytes: Vec<u8>,
+}
+
+fn sealed_part(name: &str, value: &Value) -> Result<Option<Sealed>, CodecError> {
+    let Value::Record(fields) = value else {
+        return Err(CodecError::Undecodable(format!("{name} is not a record")));
+    };
+    let field = |wanted: &str| fields.iter().find(|(n, _)| n == wanted).map(|(_, v)| v);
+    let bytes = match field("sealed") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Union(_, inner)) => match inner.as_ref() {
+            Value::Null => return Ok(None),
+            Value::Bytes(b) => b.clone(),
+            _ => {
+                return Err(CodecError::Undecodable(format!(
+                    "{name}.sealed is not bytes"
+                )))
+            }
+        },
+        Some(Value::Bytes(b)) => b.clone(),
+        Some(_) => {
+            return Err(CodecError::Undecodable(format!(
+                "{name}.sealed is not bytes"
+            )))
+        }
+    };
+    let text = |wanted: &str| match field(wanted) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(CodecError::Undecodable(format!(
+            "{name}.{wanted} is missing"
+        ))),
+    };
+    Ok(Some(Sealed {
+        user_id: text("user_id")?,
+        event_id: text("event_id")?,
+        bytes,
+    }))
+}
+
+/// The content's bytes, `None` when the user's key is gone.
+fn open_sealed(name: &str, sealed: &Sealed, keys: &Keyring) -> Result<Option<Vec<u8>>, CodecError> {
+    let key = match keys.get(&sealed.user_id) {
+        Lookup::Key(key) => key,
+        Lookup::Gone => return Ok(None),
+        Lookup::NotLoaded => {
+            return Err(CodecError::Unauthentic {
+                record: name.to_string(),
+                reason: "the event's user_id is not the user its message key names".into(),
+            })
+        }
+    };
+    open(key, aad(&sealed.user_id, &sealed.event_id), &sealed.bytes)
+        .map(Some)
+        .map_err(|e| CodecError::Unauthentic {
+            record: name.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// A user-stream event from its record's full name (envelope or content) and fields.
+fn user_event(name: &str, value: &Value) -> Result<UserEvent, CodecError> {
+    let short = name
+        .strip_prefix("healthpipe.events.")
+        .or_else(|| name.strip_prefix("healthpipe.content."))
+        .unwrap_or(name);
+    Ok(match short {
+        "SamplesRecorded" => UserEvent::SamplesRecorded(from_value(value)?),
+        "SamplesDeleted" => UserEvent::SamplesDeleted(from_value(value)?),
+        "UserRegistered" => UserEvent::UserRegistered(from_value(value)?),
+        "UserTimeZoneChanged" => UserEvent::UserTimeZoneChanged(from_value(value)?),
+        "DeviceRegistered" => UserEvent::DeviceRegistered(from_value(value)?),
+        "DevicePriorityChanged" => UserEvent::DevicePriorityChanged(from_value(value)?),
+        "ShareGranted" => UserEvent::ShareGranted(from_value(value)?),
+        "ShareRevoked" => UserEvent::ShareRevoked(from_value(value)?),
+        "InsightAcknowledged" => UserEvent::InsightAcknowledged(from_value(value)?),
+        _ => return Err(CodecError::UnknownRecord(name.to_string())),
+    })
+}
+
+fn encode_error(record: &'static str, e: SRCError) -> CodecError {
+    match CodecError::from_src(e) {
+        CodecError::Undecodable(reason) => CodecError::Encode { record, reason },
+        other => other,
+    }
+}
+
+/// The content's subject is its full record name: one content type, wherever it travels.
+fn content_strategy<E: Event>() -> SubjectNameStrategy {
+    SubjectNameStrategy::RecordNameStrategyWithSchema(SuppliedSchema::new(
+        Some(E::CONTENT_NAME.to_string()),
+        SchemaType::Avro,
+        E::CONTENT_SCHEMA.to_string(),
+    ))
+}
+
 fn strategy<E: Event>(topic: &str) -> SubjectNameStrategy {
     SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
         topic.to_string(),
@@ -239,7 +420,12 @@ fn strategy<E: Event>(topic: &str) -> SubjectNameStrategy {
     )
 }
 
-fn from_value<E: Event>(value: &Value) -> Result<E, CodecError> {
-    apache_avro::from_value(value)
-        .map_err(|e| CodecError::Undecodable(format!("{}: {e}", E::FULL_NAME)))
+fn from_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, CodecError> {
+    apache_avro::from_value(value).map_err(|e| {
+        let name = std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("event");
+        CodecError::Undecodable(format!("{name}: {e}"))
+    })
 }

@@ -2,24 +2,77 @@
 //! times are `timestamp-micros` (UTC microseconds since the Unix epoch) held as `i64`.
 //! Optional fields carry `#[serde(default)]` so events written before a field existed
 //! still decode.
+//!
+//! Every event about a user travels sealed: its record on the topic (the *envelope*,
+//! `avro/healthpipe.events.<Name>.avsc`) holds in clear only the event id, the user id and
+//! one time; the rest is the *content* (`avro/content/healthpipe.content.<Name>.avsc`),
+//! encrypted with the user's data key. The Rust types below mirror the content, which
+//! repeats the clear fields, so a decrypted event is complete on its own.
 
 use std::collections::HashMap;
 
+use apache_avro::types::Value;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-/// An event type: its Avro schema, full record name and the topic it lives on.
+/// An event type: its envelope and content schemas, record names and clear fields.
 pub trait Event: Serialize + DeserializeOwned + Send + Sync {
-    /// Full Avro record name, e.g. `healthpipe.events.SamplesRecorded`.
+    /// Full Avro name of the envelope, e.g. `healthpipe.events.SamplesRecorded`: the event
+    /// type as the topic and the registry show it.
     const FULL_NAME: &'static str;
-    /// The `.avsc` text.
+    /// The envelope's `.avsc` text (clear fields and `sealed`).
     const SCHEMA: &'static str;
+    /// Full Avro name of the sealed content, e.g. `healthpipe.content.SamplesRecorded`.
+    const CONTENT_NAME: &'static str;
+    /// The content's `.avsc` text: what the Rust type mirrors.
+    const CONTENT_SCHEMA: &'static str;
+    /// The envelope's clear time field.
+    const CLEAR_TIME: &'static str;
+
+    fn event_id(&self) -> &str;
+    fn user_id(&self) -> &str;
+    /// The value of [`Self::CLEAR_TIME`], shaped as the envelope's field.
+    fn clear_time(&self) -> Value;
+}
+
+/// A `timestamp-micros` field's value.
+fn micros(t: i64) -> Value {
+    Value::TimestampMicros(t)
+}
+
+/// An optional `timestamp-micros` field's value (`["null", timestamp-micros]`).
+fn optional_micros(t: Option<i64>) -> Value {
+    match t {
+        None => Value::Union(0, Box::new(Value::Null)),
+        Some(t) => Value::Union(1, Box::new(Value::TimestampMicros(t))),
+    }
 }
 
 macro_rules! event {
-    ($ty:ident, $file:literal) => {
+    ($ty:ident, $time:ident, $shape:ident) => {
         impl Event for $ty {
             const FULL_NAME: &'static str = concat!("healthpipe.events.", stringify!($ty));
-            const SCHEMA: &'static str = include_str!(concat!("../avro/", $file));
+            const SCHEMA: &'static str = include_str!(concat!(
+                "../avro/healthpipe.events.",
+                stringify!($ty),
+                ".avsc"
+            ));
+            const CONTENT_NAME: &'static str = concat!("healthpipe.content.", stringify!($ty));
+            const CONTENT_SCHEMA: &'static str = include_str!(concat!(
+                "../avro/content/healthpipe.content.",
+                stringify!($ty),
+                ".avsc"
+            ));
+            const CLEAR_TIME: &'static str = stringify!($time);
+
+            fn event_id(&self) -> &str {
+                &self.event_id
+            }
+            fn user_id(&self) -> &str {
+                &self.user_id
+            }
+            fn clear_time(&self) -> Value {
+                $shape(self.$time)
+            }
         }
     };
 }
@@ -51,7 +104,7 @@ pub struct SamplesRecorded {
     pub recorded_at: i64,
     pub samples: Vec<Sample>,
 }
-event!(SamplesRecorded, "healthpipe.events.SamplesRecorded.avsc");
+event!(SamplesRecorded, recorded_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SamplesDeleted {
@@ -60,7 +113,7 @@ pub struct SamplesDeleted {
     pub sample_ids: Vec<String>,
     pub deleted_at: i64,
 }
-event!(SamplesDeleted, "healthpipe.events.SamplesDeleted.avsc");
+event!(SamplesDeleted, deleted_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRegistered {
@@ -69,7 +122,7 @@ pub struct UserRegistered {
     pub timezone: String,
     pub registered_at: i64,
 }
-event!(UserRegistered, "healthpipe.events.UserRegistered.avsc");
+event!(UserRegistered, registered_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserTimeZoneChanged {
@@ -79,10 +132,7 @@ pub struct UserTimeZoneChanged {
     pub previous_timezone: String,
     pub changed_at: i64,
 }
-event!(
-    UserTimeZoneChanged,
-    "healthpipe.events.UserTimeZoneChanged.avsc"
-);
+event!(UserTimeZoneChanged, changed_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRegistered {
@@ -95,7 +145,7 @@ pub struct DeviceRegistered {
     pub type_priorities: HashMap<String, i32>,
     pub registered_at: i64,
 }
-event!(DeviceRegistered, "healthpipe.events.DeviceRegistered.avsc");
+event!(DeviceRegistered, registered_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DevicePriorityChanged {
@@ -107,10 +157,7 @@ pub struct DevicePriorityChanged {
     pub type_priorities: HashMap<String, i32>,
     pub changed_at: i64,
 }
-event!(
-    DevicePriorityChanged,
-    "healthpipe.events.DevicePriorityChanged.avsc"
-);
+event!(DevicePriorityChanged, changed_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShareGranted {
@@ -124,7 +171,7 @@ pub struct ShareGranted {
     pub expires_at: i64,
     pub granted_at: i64,
 }
-event!(ShareGranted, "healthpipe.events.ShareGranted.avsc");
+event!(ShareGranted, granted_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShareRevoked {
@@ -133,7 +180,7 @@ pub struct ShareRevoked {
     pub share_id: String,
     pub revoked_at: i64,
 }
-event!(ShareRevoked, "healthpipe.events.ShareRevoked.avsc");
+event!(ShareRevoked, revoked_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InsightAcknowledged {
@@ -142,10 +189,7 @@ pub struct InsightAcknowledged {
     pub insight_id: String,
     pub acknowledged_at: i64,
 }
-event!(
-    InsightAcknowledged,
-    "healthpipe.events.InsightAcknowledged.avsc"
-);
+event!(InsightAcknowledged, acknowledged_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregateBucket {
@@ -172,10 +216,7 @@ pub struct AggregatesUpdated {
     #[serde(default)]
     pub observed_at: Option<i64>,
 }
-event!(
-    AggregatesUpdated,
-    "healthpipe.events.AggregatesUpdated.avsc"
-);
+event!(AggregatesUpdated, observed_at, optional_micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InsightRaised {
@@ -195,7 +236,21 @@ pub struct InsightRaised {
     #[serde(default)]
     pub rule_key: String,
 }
-event!(InsightRaised, "healthpipe.events.InsightRaised.avsc");
+event!(InsightRaised, raised_at, micros);
+
+/// The user deleted their account: appended after the user's data key was destroyed. The
+/// one event about a user that is not sealed (see its `.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserErased {
+    pub event_id: String,
+    pub user_id: String,
+    pub erased_at: i64,
+}
+
+impl UserErased {
+    pub const FULL_NAME: &'static str = "healthpipe.events.UserErased";
+    pub const SCHEMA: &'static str = include_str!("../avro/healthpipe.events.UserErased.avsc");
+}
 
 /// Everything on the per-user stream, in one type so a processor sees one ordered log.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,6 +264,7 @@ pub enum UserEvent {
     ShareGranted(ShareGranted),
     ShareRevoked(ShareRevoked),
     InsightAcknowledged(InsightAcknowledged),
+    UserErased(UserErased),
 }
 
 impl UserEvent {
@@ -224,6 +280,7 @@ impl UserEvent {
             Self::ShareGranted(e) => &e.user_id,
             Self::ShareRevoked(e) => &e.user_id,
             Self::InsightAcknowledged(e) => &e.user_id,
+            Self::UserErased(e) => &e.user_id,
         }
     }
 }

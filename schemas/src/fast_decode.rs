@@ -6,7 +6,7 @@
 //! into [`SamplesRecorded`] instead.
 //!
 //! It is only correct for a body written with exactly the current schema
-//! (`healthpipe.events.SamplesRecorded.avsc`): the codec checks the writer schema before
+//! (`content/healthpipe.content.SamplesRecorded.avsc`): the codec checks the writer schema before
 //! calling it and sends everything else through the generic, schema-resolving path.
 //!
 //! It accepts and rejects the same bodies as the generic path, so choosing it never changes
@@ -49,7 +49,7 @@ impl From<Malformed> for CodecError {
 }
 
 /// Decodes the Avro binary body (the bytes after the 5-byte Confluent header) of a
-/// `SamplesRecorded` written with exactly `SamplesRecorded::SCHEMA`.
+/// `SamplesRecorded` content written with exactly `SamplesRecorded::CONTENT_SCHEMA`.
 ///
 /// Gives the same value as the generic decode for every body the generic decode accepts;
 /// any malformed body is `CodecError::Undecodable`, never a panic.

@@ -63,6 +63,14 @@ pub struct UserRegistered {
     pub registered_at: DateTime<Utc>,
 }
 
+/// The user's account was erased (see `events::UserErased`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserErased {
+    pub event_id: EventId,
+    pub user_id: UserId,
+    pub erased_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserTimeZoneChanged {
     pub event_id: EventId,
@@ -174,6 +182,7 @@ pub enum UserEvent {
     ShareGranted(ShareGranted),
     ShareRevoked(ShareRevoked),
     InsightAcknowledged(InsightAcknowledged),
+    UserErased(UserErased),
 }
 
 impl UserEvent {
@@ -189,6 +198,7 @@ impl UserEvent {
             Self::ShareGranted(e) => e.user_id,
             Self::ShareRevoked(e) => e.user_id,
             Self::InsightAcknowledged(e) => e.user_id,
+            Self::UserErased(e) => e.user_id,
         }
     }
 
@@ -204,6 +214,7 @@ impl UserEvent {
             Self::ShareGranted(e) => e.event_id,
             Self::ShareRevoked(e) => e.event_id,
             Self::InsightAcknowledged(e) => e.event_id,
+            Self::UserErased(e) => e.event_id,
         }
     }
 }

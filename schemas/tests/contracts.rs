@@ -28,7 +28,7 @@ fn sample() -> Sample {
 
 /// Encodes with the file's schema, decodes, and checks the round trip and the field names.
 fn round_trip<E: Event + PartialEq + std::fmt::Debug>(event: E) {
-    let schema = Schema::parse_str(E::SCHEMA).expect("schema parses");
+    let schema = Schema::parse_str(E::CONTENT_SCHEMA).expect("schema parses");
     let value = apache_avro::to_value(&event).expect("to value");
     assert_same_fields(&schema, &value, E::FULL_NAME);
     let writer = GenericDatumWriter::builder(&schema).build().unwrap();
@@ -168,9 +168,77 @@ fn every_event_round_trips_through_its_avsc() {
 #[test]
 fn every_avsc_file_is_a_documented_event() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("avro");
+    assert_eq!(documented_records(&dir), 12, "one envelope per event type");
+    assert_eq!(
+        documented_records(&dir.join("content")),
+        11,
+        "one content per sealed event type"
+    );
+}
+
+/// Every envelope's clear fields are fields of its content, of the same type, so a decrypted
+/// event is complete on its own; the rest of the envelope is `sealed`.
+#[test]
+fn every_envelope_is_its_contents_clear_fields_and_the_ciphertext() {
+    fn check<E: Event>() {
+        let envelope: serde_json::Value = serde_json::from_str(E::SCHEMA).unwrap();
+        let content: serde_json::Value = serde_json::from_str(E::CONTENT_SCHEMA).unwrap();
+        let fields = envelope["fields"].as_array().unwrap();
+        let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["event_id", "user_id", E::CLEAR_TIME, "sealed"],
+            "{}",
+            E::FULL_NAME
+        );
+        for field in &fields[..3] {
+            let twin = content["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["name"] == field["name"])
+                .unwrap_or_else(|| {
+                    panic!("{}: {} not in the content", E::FULL_NAME, field["name"])
+                });
+            assert_eq!(
+                twin["type"],
+                field["type"],
+                "{}.{}",
+                E::FULL_NAME,
+                field["name"]
+            );
+        }
+        assert_eq!(fields[3]["type"], serde_json::json!(["null", "bytes"]));
+        assert_eq!(
+            format!(
+                "{}.{}",
+                content["namespace"].as_str().unwrap(),
+                content["name"].as_str().unwrap()
+            ),
+            E::CONTENT_NAME
+        );
+    }
+    check::<SamplesRecorded>();
+    check::<SamplesDeleted>();
+    check::<UserRegistered>();
+    check::<UserTimeZoneChanged>();
+    check::<DeviceRegistered>();
+    check::<DevicePriorityChanged>();
+    check::<ShareGranted>();
+    check::<ShareRevoked>();
+    check::<InsightAcknowledged>();
+    check::<AggregatesUpdated>();
+    check::<InsightRaised>();
+}
+
+/// Checks every `.avsc` file in `dir` (not below it); returns how many there are.
+fn documented_records(dir: &std::path::Path) -> usize {
     let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         let full = format!(
@@ -188,7 +256,7 @@ fn every_avsc_file_is_a_documented_event() {
         Schema::parse_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"));
         count += 1;
     }
-    assert_eq!(count, 11, "one .avsc per event type");
+    count
 }
 
 fn assert_documented(record: &serde_json::Value, path: &str) {

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 static SCHEMA: LazyLock<Schema> =
-    LazyLock::new(|| Schema::parse_str(SamplesRecorded::SCHEMA).expect("schema parses"));
+    LazyLock::new(|| Schema::parse_str(SamplesRecorded::CONTENT_SCHEMA).expect("schema parses"));
 
 /// The Avro body apache-avro writes for `event` with the schema file.
 fn encode(event: &SamplesRecorded) -> Vec<u8> {

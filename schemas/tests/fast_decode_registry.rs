@@ -1,7 +1,8 @@
-//! How `EventCodec::decode_user_event` chooses between the direct `SamplesRecorded` decoder
-//! and the generic path, against the local stack's schema registry (`SCHEMA_REGISTRY_URL`,
-//! else the checkout's `.stack/env`): only a message written with exactly our schema takes
-//! the direct path; evolved writer schemas and other records keep the generic one.
+//! How `EventCodec::decode_user_event` opens sealed events and chooses between the direct
+//! `SamplesRecorded` decoder and the generic path, against the local stack's schema registry
+//! (`SCHEMA_REGISTRY_URL`, else the checkout's `.stack/env`): only content written with
+//! exactly our schema takes the direct path; events written in clear before encryption, in
+//! any version, and other records keep the generic one.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -10,6 +11,7 @@ use std::path::Path;
 
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
+use healthpipe_crypto::{DataKey, Keyring};
 use healthpipe_schemas::*;
 use schema_registry_converter::async_impl::avro::AvroEncoder;
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
@@ -42,6 +44,21 @@ fn registry_url() -> String {
     }
 }
 
+/// A keyring holding a fresh key for `user`.
+fn ring_for(user: &str) -> (Keyring, DataKey) {
+    let key = DataKey::generate();
+    let mut ring = Keyring::default();
+    ring.insert(user.to_string(), Some(key.clone()));
+    (ring, key)
+}
+
+fn opened(result: Opened<UserEvent>) -> UserEvent {
+    match result {
+        Opened::Event(e) => e,
+        Opened::Erased => panic!("the key is there"),
+    }
+}
+
 /// A topic no other run uses, so each test registers its own subjects.
 fn unique_topic() -> String {
     format!("fast-decode-test-{}", uuid::Uuid::new_v4().simple())
@@ -70,8 +87,8 @@ fn event(samples: usize) -> SamplesRecorded {
     }
 }
 
-/// Encodes `value` with writer schema `schema`, registered under the topic's
-/// `SamplesRecorded` subject, as another producer version would.
+/// Encodes `value` in clear with writer schema `schema`, registered under the topic's
+/// `SamplesRecorded` subject, as a producer from before encryption would.
 async fn encode_with_schema(topic: &str, schema: &str, value: Value) -> Vec<u8> {
     let encoder = AvroEncoder::new(SrSettings::new(registry_url()));
     let strategy = SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
@@ -88,9 +105,10 @@ async fn encode_with_schema(topic: &str, schema: &str, value: Value) -> Vec<u8> 
         .expect("encodes")
 }
 
-/// Our schema with `edit` applied to each sample's field list, as JSON text.
+/// The clear schema from before encryption (the content's fields under the event's name),
+/// with `edit` applied to each sample's field list, as JSON text.
 fn edited_schema(edit: impl Fn(&mut Vec<serde_json::Value>)) -> String {
-    let mut schema: serde_json::Value = serde_json::from_str(SamplesRecorded::SCHEMA).unwrap();
+    let mut schema = clear_schema();
     let sample = &mut schema["fields"][4]["type"]["items"]["fields"];
     edit(sample.as_array_mut().expect("Sample fields"));
     schema.to_string()
@@ -114,17 +132,26 @@ fn edited_value(event: &SamplesRecorded, edit: impl Fn(&mut Vec<(String, Value)>
     value
 }
 
+/// The `SamplesRecorded` schema as it was before encryption.
+fn clear_schema() -> serde_json::Value {
+    let mut schema: serde_json::Value =
+        serde_json::from_str(SamplesRecorded::CONTENT_SCHEMA).unwrap();
+    schema["namespace"] = "healthpipe.events".into();
+    schema
+}
+
 #[tokio::test]
 async fn the_current_schema_takes_the_direct_path() {
     let topic = unique_topic();
     let codec = EventCodec::new(&registry_url());
     let sent = event(500);
-    let bytes = codec.encode(&topic, &sent).await.unwrap();
+    let (ring, key) = ring_for(&sent.user_id);
+    let bytes = codec.encode(&topic, &sent, &key).await.unwrap();
 
-    let got = codec.decode_user_event(&bytes).await.unwrap();
+    let got = opened(codec.decode_user_event(&bytes, &ring).await.unwrap());
     assert_eq!(got, UserEvent::SamplesRecorded(sent.clone()));
     assert_eq!(codec.direct_decodes(), 1);
-    codec.decode_user_event(&bytes).await.unwrap();
+    codec.decode_user_event(&bytes, &ring).await.unwrap();
     assert_eq!(
         codec.direct_decodes(),
         2,
@@ -147,7 +174,12 @@ async fn a_newer_writer_schema_goes_through_the_generic_path() {
     let bytes = encode_with_schema(&topic, &newer, value).await;
 
     let codec = EventCodec::new(&registry_url());
-    let got = codec.decode_user_event(&bytes).await.unwrap();
+    let got = opened(
+        codec
+            .decode_user_event(&bytes, &Keyring::default())
+            .await
+            .unwrap(),
+    );
     assert_eq!(got, UserEvent::SamplesRecorded(sent));
     assert_eq!(codec.direct_decodes(), 0);
 }
@@ -165,7 +197,12 @@ async fn an_older_writer_schema_goes_through_the_generic_path() {
     let bytes = encode_with_schema(&topic, &older, value).await;
 
     let codec = EventCodec::new(&registry_url());
-    let got = codec.decode_user_event(&bytes).await.unwrap();
+    let got = opened(
+        codec
+            .decode_user_event(&bytes, &Keyring::default())
+            .await
+            .unwrap(),
+    );
     for sample in &mut sent.samples {
         (sample.sync_identifier, sample.sync_version) = (None, None);
         sample.metadata.clear();
@@ -184,8 +221,9 @@ async fn other_records_go_through_the_generic_path() {
         timezone: "Europe/Paris".into(),
         registered_at: 1,
     };
-    let bytes = codec.encode(&topic, &sent).await.unwrap();
-    let got = codec.decode_user_event(&bytes).await.unwrap();
+    let (ring, key) = ring_for("u");
+    let bytes = codec.encode(&topic, &sent, &key).await.unwrap();
+    let got = opened(codec.decode_user_event(&bytes, &ring).await.unwrap());
     assert_eq!(got, UserEvent::UserRegistered(sent));
     assert_eq!(codec.direct_decodes(), 0);
 }
@@ -194,16 +232,52 @@ async fn other_records_go_through_the_generic_path() {
 async fn a_corrupt_body_under_the_current_schema_is_undecodable() {
     let topic = unique_topic();
     let codec = EventCodec::new(&registry_url());
-    let bytes = codec.encode(&topic, &event(2)).await.unwrap();
-    let got = codec.decode_user_event(&bytes[..bytes.len() - 1]).await;
+    let sent = event(2);
+    let (ring, key) = ring_for(&sent.user_id);
+    let bytes = codec.encode(&topic, &sent, &key).await.unwrap();
+    let got = codec
+        .decode_user_event(&bytes[..bytes.len() - 1], &ring)
+        .await;
     assert!(matches!(got, Err(CodecError::Undecodable(_))), "{got:?}");
+}
+
+#[tokio::test]
+async fn a_tampered_or_foreign_sealed_event_does_not_open_and_an_erased_one_is_skipped() {
+    let topic = unique_topic();
+    let codec = EventCodec::new(&registry_url());
+    let sent = event(3);
+    let (ring, key) = ring_for(&sent.user_id);
+    let bytes = codec.encode(&topic, &sent, &key).await.unwrap();
+    // The ciphertext is the envelope's tail: flip a byte of the tag.
+    let mut tampered = bytes.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let got = codec.decode_user_event(&tampered, &ring).await;
+    assert!(
+        matches!(&got, Err(e @ CodecError::Unauthentic { .. }) if !e.is_retryable()),
+        "{got:?}"
+    );
+    // Another key under the same user: does not authenticate either.
+    let (other, _) = ring_for(&sent.user_id);
+    let got = codec.decode_user_event(&bytes, &other).await;
+    assert!(
+        matches!(got, Err(CodecError::Unauthentic { .. })),
+        "{got:?}"
+    );
+    // The key is gone: erased, not an error.
+    let mut erased = Keyring::default();
+    erased.insert(sent.user_id.clone(), None);
+    let got = codec.decode_user_event(&bytes, &erased).await.unwrap();
+    assert!(matches!(got, Opened::Erased));
+    // The content is not in the message in clear.
+    let needle = b"com.apple.health";
+    assert!(!bytes.windows(needle.len()).any(|w| w == needle));
 }
 
 /// A registry that answers 503 to its first request and our schema to every later one.
 fn flaky_registry() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let schema = serde_json::json!({ "schema": SamplesRecorded::SCHEMA }).to_string();
+    let schema = serde_json::json!({ "schema": clear_schema().to_string() }).to_string();
     std::thread::spawn(move || {
         for (n, stream) in listener.incoming().enumerate() {
             let Ok(mut stream) = stream else { return };
@@ -225,21 +299,21 @@ fn flaky_registry() -> String {
 }
 
 #[tokio::test]
-async fn a_registry_outage_during_the_schema_check_is_retryable_and_not_remembered() {
+async fn a_registry_outage_is_retryable_and_not_remembered() {
     let codec = EventCodec::new(&flaky_registry());
     let sent = event(2);
     let mut bytes = vec![0, 0, 0, 0, 42];
-    let schema = apache_avro::Schema::parse_str(SamplesRecorded::SCHEMA).unwrap();
+    let schema = apache_avro::Schema::parse_str(&clear_schema().to_string()).unwrap();
     let writer = GenericDatumWriter::builder(&schema).build().unwrap();
     let value = apache_avro::to_value(&sent).unwrap();
     bytes.extend(writer.write_value_to_vec(value).unwrap());
 
-    let first = codec.decode_user_event(&bytes).await;
+    let ring = Keyring::default();
+    let first = codec.decode_user_event(&bytes, &ring).await;
     assert!(
         matches!(&first, Err(e @ CodecError::RegistryUnavailable(_)) if e.is_retryable()),
         "{first:?}"
     );
-    let second = codec.decode_user_event(&bytes).await.unwrap();
+    let second = opened(codec.decode_user_event(&bytes, &ring).await.unwrap());
     assert_eq!(second, UserEvent::SamplesRecorded(sent));
-    assert_eq!(codec.direct_decodes(), 1);
 }

@@ -49,6 +49,10 @@ pub enum StoreError {
     /// A stored row breaks an invariant the code relies on.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A data key could not be wrapped or unwrapped: a key-encryption key is missing from
+    /// the configuration, or a wrapped key does not authenticate.
+    #[error("key store: {0}")]
+    Keys(String),
 }
 
 /// The class of a PostgreSQL error, by SQLSTATE, or by the driver's error kind when the
@@ -174,7 +178,7 @@ impl StoreError {
         match self {
             Self::Unavailable { .. } => ErrorClass::Transient,
             Self::Statement { class, .. } => *class,
-            Self::Pool(_) | Self::Corrupt(_) => ErrorClass::Fatal,
+            Self::Pool(_) | Self::Corrupt(_) | Self::Keys(_) => ErrorClass::Fatal,
         }
     }
 

@@ -104,6 +104,7 @@ impl Pipeline {
             session_ttl: chrono::Duration::hours(1),
             password_hashes: 2,
             trusted_proxies: Vec::new(),
+            keys: self.key_settings(),
         }
     }
 
@@ -154,6 +155,21 @@ impl Pipeline {
             metrics_addr: None,
             tick_interval: None,
             announce_changes: true,
+            keys: self.key_settings(),
+            key_store_url: None,
+        }
+    }
+
+    /// The local stack's key-encryption key (`KEY_ENCRYPTION_KEYS_FILE` in `.stack/env`).
+    pub fn key_settings(&self) -> healthpipe_config::KeySettings {
+        let file = crate::common::stack::stack()
+            .vars
+            .get("KEY_ENCRYPTION_KEYS_FILE")
+            .cloned()
+            .expect("KEY_ENCRYPTION_KEYS_FILE missing from .stack/env: run scripts/stack up");
+        healthpipe_config::KeySettings {
+            key_encryption_keys_file: Some(file.into()),
+            key_encryption_keys: None,
         }
     }
 
@@ -188,6 +204,28 @@ impl Pipeline {
         })
     }
 
+    /// The user's data key in the test's key store, created if missing (as the gateway does
+    /// for an account it seals an event of).
+    pub async fn data_key(&self, user: uuid::Uuid) -> healthpipe_crypto::DataKey {
+        let spec = self.key_settings().spec().expect("key-encryption keys");
+        let provider = healthpipe_crypto::LocalKeyProvider::parse(&spec).expect("a valid KEK");
+        let db = healthpipe_storage::connect(&self.database_url, 1).expect("pool");
+        let client = db.get().await.expect("database");
+        healthpipe_storage::accounts::keys::get_or_create(&client, &provider, user)
+            .await
+            .expect("the user's data key")
+    }
+
+    /// The data keys of `users` (ids as text), for reading their sealed events.
+    pub async fn keyring(&self, users: &[&str]) -> healthpipe_crypto::Keyring {
+        let mut ring = healthpipe_crypto::Keyring::default();
+        for user in users {
+            let key = self.data_key(user.parse().expect("a user id")).await;
+            ring.insert(user.to_string(), Some(key));
+        }
+        ring
+    }
+
     /// Appends `event` to `topic` under `key` with the create time `at`, as a producer of the
     /// log would (crafted histories: an import, a late upload, a tick).
     pub async fn append<E: healthpipe_schemas::Event>(
@@ -199,7 +237,14 @@ impl Pipeline {
     ) {
         use rdkafka::producer::{FutureProducer, FutureRecord};
         let codec = healthpipe_schemas::EventCodec::new(&self.registry_url);
-        let payload = codec.encode(topic, event).await.expect("event encodes");
+        // Sealed with the key of the user the message key names (the event may name another,
+        // as a broken producer's would).
+        let user: uuid::Uuid = key.parse().expect("the message key is a user id");
+        let data_key = self.data_key(user).await;
+        let payload = codec
+            .encode(topic, event, &data_key)
+            .await
+            .expect("event encodes");
         let producer: FutureProducer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", &self.kafka_brokers)
             .set("acks", "all")

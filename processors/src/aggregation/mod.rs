@@ -12,10 +12,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono_tz::Tz;
 use deadpool_postgres::Transaction;
+use healthpipe_crypto::Keyring;
 use healthpipe_domain::AggregateRow;
 use healthpipe_schemas::typed::UserEvent;
-use healthpipe_schemas::EventCodec;
+use healthpipe_schemas::{EventCodec, Opened};
 use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
+use healthpipe_storage::projections::erasure;
 use healthpipe_storage::projections::profiles;
 use healthpipe_storage::projections::samples::{self, SampleRange};
 use healthpipe_storage::StoreError;
@@ -40,15 +42,52 @@ pub struct Aggregation {
 impl Projection for Aggregation {
     type Event = UserEvent;
 
-    async fn decode(&self, _topic: &str, payload: &[u8]) -> Result<Option<UserEvent>, DecodeError> {
-        let event = self.codec.decode_user_event(payload).await?;
-        Ok(Some(event.to_typed()?))
+    async fn decode(
+        &self,
+        _topic: &str,
+        payload: &[u8],
+        keys: &Keyring,
+    ) -> Result<Option<UserEvent>, DecodeError> {
+        match self.codec.decode_user_event(payload, keys).await? {
+            Opened::Event(event) => Ok(Some(event.to_typed()?)),
+            Opened::Erased => Err(DecodeError::Erased),
+        }
     }
 
     async fn project(
         &self,
         tx: &Transaction<'_>,
         events: &[Sourced<UserEvent>],
+        keys: &Keyring,
+    ) -> Result<(), ProcessorError> {
+        // An erased user's rows go after the rest is written, in the same transaction; the
+        // user's other events of the batch are not applied at all.
+        let erased: HashSet<Uuid> = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                UserEvent::UserErased(u) => Some(u.user_id.into()),
+                _ => None,
+            })
+            .collect();
+        let events: Vec<&Sourced<UserEvent>> = events
+            .iter()
+            .filter(|e| !erased.contains(&e.event.user_id().into()))
+            .collect();
+        self.apply(tx, &events, keys).await?;
+        let erased: Vec<Uuid> = erased.into_iter().collect();
+        erasure::erase_aggregation(tx, &erased).await?;
+        Ok(())
+    }
+}
+
+impl Aggregation {
+    /// Writes the events' samples, recomputes the buckets they touch and announces the
+    /// changed ones.
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[&Sourced<UserEvent>],
+        keys: &Keyring,
     ) -> Result<(), ProcessorError> {
         let mut sources: HashMap<Uuid, Source> = HashMap::new();
         for e in events {
@@ -87,7 +126,7 @@ impl Projection for Aggregation {
             .collect();
         if !announcements.is_empty() {
             self.producer
-                .send_all(changes_topic, &announcements)
+                .send_all(changes_topic, &announcements, keys)
                 .await?;
             metrics::CHANGES_PUBLISHED.inc_by(announcements.len() as u64);
         }

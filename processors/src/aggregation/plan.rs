@@ -169,10 +169,12 @@ impl Plan {
                     self.delete(user, (*id).into(), known);
                 }
             }
-            // Insight state: the insights processor projects acknowledgements.
+            // Insight state: the insights processor projects acknowledgements. Erasures are
+            // applied after the plan (see `Aggregation::project`).
             UserEvent::InsightAcknowledged(_)
             | UserEvent::ShareGranted(_)
-            | UserEvent::ShareRevoked(_) => {}
+            | UserEvent::ShareRevoked(_)
+            | UserEvent::UserErased(_) => {}
         }
     }
 

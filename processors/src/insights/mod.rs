@@ -15,9 +15,12 @@ use std::collections::{BTreeSet, HashMap};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::Transaction;
+use healthpipe_crypto::Keyring;
 use healthpipe_schemas::{
-    typed, AggregatesUpdated, Event, EventCodec, InsightAcknowledged, InsightRaised, Topics,
+    typed, AggregatesUpdated, Event, EventCodec, InsightAcknowledged, InsightRaised, Opened,
+    Topics, UserErased,
 };
+use healthpipe_storage::projections::erasure;
 use healthpipe_storage::projections::insights::{self as insight_store, InsightRow, Wanted};
 use uuid::Uuid;
 
@@ -45,6 +48,8 @@ pub enum Input {
         insight: Uuid,
         at: DateTime<Utc>,
     },
+    /// The user was erased (from the user's own stream): their rows go.
+    Erased { user: Uuid },
 }
 
 /// An aggregate change with its message's create time.
@@ -73,7 +78,7 @@ fn event_time(e: &Change<'_>) -> Option<DateTime<Utc>> {
 }
 
 /// The acknowledgements of a batch, the first of each (user, insight) in log order.
-fn acknowledgements(events: &[Sourced<Input>]) -> HashMap<(Uuid, Uuid), DateTime<Utc>> {
+fn acknowledgements(events: &[&Sourced<Input>]) -> HashMap<(Uuid, Uuid), DateTime<Utc>> {
     let mut out = HashMap::new();
     for e in events {
         if let Input::Acknowledged { user, insight, at } = e.event {
@@ -87,17 +92,46 @@ fn acknowledgements(events: &[Sourced<Input>]) -> HashMap<(Uuid, Uuid), DateTime
 impl Projection for Insights {
     type Event = Input;
 
-    async fn decode(&self, topic: &str, payload: &[u8]) -> Result<Option<Input>, DecodeError> {
+    async fn decode(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        keys: &Keyring,
+    ) -> Result<Option<Input>, DecodeError> {
         if topic == self.changes_topic {
-            let event = self.codec.decode::<AggregatesUpdated>(payload).await?;
+            let Opened::Event(event) = self
+                .codec
+                .decode::<AggregatesUpdated>(payload, keys)
+                .await?
+            else {
+                return Err(DecodeError::Erased);
+            };
             // Checked through the one conversion; the rules read the wire shape.
             typed::AggregatesUpdated::try_from(&event)?;
             return Ok(Some(Input::Changes(event)));
         }
-        if self.codec.record_name(payload).await? != InsightAcknowledged::FULL_NAME {
+        let name = self.codec.record_name(payload).await?;
+        if name == UserErased::FULL_NAME {
+            let Opened::Event(healthpipe_schemas::UserEvent::UserErased(erased)) =
+                self.codec.decode_user_event(payload, keys).await?
+            else {
+                return Ok(None);
+            };
+            let erased = typed::UserErased::try_from(&erased)?;
+            return Ok(Some(Input::Erased {
+                user: erased.user_id.into(),
+            }));
+        }
+        if name != InsightAcknowledged::FULL_NAME {
             return Ok(None);
         }
-        let event = self.codec.decode::<InsightAcknowledged>(payload).await?;
+        let Opened::Event(event) = self
+            .codec
+            .decode::<InsightAcknowledged>(payload, keys)
+            .await?
+        else {
+            return Err(DecodeError::Erased);
+        };
         let event = typed::InsightAcknowledged::try_from(&event)?;
         Ok(Some(Input::Acknowledged {
             user: event.user_id.into(),
@@ -110,6 +144,42 @@ impl Projection for Insights {
         &self,
         tx: &Transaction<'_>,
         events: &[Sourced<Input>],
+        keys: &Keyring,
+    ) -> Result<(), ProcessorError> {
+        // An erased user's rows go after the rest is written, in the same transaction; the
+        // user's other inputs of the batch are not applied at all.
+        let erased: Vec<Uuid> = events
+            .iter()
+            .filter_map(|e| match e.event {
+                Input::Erased { user } => Some(user),
+                _ => None,
+            })
+            .collect();
+        let kept: Vec<&Sourced<Input>> = events
+            .iter()
+            .filter(|e| !erased.contains(&input_user(&e.event)))
+            .collect();
+        self.apply(tx, &kept, keys).await?;
+        erasure::erase_insights(tx, &erased).await?;
+        Ok(())
+    }
+}
+
+/// The user an input is about (nil for a change whose user id does not parse: those were
+/// refused when decoded).
+fn input_user(input: &Input) -> Uuid {
+    match input {
+        Input::Changes(e) => Uuid::parse_str(&e.user_id).unwrap_or_default(),
+        Input::Acknowledged { user, .. } | Input::Erased { user } => *user,
+    }
+}
+
+impl Insights {
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[&Sourced<Input>],
+        keys: &Keyring,
     ) -> Result<(), ProcessorError> {
         insight_store::acknowledge(tx, &acknowledgements(events)).await?;
         let events: Vec<Change<'_>> = events
@@ -119,7 +189,7 @@ impl Projection for Insights {
                     event,
                     timestamp_micros: e.timestamp_micros,
                 }),
-                Input::Acknowledged { .. } => None,
+                Input::Acknowledged { .. } | Input::Erased { .. } => None,
             })
             .collect();
         if events.is_empty() {
@@ -163,7 +233,7 @@ impl Projection for Insights {
             })
             .collect();
         self.producer
-            .send_all(&self.insights_topic, &published)
+            .send_all(&self.insights_topic, &published, keys)
             .await?;
         for v in &versions {
             metrics::INSIGHTS_PUBLISHED

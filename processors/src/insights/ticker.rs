@@ -12,7 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::Pool;
+use healthpipe_crypto::KeyProvider;
 use healthpipe_schemas::{AggregatesUpdated, Topics};
+use healthpipe_storage::accounts::keys;
 use healthpipe_storage::projections::ticks;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -27,16 +29,21 @@ const CHUNK: i64 = 5_000;
 
 pub struct Ticker {
     pool: Pool,
+    key_store: Pool,
     producer: EventProducer,
     topic: String,
+    keys: std::sync::Arc<dyn KeyProvider>,
 }
 
 impl Ticker {
     pub fn new(config: &ProcessorConfig) -> Result<Self, ProcessorError> {
+        let pool = crate::runtime::pool(config)?;
         Ok(Self {
-            pool: crate::runtime::pool(config)?,
+            key_store: crate::runtime::key_store(config, &pool)?,
+            pool,
             producer: EventProducer::new(config)?,
             topic: Topics::with_prefix(&config.topic_prefix).aggregates_updated,
+            keys: config.key_provider()?,
         })
     }
 
@@ -78,7 +85,13 @@ impl Ticker {
                 events.push((d.user.to_string(), event, Some(midnight.timestamp_millis())));
                 sent.push((d.user, d.day));
             }
-            self.producer.send_all(&self.topic, &events).await?;
+            // Ticks are sealed like every event about a user; an erased user gets none.
+            let users: Vec<Uuid> = due.iter().map(|d| d.user).collect();
+            let ring = {
+                let store = self.key_store.get().await?;
+                keys::keyring(&store, self.keys.as_ref(), &users).await?
+            };
+            self.producer.send_all(&self.topic, &events, &ring).await?;
             ticks::mark_sent(&tx, &sent).await?;
             tx.commit().await?;
             metrics::TICKS_PUBLISHED.inc_by(events.len() as u64);

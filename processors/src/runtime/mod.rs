@@ -153,12 +153,15 @@ async fn consume<P: Projection>(
     shutdown: &CancellationToken,
 ) -> Result<(), ProcessorError> {
     let dead_letter = Topics::with_prefix(&config.topic_prefix).dead_letter;
+    let pool = pool(config)?;
     let runner = Runner {
-        pool: pool(config)?,
+        key_store: key_store(config, &pool)?,
+        pool,
         dead_letters: DeadLetters::new(config, dead_letter)?,
         group: config.group_id.clone(),
         projection,
         partitions: partitions.clone(),
+        keys: config.key_provider()?,
     };
     let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
     let mut in_a_row = 0;
@@ -233,6 +236,17 @@ async fn run_consumer<P: Projection>(
 /// The processors' connection pool.
 pub(crate) fn pool(config: &ProcessorConfig) -> Result<deadpool_postgres::Pool, ProcessorError> {
     Ok(healthpipe_storage::connect(&config.database_url, 4)?)
+}
+
+/// The key store's pool: the projection's own unless `KEY_STORE_DATABASE_URL` names another.
+pub(crate) fn key_store(
+    config: &ProcessorConfig,
+    projection: &deadpool_postgres::Pool,
+) -> Result<deadpool_postgres::Pool, ProcessorError> {
+    match &config.key_store_url {
+        Some(url) => Ok(healthpipe_storage::connect(url, 2)?),
+        None => Ok(projection.clone()),
+    }
 }
 
 /// A message of topic `t` at `partition` and `offset`, for the runtime's unit tests.

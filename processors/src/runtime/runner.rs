@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
 use futures::FutureExt;
+use healthpipe_crypto::{KeyProvider, Keyring};
+use healthpipe_storage::accounts::keys;
 use healthpipe_storage::projections::offsets;
 use healthpipe_storage::ErrorClass;
 use rdkafka::message::{Message, OwnedMessage};
@@ -30,7 +32,18 @@ use super::dead_letter::DeadLetters;
 use super::partitions::{Partitions, Stopped};
 use crate::error::ProcessorError;
 use crate::metrics;
-use crate::projection::{BatchOutcome, Projection, Sourced};
+use crate::projection::{BatchOutcome, DecodeError, Projection, Sourced};
+
+/// What became of one message's payload.
+enum Decoded<E> {
+    Event(E),
+    /// A record this projection does not read.
+    Ignored,
+    /// Its user's key is gone: unreadable for good.
+    Erased,
+    /// Cannot be applied, for this reason: to the dead-letter topic.
+    Poison(String),
+}
 
 /// Why one attempt at a batch failed, and so what happens next.
 #[derive(Debug)]
@@ -60,6 +73,10 @@ pub struct Runner<P> {
     pub group: String,
     pub projection: P,
     pub partitions: std::sync::Arc<Partitions>,
+    /// Unwraps the data keys of the users a batch is about.
+    pub keys: std::sync::Arc<dyn KeyProvider>,
+    /// Where the wrapped data keys are (the projection's database unless replaying).
+    pub key_store: Pool,
 }
 
 impl<P: Projection> Runner<P> {
@@ -151,8 +168,12 @@ impl<P: Projection> Runner<P> {
     /// Applies `messages` (any partitions of any of the processor's topics) exactly once.
     pub async fn apply(&self, messages: &[OwnedMessage]) -> Result<BatchOutcome, ProcessorError> {
         let started = Instant::now();
-        let decoded = self.decode(messages).await?;
+        let ring = {
+            let store = self.key_store.get().await?;
+            keys::keyring(&store, self.keys.as_ref(), &users_of(messages)).await?
+        };
         let mut client = self.pool.get().await?;
+        let decoded = self.decode(messages, &ring).await?;
         let tx = client.transaction().await?;
         let mut partitions: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
         for m in messages {
@@ -185,7 +206,7 @@ impl<P: Projection> Runner<P> {
                 .or_insert(0);
             *slot = (*slot).max(message.offset() + 1);
             match result {
-                Ok(Some(event)) => {
+                Decoded::Event(event) => {
                     events.push(Sourced {
                         partition: message.partition(),
                         offset: message.offset(),
@@ -194,12 +215,13 @@ impl<P: Projection> Runner<P> {
                     });
                     outcome.applied += 1;
                 }
-                Ok(None) => outcome.ignored += 1,
-                Err(reason) => poison.push((message, reason)),
+                Decoded::Ignored => outcome.ignored += 1,
+                Decoded::Erased => outcome.erased += 1,
+                Decoded::Poison(reason) => poison.push((message, reason)),
             }
         }
         if !events.is_empty() {
-            self.projection.project(&tx, &events).await?;
+            self.projection.project(&tx, &events, &ring).await?;
         }
         // Only once the rest is written: an attempt that fails is split and tried again,
         // and must not have dead-lettered anything yet.
@@ -215,6 +237,7 @@ impl<P: Projection> Runner<P> {
             ("applied", outcome.applied),
             ("skipped", outcome.skipped),
             ("ignored", outcome.ignored),
+            ("erased", outcome.erased),
         ] {
             metrics::MESSAGES
                 .with_label_values(&[label])
@@ -227,19 +250,25 @@ impl<P: Projection> Runner<P> {
     async fn decode(
         &self,
         messages: &[OwnedMessage],
-    ) -> Result<Vec<Result<Option<P::Event>, String>>, ProcessorError> {
+        keys: &Keyring,
+    ) -> Result<Vec<Decoded<P::Event>>, ProcessorError> {
         let mut out = Vec::with_capacity(messages.len());
         for message in messages {
-            match message.payload() {
-                None => out.push(Err("empty payload".to_string())),
-                Some(payload) => match self.projection.decode(message.topic(), payload).await {
-                    Ok(event) => out.push(Ok(event)),
+            let Some(payload) = message.payload() else {
+                out.push(Decoded::Poison("empty payload".to_string()));
+                continue;
+            };
+            out.push(
+                match self.projection.decode(message.topic(), payload, keys).await {
+                    Ok(Some(event)) => Decoded::Event(event),
+                    Ok(None) => Decoded::Ignored,
+                    Err(DecodeError::Erased) => Decoded::Erased,
                     Err(e) if e.is_retryable() => {
                         return Err(ProcessorError::Registry(e.to_string()))
                     }
-                    Err(e) => out.push(Err(e.to_string())),
+                    Err(e) => Decoded::Poison(e.to_string()),
                 },
-            }
+            );
         }
         Ok(out)
     }
@@ -302,6 +331,19 @@ impl<P: Projection> Runner<P> {
             reason,
         });
     }
+}
+
+/// The users the messages' keys name (every topic is keyed by user id), for loading their
+/// data keys in one query. A key that is not a user id loads nothing: its message then
+/// fails to open and is dead-lettered.
+fn users_of(messages: &[OwnedMessage]) -> Vec<uuid::Uuid> {
+    let users: BTreeSet<uuid::Uuid> = messages
+        .iter()
+        .filter_map(|m| m.key())
+        .filter_map(|k| std::str::from_utf8(k).ok())
+        .filter_map(|k| uuid::Uuid::parse_str(k).ok())
+        .collect();
+    users.into_iter().collect()
 }
 
 /// Halves of a batch, or its partitions when it spans several (a partition's messages stay

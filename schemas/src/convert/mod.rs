@@ -43,7 +43,14 @@ struct Ctx {
 impl Ctx {
     /// Starts with the event id, so every later error names the event it belongs to.
     fn start<E: Event>(event_id: &str) -> Result<(Ctx, EventId), ConversionError> {
-        let event = E::FULL_NAME.rsplit('.').next().unwrap_or(E::FULL_NAME);
+        Self::start_named(E::FULL_NAME, event_id)
+    }
+
+    fn start_named(
+        full_name: &'static str,
+        event_id: &str,
+    ) -> Result<(Ctx, EventId), ConversionError> {
+        let event = full_name.rsplit('.').next().unwrap_or(full_name);
         let mut ctx = Ctx {
             event,
             event_id: None,
@@ -160,6 +167,7 @@ user_event_conversions!(
     ShareGranted,
     ShareRevoked,
     InsightAcknowledged,
+    UserErased,
 );
 
 impl wire::UserEvent {

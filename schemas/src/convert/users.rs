@@ -30,6 +30,29 @@ impl From<&typed::UserRegistered> for wire::UserRegistered {
     }
 }
 
+impl TryFrom<&wire::UserErased> for typed::UserErased {
+    type Error = ConversionError;
+
+    fn try_from(e: &wire::UserErased) -> Result<Self, Self::Error> {
+        let (ctx, event_id) = Ctx::start_named(wire::UserErased::FULL_NAME, &e.event_id)?;
+        Ok(typed::UserErased {
+            event_id,
+            user_id: ctx.id(Top("user_id"), &e.user_id)?,
+            erased_at: ctx.time(Top("erased_at"), e.erased_at)?,
+        })
+    }
+}
+
+impl From<&typed::UserErased> for wire::UserErased {
+    fn from(e: &typed::UserErased) -> Self {
+        wire::UserErased {
+            event_id: e.event_id.to_string(),
+            user_id: e.user_id.to_string(),
+            erased_at: micros(e.erased_at),
+        }
+    }
+}
+
 impl TryFrom<&wire::UserTimeZoneChanged> for typed::UserTimeZoneChanged {
     type Error = ConversionError;
 

@@ -1,5 +1,5 @@
-//! Accounts: users, sessions, devices, idempotency keys, failed sign-ins and the outbox of
-//! their events, written by the gateway.
+//! Accounts: users, sessions, devices, idempotency keys, failed sign-ins, the outbox of
+//! their events and the users' data keys, written by the gateway.
 //!
 //! These rows are the gateway's own state, not projections: the gateway changes them and
 //! appends an event for every change the processors need. Where a write can lose a race (an
@@ -8,6 +8,7 @@
 
 pub mod devices;
 pub mod idempotency;
+pub mod keys;
 pub mod login_failures;
 pub mod outbox;
 pub mod sessions;

@@ -10,6 +10,8 @@ use crate::{statement, StoreError};
 
 statement!(INSERT, "users_insert");
 statement!(FIND, "users_find");
+statement!(PASSWORD_HASH, "users_password_hash");
+statement!(DELETE, "users_delete");
 statement!(CREDENTIALS, "users_credentials");
 statement!(UPDATE_PROFILE, "users_update_profile");
 
@@ -79,6 +81,22 @@ pub async fn credentials(
     Ok(query_opt(client, CREDENTIALS, &[&email])
         .await?
         .map(|r| (r.get(0), r.get(1))))
+}
+
+/// The password hash of the account `id`, to confirm a destructive request.
+pub async fn password_hash(
+    client: &impl GenericClient,
+    id: Uuid,
+) -> Result<Option<String>, StoreError> {
+    Ok(query_opt(client, PASSWORD_HASH, &[&id])
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Deletes the account with its sessions, devices, idempotency records and pending outbox
+/// events; whether it existed.
+pub async fn delete(client: &impl GenericClient, id: Uuid) -> Result<bool, StoreError> {
+    Ok(execute(client, DELETE, &[&id]).await? == 1)
 }
 
 /// Sets the user's name and time zone.

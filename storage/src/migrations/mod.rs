@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0007_fewer_indexes"),
     migration!("0008_login_failures"),
     migration!("0009_event_outbox"),
+    migration!("0010_user_keys"),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"

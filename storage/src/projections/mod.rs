@@ -6,6 +6,7 @@
 //! evaluations, acknowledgements) and [`ticks`] (the insights processor's day ticks).
 
 pub mod aggregates;
+pub mod erasure;
 pub mod insights;
 pub mod offsets;
 pub mod profiles;

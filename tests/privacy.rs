@@ -1,0 +1,406 @@
+//! Privacy on the real stack: erasing an account by crypto-shredding, and rotating the
+//! key-encryption key.
+//!
+//! - `DELETE /api/v1/me` needs the password; afterwards nothing of the user is in any table,
+//!   the user's events in the log no longer open, a replay of the whole log into an empty
+//!   database does not bring the user back, and every other user's rows are identical
+//!   (checksums) before the erasure, after it, and in the replay.
+//! - `healthpipe keys rotate` re-wraps every data key under a new key-encryption key without
+//!   touching the log: services that know only the new key read everything.
+
+mod common;
+
+use std::time::Duration;
+
+use common::seeded::connect;
+use common::{scratch_database, unique, Pipeline, Session};
+use healthpipe::progress::log_ends;
+use healthpipe_schemas::Opened;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+/// Every table that holds rows of a user, with the columns compared (the projections, then
+/// the gateway's own state and the key store).
+const USER_TABLES: [(&str, &str); 16] = [
+    (
+        "samples",
+        "user_id, sample_id, device_id, sample_type, value, start_time, end_time",
+    ),
+    ("sample_index", "user_id, sample_id, deleted"),
+    ("sync_versions", "user_id, sync_identifier, version"),
+    (
+        "aggregates",
+        "user_id, sample_type, period, period_start, value, sample_count",
+    ),
+    ("device_rankings", "user_id, device_id, priority"),
+    ("user_profiles", "user_id, timezone"),
+    ("insight_users", "user_id"),
+    ("insight_inputs", "user_id"),
+    ("insights", "user_id, insight_type, status"),
+    ("insight_acknowledgements", "user_id, insight_id"),
+    ("users", "id AS user_id, email"),
+    ("sessions", "user_id"),
+    ("devices", "user_id, id"),
+    ("idempotency_keys", "user_id"),
+    ("event_outbox", "user_id"),
+    ("user_keys", "user_id, kek_id"),
+];
+
+/// The tables a replay writes (the projections).
+const PROJECTIONS: usize = 10;
+
+/// (table, md5 of the sorted rows, rows) of `user`'s rows in each of `tables`.
+async fn user_rows(url: &str, user: &str, tables: &[(&str, &str)]) -> Vec<(String, String, i64)> {
+    let db = connect(url).await;
+    let mut out = Vec::new();
+    for (table, columns) in tables {
+        let row = db
+            .query_one(
+                &format!(
+                    "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), ''), count(*) \
+                     FROM (SELECT {columns} FROM {table}) t WHERE t.user_id::text = $1"
+                ),
+                &[&user],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("rows of {table}: {e}"));
+        out.push((table.to_string(), row.get(0), row.get(1)));
+    }
+    out
+}
+
+async fn sync_steps(user: &Session, device: &str, day: u32, value: u32) {
+    let response = user
+        .post(
+            &format!("/api/v1/devices/{device}/sync"),
+            json!({"samples": [
+                {"type": "STEPS", "value": value, "unit": "count",
+                 "start_date": format!("2026-11-{day:02}T08:00:00Z"),
+                 "end_date": format!("2026-11-{day:02}T08:30:00Z"),
+                 "source_app": "com.example.private", "metadata": {"note": "erase me"}},
+                {"type": "HEART_RATE", "value": 64, "unit": "count/min",
+                 "start_date": format!("2026-11-{day:02}T09:00:00Z"),
+                 "end_date": format!("2026-11-{day:02}T09:00:00Z"),
+                 "metadata": {"sync_identifier": format!("hr-{day}"), "sync_version": "1"}},
+            ]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+async fn erase(pipeline: &Pipeline, user: &Session, password: &str) -> reqwest::Response {
+    pipeline
+        .http
+        .delete(pipeline.url("/api/v1/me"))
+        .bearer_auth(&user.token)
+        .json(&json!({ "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_erased_user_is_gone_from_every_table_and_the_log_and_a_replay_does_not_bring_them_back()
+{
+    let pipeline = Pipeline::start().await;
+    pipeline.start_insights_processor();
+    let erased = pipeline.new_user("Europe/Berlin").await;
+    let kept = pipeline.new_user("America/Denver").await;
+    for user in [&erased, &kept] {
+        let device = user.device("apple_watch", &unique("watch")).await;
+        for day in 1..=3 {
+            sync_steps(user, &device, day, 1_000 * day).await;
+        }
+        // An idempotency record too.
+        let response = pipeline
+            .http
+            .post(pipeline.url(&format!("/api/v1/devices/{device}/sync")))
+            .bearer_auth(&user.token)
+            .header("Idempotency-Key", unique("key"))
+            .json(
+                &json!({"samples": [{"type": "STEPS", "value": 5, "unit": "count",
+                "start_date": "2026-11-04T08:00:00Z", "end_date": "2026-11-04T08:01:00Z"}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    pipeline.settle().await;
+    let before_erased = user_rows(&pipeline.database_url, &erased.user_id, &USER_TABLES).await;
+    for (table, _, rows) in &before_erased[..4] {
+        assert!(
+            *rows > 0,
+            "{table} holds nothing of the user: nothing would be checked"
+        );
+    }
+    let kept_before = user_rows(&pipeline.database_url, &kept.user_id, &USER_TABLES).await;
+
+    // A wrong password erases nothing.
+    let response = erase(&pipeline, &erased, "not the password").await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        user_rows(&pipeline.database_url, &erased.user_id, &USER_TABLES).await,
+        before_erased
+    );
+
+    let response = erase(&pipeline, &erased, "correct horse battery").await;
+    assert_eq!(response.status(), 202);
+    let receipt: Value = response.json().await.unwrap();
+    assert_eq!(receipt["erased"], json!(erased.user_id));
+    assert!(receipt["removed_shortly"][0]
+        .as_str()
+        .unwrap()
+        .contains("samples"));
+    // The session ended with the account.
+    assert_eq!(erased.get("/api/v1/me").await.status(), 401);
+
+    // The processors apply the erasure: nothing of the user is left anywhere.
+    pipeline.settle().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left: Vec<_> = user_rows(&pipeline.database_url, &erased.user_id, &USER_TABLES)
+            .await
+            .into_iter()
+            .filter(|(_, _, rows)| *rows > 0)
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rows of the erased user left: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        user_rows(&pipeline.database_url, &kept.user_id, &USER_TABLES).await,
+        kept_before,
+        "the other user's rows changed"
+    );
+
+    // The user's events are still in the log, and no longer open.
+    let ring = {
+        let mut ring = healthpipe_crypto::Keyring::default();
+        ring.insert(erased.user_id.clone(), None);
+        ring
+    };
+    let codec = healthpipe_schemas::EventCodec::new(&pipeline.registry_url);
+    let (mut sealed, mut erasures) = (0, 0);
+    for payload in read_topic(&pipeline, &pipeline.topics.user_events, &erased.user_id).await {
+        match codec.decode_user_event(&payload, &ring).await.unwrap() {
+            Opened::Erased => sealed += 1,
+            Opened::Event(healthpipe_schemas::UserEvent::UserErased(_)) => erasures += 1,
+            Opened::Event(other) => panic!("an event of the erased user opened: {other:?}"),
+        }
+    }
+    assert!(
+        sealed >= 6,
+        "only {sealed} sealed events of the user on the topic"
+    );
+    assert_eq!(erasures, 1);
+
+    // A replay of the whole log into an empty database: the erased user never comes back,
+    // the other user's projections are the same as live.
+    let replay_db = scratch_database().await;
+    healthpipe_storage::migrations::run(&replay_db)
+        .await
+        .unwrap();
+    let token = CancellationToken::new();
+    let mut handles = Vec::new();
+    for (config, insights) in [
+        (pipeline.processor_config(), false),
+        (pipeline.insights_config(), true),
+    ] {
+        let config = healthpipe_processors::ProcessorConfig {
+            database_url: replay_db.clone(),
+            key_store_url: Some(pipeline.database_url.clone()),
+            group_id: unique("replay"),
+            announce_changes: false,
+            ..config
+        };
+        let token = token.child_token();
+        handles.push(tokio::spawn(async move {
+            let run = if insights {
+                healthpipe_processors::run_insights(config, token).await
+            } else {
+                healthpipe_processors::run_aggregation(config, token).await
+            };
+            run.expect("replay processor");
+        }));
+    }
+    let projections = &USER_TABLES[..PROJECTIONS];
+    let kept_live = user_rows(&pipeline.database_url, &kept.user_id, projections).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let replayed = user_rows(&replay_db, &kept.user_id, projections).await;
+        if replayed == kept_live {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replay of the other user differs:\n{replayed:?}\nlive:\n{kept_live:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let erased_replayed: Vec<_> = user_rows(&replay_db, &erased.user_id, projections)
+        .await
+        .into_iter()
+        .filter(|(_, _, rows)| *rows > 0)
+        .collect();
+    assert!(
+        erased_replayed.is_empty(),
+        "the replay brought back {erased_replayed:?}"
+    );
+    token.cancel();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotating_the_key_encryption_key_keeps_everything_readable_without_touching_the_log() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let device = user.device("iphone", &unique("phone")).await;
+    sync_steps(&user, &device, 10, 4_321).await;
+
+    // The operator lists a new key first and the old one second, rolls the services (here:
+    // the processor starts with both), then rotates.
+    let old = std::fs::read_to_string(
+        pipeline
+            .key_settings()
+            .key_encryption_keys_file
+            .expect("the stack's key file"),
+    )
+    .unwrap();
+    let new_kek = healthpipe_crypto::LocalKeyProvider::new_entry("rotated-kek");
+    let dir = std::env::temp_dir().join(unique("keks"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let both = dir.join("both");
+    std::fs::write(&both, format!("{new_kek}\n{old}")).unwrap();
+    let both_keys = healthpipe_config::KeySettings {
+        key_encryption_keys_file: Some(both.clone()),
+        key_encryption_keys: None,
+    };
+    let live = healthpipe_processors::ProcessorConfig {
+        keys: both_keys,
+        ..pipeline.processor_config()
+    };
+    let token = CancellationToken::new();
+    let live = tokio::spawn(healthpipe_processors::run_aggregation(
+        live,
+        token.child_token(),
+    ));
+    pipeline.settle_aggregation().await;
+    let ends = || log_ends(&pipeline.kafka_brokers, &pipeline.topics.user_events);
+    let ends_before = ends().await.unwrap();
+    healthpipe::keys::rotate(healthpipe::keys::KeysArgs {
+        database_url: pipeline.database_url.clone(),
+        keys: healthpipe_config::KeySettings {
+            key_encryption_keys_file: Some(both),
+            key_encryption_keys: None,
+        },
+    })
+    .await
+    .expect("rotation");
+    let db = connect(&pipeline.database_url).await;
+    let keks: Vec<String> = db
+        .query("SELECT DISTINCT kek_id FROM user_keys", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(keks, vec!["rotated-kek".to_string()]);
+    assert_eq!(
+        ends().await.unwrap(),
+        ends_before,
+        "rotation appended to the log"
+    );
+
+    // Services that know only the new key: a gateway seals new events, and a replay of the
+    // whole log (sealed before and after the rotation) gives the same aggregates as live.
+    let only_new = healthpipe_config::KeySettings {
+        key_encryption_keys_file: None,
+        key_encryption_keys: Some(new_kek),
+    };
+    let gateway = pipeline
+        .start_gateway_with(healthpipe_gateway::GatewayConfig {
+            keys: only_new.clone(),
+            ..pipeline.gateway_config()
+        })
+        .await;
+    let rotated = Session {
+        base_url: gateway,
+        ..user
+    };
+    sync_steps(&rotated, &device, 11, 1_234).await;
+    pipeline.settle_aggregation().await;
+    let query = format!(
+        "SELECT string_agg(value::text, ',' ORDER BY period_start) FROM aggregates \
+         WHERE user_id = '{}' AND period = 'day' AND sample_type = 'STEPS'",
+        rotated.user_id
+    );
+    pipeline.wait_for_sql(&query, "4321,1234").await;
+
+    let replay_db = scratch_database().await;
+    healthpipe_storage::migrations::run(&replay_db)
+        .await
+        .unwrap();
+    let config = healthpipe_processors::ProcessorConfig {
+        database_url: replay_db.clone(),
+        key_store_url: Some(pipeline.database_url.clone()),
+        group_id: unique("replay"),
+        announce_changes: false,
+        keys: only_new,
+        ..pipeline.processor_config()
+    };
+    let replay = tokio::spawn(healthpipe_processors::run_aggregation(
+        config,
+        token.child_token(),
+    ));
+    let replayed = connect(&replay_db).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let got: Option<String> = replayed.query_one(&query, &[]).await.unwrap().get(0);
+        if got.as_deref() == Some("4321,1234") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replay with only the new key gives {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    token.cancel();
+    replay.await.unwrap().expect("replay processor");
+    live.await.unwrap().expect("live processor");
+}
+
+/// The payloads of `user`'s messages on `topic`, from the beginning to the current end.
+async fn read_topic(pipeline: &Pipeline, topic: &str, user: &str) -> Vec<Vec<u8>> {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::Message;
+    let ends = log_ends(&pipeline.kafka_brokers, topic).await.unwrap();
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &pipeline.kafka_brokers)
+        .set("group.id", unique("read"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let total: i64 = ends.iter().map(|(_, end)| end).sum();
+    let mut out = Vec::new();
+    for _ in 0..total {
+        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .expect("the topic's messages arrive")
+            .unwrap();
+        if message.key() == Some(user.as_bytes()) {
+            out.push(message.payload().unwrap_or_default().to_vec());
+        }
+    }
+    out
+}
