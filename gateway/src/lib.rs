@@ -22,6 +22,7 @@ mod config;
 mod devices;
 mod error;
 mod explain;
+mod export;
 mod idempotency;
 mod ingest;
 mod insights;

@@ -15,7 +15,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::auth::{with_role, with_user};
 use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
-use crate::{accounts, devices, explain, insights, metrics, query, sync, AppState};
+use crate::{accounts, devices, explain, export, insights, metrics, query, sync, AppState};
 
 /// Limit for every small JSON body (accounts, devices, sample deletions).
 pub const SMALL_BODY_BYTES: u64 = 64 * 1024;
@@ -30,6 +30,7 @@ const ROUTE_TABLE: &[(&str, &str)] = &[
     ("/api/v1/sessions", "POST"),
     ("/api/v1/sessions/current", "DELETE"),
     ("/api/v1/me", "GET, PATCH, DELETE"),
+    ("/api/v1/me/export", "GET"),
     ("/api/v1/devices", "GET, POST"),
     ("/api/v1/devices/{id}", "PATCH"),
     ("/api/v1/devices/{id}/sync", "POST"),
@@ -83,6 +84,11 @@ pub fn routes(
         .and(user.clone())
         .and(json_body(body_timeout))
         .and_then(|s, u, b| async move { respond(accounts::patch_me(s, u, b).await) });
+    let export_me = warp::get()
+        .and(api.and(warp::path!("me" / "export")))
+        .and(st.clone())
+        .and(user.clone())
+        .and_then(|s, u| async move { respond(export::export(s, u).await) });
     let delete_me = warp::delete()
         .and(api.and(warp::path!("me")))
         .and(st.clone())
@@ -171,6 +177,7 @@ pub fn routes(
         get_me.boxed(),
         patch_me.boxed(),
         delete_me.boxed(),
+        export_me.boxed(),
         register_device.boxed(),
         list_devices.boxed(),
         patch_device.boxed(),
@@ -261,6 +268,7 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "sessions"] => "/api/v1/sessions",
         ["api", "v1", "sessions", "current"] => "/api/v1/sessions/current",
         ["api", "v1", "me"] => "/api/v1/me",
+        ["api", "v1", "me", "export"] => "/api/v1/me/export",
         ["api", "v1", "devices"] => "/api/v1/devices",
         ["api", "v1", "devices", _] => "/api/v1/devices/{id}",
         ["api", "v1", "devices", _, "sync"] => "/api/v1/devices/{id}/sync",

@@ -23,7 +23,12 @@ pub struct Service {
 /// The environment every service of `pipeline` shares: its database, broker, topics, and a
 /// short stall window, so a stuck Kafka client is replaced within the test's time.
 fn shared_env(pipeline: &Pipeline, stall_secs: u64) -> Vec<(String, String)> {
+    let keys = pipeline
+        .key_settings()
+        .key_encryption_keys_file
+        .expect("the stack's key file");
     [
+        ("KEY_ENCRYPTION_KEYS_FILE", keys.to_string_lossy().as_ref()),
         ("DATABASE_URL", pipeline.database_url.as_str()),
         ("KAFKA_BROKERS", &pipeline.kafka_brokers),
         ("SCHEMA_REGISTRY_URL", &pipeline.registry_url),
@@ -124,6 +129,11 @@ impl Service {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The exit status, if the process has ended by itself.

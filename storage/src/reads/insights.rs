@@ -12,7 +12,7 @@ statement!(LIST, "insights_list");
 statement!(ACKNOWLEDGEMENT, "insights_acknowledgement");
 
 /// An insight as stored, with when it was acknowledged.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Insight {
     pub id: Uuid,
     pub insight_type: String,

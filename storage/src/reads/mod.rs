@@ -5,6 +5,7 @@
 //! processor ranks with) and the zone of the user's buckets ([`profiles`]).
 
 pub mod aggregates;
+pub mod export;
 pub mod insights;
 pub mod profiles;
 pub mod samples;
