@@ -39,6 +39,16 @@ pub enum Command {
     /// The key store: the users' data keys, wrapped by key-encryption keys.
     #[command(subcommand)]
     Keys(Keys),
+    /// Reading the topics.
+    #[command(subcommand)]
+    Topic(Topic),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Topic {
+    /// The messages of a time range as JSON Lines; `--decrypt` opens their content with the
+    /// users' keys (DATABASE_URL, KEY_ENCRYPTION_KEYS_FILE) and is recorded in `topic_reads`.
+    Read(crate::topic::TopicReadArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,9 +113,11 @@ impl Cli {
     /// Services log JSON lines for the log pipeline; one-shot commands log plain text.
     pub fn log_format(&self) -> LogFormat {
         match self.command {
-            Command::Migrate(_) | Command::Demo(_) | Command::DeadLetter(_) | Command::Keys(_) => {
-                LogFormat::Text
-            }
+            Command::Migrate(_)
+            | Command::Demo(_)
+            | Command::DeadLetter(_)
+            | Command::Keys(_)
+            | Command::Topic(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -135,6 +147,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::DeadLetter(DeadLetter::Redrive(args)) => redrive(args).await,
         Command::Keys(Keys::Rotate(args)) => crate::keys::rotate(args).await,
+        Command::Topic(Topic::Read(args)) => {
+            let printed = crate::topic::read(args, &mut std::io::stdout().lock()).await?;
+            eprintln!("{printed} messages");
+            Ok(())
+        }
         Command::Keys(Keys::NewKek { id }) => {
             crate::keys::new_kek(&id);
             Ok(())

@@ -8,5 +8,6 @@ pub mod demo;
 pub mod keys;
 pub mod progress;
 pub mod telemetry;
+pub mod topic;
 pub mod topics;
 pub mod workload;

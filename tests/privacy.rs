@@ -7,6 +7,8 @@
 //!   (checksums) before the erasure, after it, and in the replay.
 //! - `healthpipe keys rotate` re-wraps every data key under a new key-encryption key without
 //!   touching the log: services that know only the new key read everything.
+//! - `healthpipe topic read` shows what any Kafka client sees; `--decrypt` opens the content
+//!   only for a named operator, and the read is on record.
 
 mod common;
 
@@ -15,6 +17,7 @@ use std::time::Duration;
 use common::seeded::connect;
 use common::{scratch_database, unique, Pipeline, Session};
 use healthpipe::progress::log_ends;
+use healthpipe::topic::{read, TopicReadArgs};
 use healthpipe_schemas::Opened;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -403,4 +406,75 @@ async fn read_topic(pipeline: &Pipeline, topic: &str, user: &str) -> Vec<Vec<u8>
         }
     }
     out
+}
+
+fn read_args(pipeline: &Pipeline, decrypt: bool, operator: Option<&str>) -> TopicReadArgs {
+    TopicReadArgs {
+        topic: pipeline.topics.user_events.clone(),
+        from: "2000-01-01T00:00:00Z".parse().unwrap(),
+        to: chrono::Utc::now() + chrono::Duration::hours(1),
+        user: None,
+        decrypt,
+        operator: operator.map(str::to_string),
+        kafka_brokers: pipeline.kafka_brokers.clone(),
+        registry_url: pipeline.registry_url.clone(),
+        topic_prefix: pipeline.topic_prefix.clone(),
+        database_url: Some(pipeline.database_url.clone()),
+        keys: pipeline.key_settings(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_reads_a_topic_decrypted_only_on_record() {
+    let pipeline = Pipeline::start().await;
+    let user = pipeline.new_user("UTC").await;
+    let device = user.device("iphone", &unique("phone")).await;
+    sync_steps(&user, &device, 12, 777).await;
+
+    // What anyone with a Kafka client sees: clear fields and the ciphertext's size.
+    let mut plain = Vec::new();
+    let printed = read(read_args(&pipeline, false, None), &mut plain)
+        .await
+        .unwrap();
+    assert_eq!(printed, 3, "{}", String::from_utf8_lossy(&plain));
+    let plain = String::from_utf8(plain).unwrap();
+    assert!(plain.contains("sealed_bytes"), "{plain}");
+    for secret in ["com.example.private", "erase me", "STEPS"] {
+        assert!(!plain.contains(secret), "{secret} in clear: {plain}");
+    }
+
+    // Decrypting needs to say who reads.
+    let refused = read(read_args(&pipeline, true, Some(" ")), &mut Vec::new()).await;
+    assert!(
+        refused.unwrap_err().to_string().contains("--operator"),
+        "a decrypting read without an operator"
+    );
+    let db = connect(&pipeline.database_url).await;
+    let reads_before: i64 = db
+        .query_one("SELECT count(*) FROM topic_reads", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reads_before, 0, "a refused read is not a read");
+
+    let mut opened = Vec::new();
+    let printed = read(read_args(&pipeline, true, Some("ops-alice")), &mut opened)
+        .await
+        .unwrap();
+    let opened = String::from_utf8(opened).unwrap();
+    assert_eq!(printed, 3, "{opened}");
+    for content in ["com.example.private", "erase me", "STEPS", "777"] {
+        assert!(opened.contains(content), "{content} not in {opened}");
+    }
+    let row = db
+        .query_one(
+            "SELECT operator, topic, messages, finished_at IS NOT NULL FROM topic_reads",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "ops-alice");
+    assert_eq!(row.get::<_, String>(1), pipeline.topics.user_events);
+    assert_eq!(row.get::<_, Option<i64>>(2), Some(3));
+    assert!(row.get::<_, bool>(3));
 }

@@ -174,6 +174,31 @@ impl EventCodec {
         }
     }
 
+    /// Any event as JSON, for operators' tools: its record name, and its content opened with
+    /// `keys` (events in clear as they are; with no keys, the envelope as it is).
+    /// `Opened::Erased` when the user's key is gone.
+    pub async fn open_to_json(
+        &self,
+        bytes: &[u8],
+        keys: Option<&Keyring>,
+    ) -> Result<(String, Opened<serde_json::Value>), CodecError> {
+        let (name, value) = self.decode_value(bytes).await?;
+        let sealed = match keys {
+            Some(keys) => sealed_part(&name, &value)?.map(|sealed| (sealed, keys)),
+            None => None,
+        };
+        let value = match sealed {
+            None => value,
+            Some((sealed, keys)) => match open_sealed(&name, &sealed, keys)? {
+                None => return Ok((name, Opened::Erased)),
+                Some(content) => self.decode_value(&content).await?.1,
+            },
+        };
+        let json = serde_json::Value::try_from(value)
+            .map_err(|e| CodecError::Undecodable(format!("{name}: {e}")))?;
+        Ok((name, Opened::Event(json)))
+    }
+
     /// Decodes the content of a user-stream event. A `SamplesRecorded` written with exactly
     /// our schema is read directly; anything else (other records, older or newer versions)
     /// goes through the generic path, which resolves schema differences.

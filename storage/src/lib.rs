@@ -14,6 +14,7 @@
 //! separate service, keeps its own statements but shares that classification.
 
 pub mod accounts;
+pub mod audit;
 pub mod error;
 pub mod migrations;
 pub mod pool;
