@@ -100,6 +100,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         announce_changes: true,
         keys,
         key_store_url: None,
+        kafka_security: Default::default(),
     };
     let insights = healthpipe_processors::ProcessorConfig {
         group_id: "healthpipe-insights".into(),
@@ -263,6 +264,7 @@ async fn start_gateway(
         password_hashes: 2,
         trusted_proxies: Vec::new(),
         keys: keys.clone(),
+        kafka_security: Default::default(),
     };
     let state = Arc::new(healthpipe_gateway::AppState::connect(config).await?);
     tokio::spawn(healthpipe_gateway::serve_listener(

@@ -12,10 +12,12 @@ use common::{unique, Pipeline};
 use serde_json::{json, Value};
 
 async fn db(pipeline: &Pipeline) -> tokio_postgres::Client {
-    let (client, connection) =
-        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+    let (client, connection) = tokio_postgres::connect(
+        &pipeline.database_url,
+        healthpipe_storage::pool::tls().expect("TLS connector"),
+    )
+    .await
+    .unwrap();
     tokio::spawn(connection);
     client
 }

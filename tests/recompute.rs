@@ -292,10 +292,12 @@ async fn a_deletion_recomputes_the_buckets_of_the_deleted_samples() {
         &stored(&pipeline, &user).await,
         "after the re-send",
     );
-    let (client, connection) =
-        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+    let (client, connection) = tokio_postgres::connect(
+        &pipeline.database_url,
+        healthpipe_storage::pool::tls().expect("TLS connector"),
+    )
+    .await
+    .unwrap();
     tokio::spawn(connection);
     let user_id: Uuid = user.user_id.parse().unwrap();
     let id_list: Vec<Uuid> = ids.iter().map(|s| s.parse().unwrap()).collect();
@@ -355,10 +357,12 @@ async fn a_higher_sync_version_in_a_later_batch_replaces_the_stored_sample() {
         after[&hour]
     );
 
-    let (client, connection) =
-        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+    let (client, connection) = tokio_postgres::connect(
+        &pipeline.database_url,
+        healthpipe_storage::pool::tls().expect("TLS connector"),
+    )
+    .await
+    .unwrap();
     tokio::spawn(connection);
     let user_id: Uuid = user.user_id.parse().unwrap();
     let ids: Vec<String> = client
@@ -545,10 +549,12 @@ fn expected_without(
 }
 
 async fn stored(pipeline: &Pipeline, user: &Session) -> BTreeMap<Key, Row> {
-    let (client, connection) =
-        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+    let (client, connection) = tokio_postgres::connect(
+        &pipeline.database_url,
+        healthpipe_storage::pool::tls().expect("TLS connector"),
+    )
+    .await
+    .unwrap();
     tokio::spawn(connection);
     let id: Uuid = user.user_id.parse().unwrap();
     client

@@ -24,6 +24,8 @@ pub struct EventLogSettings {
     /// recover either exits after three.
     #[arg(long, env = "KAFKA_STALL_TIMEOUT_SECS", default_value_t = 30)]
     pub kafka_stall_timeout_secs: u64,
+    #[command(flatten)]
+    pub kafka_security: crate::KafkaSecurity,
 }
 
 impl EventLogSettings {

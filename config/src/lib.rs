@@ -13,12 +13,14 @@
 
 mod error;
 mod event_log;
+mod kafka_security;
 mod keys;
 mod parse;
 mod redact;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use event_log::EventLogSettings;
+pub use kafka_security::KafkaSecurity;
 pub use keys::KeySettings;
 pub use parse::{database_url, from_env, from_lookup, lookup_in};
 pub use redact::{redact, Redacted};

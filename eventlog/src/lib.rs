@@ -20,7 +20,7 @@ pub mod producer;
 pub mod stall;
 
 pub use group::GroupHealth;
-pub use producer::{durable_config, DurableProducer};
+pub use producer::{client_config, durable_config, DurableProducer};
 pub use stall::Stall;
 
 /// How often librdkafka reports its statistics, which is how the clients' state is read.

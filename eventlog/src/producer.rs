@@ -23,14 +23,24 @@ use rdkafka::ClientContext;
 use crate::metrics;
 use crate::stall::Stall;
 
+/// The configuration every Kafka client of the services starts from: the brokers and the
+/// security settings (`security.protocol`, TLS, SASL: see `healthpipe_config::KafkaSecurity`).
+pub fn client_config(brokers: &str, security: &[(String, String)]) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    for (key, value) in security {
+        config.set(key, value);
+    }
+    config
+}
+
 /// The configuration every producer of the event log starts from. A delivery not
 /// acknowledged within 30 s fails (librdkafka's default is 5 minutes), so the caller retries
 /// and a stalled client is noticed within the stall window; the gateway sets its own
 /// produce timeout on top.
-pub fn durable_config(brokers: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
+pub fn durable_config(brokers: &str, security: &[(String, String)]) -> ClientConfig {
+    let mut config = client_config(brokers, security);
     config
-        .set("bootstrap.servers", brokers)
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("message.timeout.ms", "30000")

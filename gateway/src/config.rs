@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use healthpipe_config::{EventLogSettings, KeySettings, Redacted};
+use healthpipe_config::{EventLogSettings, KafkaSecurity, KeySettings, Redacted};
 
 use crate::error::GatewayError;
 
@@ -41,6 +41,9 @@ pub struct GatewayConfig {
     /// `KEY_ENCRYPTION_KEYS_FILE` or `KEY_ENCRYPTION_KEYS` (one required): the
     /// key-encryption keys that wrap the users' data keys.
     pub keys: KeySettings,
+    /// `KAFKA_SECURITY_PROTOCOL` (default `plaintext`), `KAFKA_SSL_CA_LOCATION`,
+    /// `KAFKA_SASL_*`: how the producer reaches Kafka.
+    pub kafka_security: KafkaSecurity,
 }
 
 /// The gateway's environment, as clap declares and documents it.
@@ -88,6 +91,7 @@ impl From<Settings> for GatewayConfig {
             database_url: s.database_url,
             db_pool_size: s.db_pool_size,
             kafka_stall_timeout: s.event_log.kafka_stall_timeout(),
+            kafka_security: s.event_log.kafka_security.clone(),
             kafka_brokers: s.event_log.kafka_brokers,
             registry_url: s.event_log.registry_url,
             topic_prefix: s.event_log.topic_prefix,
@@ -118,6 +122,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("password_hashes", &self.password_hashes)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("keys", &self.keys)
+            .field("kafka_security", &self.kafka_security)
             .finish()
     }
 }

@@ -27,7 +27,7 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(config: &GatewayConfig) -> Result<Self, GatewayError> {
-        let mut client = durable_config(&config.kafka_brokers);
+        let mut client = durable_config(&config.kafka_brokers, &config.kafka_security.properties());
         client
             .set("compression.type", "lz4")
             .set("linger.ms", "5")

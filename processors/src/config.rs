@@ -45,6 +45,9 @@ pub struct ProcessorConfig {
     /// `KEY_ENCRYPTION_KEYS_FILE` or `KEY_ENCRYPTION_KEYS` (one required): the
     /// key-encryption keys that unwrap the users' data keys.
     pub keys: KeySettings,
+    /// `KAFKA_SECURITY_PROTOCOL` (default `plaintext`), `KAFKA_SSL_CA_LOCATION`,
+    /// `KAFKA_SASL_*`: how the consumer and producers reach Kafka.
+    pub kafka_security: healthpipe_config::KafkaSecurity,
     /// `KEY_STORE_DATABASE_URL`, default `DATABASE_URL`: where the users' wrapped data keys
     /// are. Set it to replay the log into another database: the key store is not a
     /// projection, and the replay reads the live one.
@@ -94,6 +97,7 @@ impl Settings {
         ProcessorConfig {
             database_url: self.database_url,
             kafka_stall_timeout: self.event_log.kafka_stall_timeout(),
+            kafka_security: self.event_log.kafka_security.clone(),
             kafka_brokers: self.event_log.kafka_brokers,
             registry_url: self.event_log.registry_url,
             topic_prefix: self.event_log.topic_prefix,
@@ -129,6 +133,7 @@ impl std::fmt::Debug for ProcessorConfig {
             .field("tick_interval", &self.tick_interval)
             .field("announce_changes", &self.announce_changes)
             .field("keys", &self.keys)
+            .field("kafka_security", &self.kafka_security)
             .field(
                 "key_store_url",
                 &self.key_store_url.as_deref().map(Redacted),

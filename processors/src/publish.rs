@@ -20,7 +20,7 @@ pub struct EventProducer {
 
 impl EventProducer {
     pub fn new(config: &ProcessorConfig) -> Result<Self, ProcessorError> {
-        let mut client = durable_config(&config.kafka_brokers);
+        let mut client = durable_config(&config.kafka_brokers, &config.kafka_security.properties());
         client.set("compression.type", "lz4").set("linger.ms", "5");
         Ok(Self {
             producer: DurableProducer::new("derived-events", client, config.kafka_stall_timeout)?,

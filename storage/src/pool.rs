@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+use postgres_native_tls::MakeTlsConnector;
 
 use crate::StoreError;
 
@@ -19,7 +20,36 @@ pub const WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 /// the services run; migrations lift it for their own session.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A pool of at most `size` connections to `url` (a libpq URL or key=value string).
+/// The TLS side of every connection to PostgreSQL. Whether TLS is used is the URL's
+/// `sslmode` (`disable`, `prefer`, the default, or `require`), as with libpq. The server's
+/// certificate is verified, with its host name, against `PGSSLROOTCERT` (libpq's variable:
+/// a PEM file of the CA, or of the self-signed certificate itself) when that is set, as
+/// libpq's `verify-full`; without it the connection is encrypted but the certificate is not
+/// checked, as libpq's `require`.
+pub fn tls() -> Result<MakeTlsConnector, StoreError> {
+    let mut builder = native_tls::TlsConnector::builder();
+    match std::env::var_os("PGSSLROOTCERT") {
+        Some(path) => {
+            let pem = std::fs::read(&path).map_err(|e| {
+                StoreError::Pool(format!("PGSSLROOTCERT {}: {e}", path.to_string_lossy()))
+            })?;
+            let ca = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+                StoreError::Pool(format!("PGSSLROOTCERT is not a PEM certificate: {e}"))
+            })?;
+            builder.add_root_certificate(ca);
+        }
+        None => {
+            builder.danger_accept_invalid_certs(true);
+        }
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| StoreError::Pool(format!("TLS: {e}")))?;
+    Ok(MakeTlsConnector::new(connector))
+}
+
+/// A pool of at most `size` connections to `url` (a libpq URL or key=value string), over TLS
+/// unless the URL sets `sslmode` otherwise (see [`tls`]).
 ///
 /// `RecyclingMethod::Fast` skips a round trip per checkout; a connection that died is found
 /// by the statement that uses it, which then fails as [`StoreError::Unavailable`] and is
@@ -29,6 +59,10 @@ pub fn connect(url: &str, size: usize) -> Result<Pool, StoreError> {
         .parse()
         .map_err(|e| StoreError::Pool(format!("DATABASE_URL does not parse: {e}")))?;
     config.connect_timeout(WAIT_TIMEOUT);
+    // Health data does not cross a network in clear unless the URL says so (`sslmode=disable`).
+    if !url.contains("sslmode") {
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
+    }
     if config.get_options().is_none() {
         config.options(format!(
             "-c statement_timeout={}",
@@ -37,7 +71,7 @@ pub fn connect(url: &str, size: usize) -> Result<Pool, StoreError> {
     }
     let manager = Manager::from_config(
         config,
-        tokio_postgres::NoTls,
+        tls()?,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

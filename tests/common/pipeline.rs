@@ -38,9 +38,12 @@ pub fn unique(prefix: &str) -> String {
 /// Creates an empty database (TimescaleDB comes with the template) and returns its URL.
 pub async fn scratch_database() -> String {
     let base = &stack().database_url;
-    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the stack's PostgreSQL");
+    let (client, connection) = tokio_postgres::connect(
+        base,
+        healthpipe_storage::pool::tls().expect("TLS connector"),
+    )
+    .await
+    .expect("connect to the stack's PostgreSQL");
     tokio::spawn(connection);
     let name = unique("hp_test");
     client
@@ -105,6 +108,7 @@ impl Pipeline {
             password_hashes: 2,
             trusted_proxies: Vec::new(),
             keys: self.key_settings(),
+            kafka_security: Default::default(),
         }
     }
 
@@ -157,6 +161,7 @@ impl Pipeline {
             announce_changes: true,
             keys: self.key_settings(),
             key_store_url: None,
+            kafka_security: Default::default(),
         }
     }
 
@@ -333,10 +338,12 @@ impl Pipeline {
 
     /// Polls the database until `query` returns `expected` (as text), or fails after 30 s.
     pub async fn wait_for_sql(&self, query: &str, expected: &str) {
-        let (client, connection) =
-            tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
+        let (client, connection) = tokio_postgres::connect(
+            &self.database_url,
+            healthpipe_storage::pool::tls().expect("TLS connector"),
+        )
+        .await
+        .unwrap();
         tokio::spawn(connection);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let mut last = String::new();

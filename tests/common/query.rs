@@ -7,10 +7,12 @@ use super::{Pipeline, Session};
 
 /// A direct connection to the test's database, for fixtures and checks.
 pub async fn db(pipeline: &Pipeline) -> tokio_postgres::Client {
-    let (client, connection) =
-        tokio_postgres::connect(&pipeline.database_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+    let (client, connection) = tokio_postgres::connect(
+        &pipeline.database_url,
+        healthpipe_storage::pool::tls().expect("TLS connector"),
+    )
+    .await
+    .unwrap();
     tokio::spawn(connection);
     client
 }

@@ -178,9 +178,10 @@ pub struct Row {
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
+    let (client, connection) =
+        tokio_postgres::connect(url, healthpipe_storage::pool::tls().expect("TLS connector"))
+            .await
+            .expect("connect");
     tokio::spawn(connection);
     client
 }

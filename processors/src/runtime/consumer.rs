@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use healthpipe_eventlog::GroupHealth;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
 };
@@ -134,25 +133,27 @@ pub fn create(
         partitions,
         health,
     };
-    let consumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.kafka_brokers)
-        .set("group.id", &config.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        // A crashed (SIGKILL, OOM) instance keeps its partitions until its session times out,
-        // and a restarted instance cannot join before that: with librdkafka's default of 45 s
-        // every crash stalled the group for 45 s. Heartbeats come from librdkafka's own
-        // thread, so long batches do not expire the session; a stuck loop is still caught by
-        // `max.poll.interval.ms`. A spurious rebalance is harmless (offsets are in the database).
-        .set("session.timeout.ms", "10000")
-        // Bounded prefetch: memory stays flat whatever the backlog.
-        .set("queued.max.messages.kbytes", "65536")
-        .set(
-            "statistics.interval.ms",
-            healthpipe_eventlog::STATISTICS_INTERVAL_MS,
-        )
-        .create_with_context(context)?;
+    let consumer = healthpipe_eventlog::client_config(
+        &config.kafka_brokers,
+        &config.kafka_security.properties(),
+    )
+    .set("group.id", &config.group_id)
+    .set("enable.auto.commit", "false")
+    .set("auto.offset.reset", "earliest")
+    .set("isolation.level", "read_committed")
+    // A crashed (SIGKILL, OOM) instance keeps its partitions until its session times out,
+    // and a restarted instance cannot join before that: with librdkafka's default of 45 s
+    // every crash stalled the group for 45 s. Heartbeats come from librdkafka's own
+    // thread, so long batches do not expire the session; a stuck loop is still caught by
+    // `max.poll.interval.ms`. A spurious rebalance is harmless (offsets are in the database).
+    .set("session.timeout.ms", "10000")
+    // Bounded prefetch: memory stays flat whatever the backlog.
+    .set("queued.max.messages.kbytes", "65536")
+    .set(
+        "statistics.interval.ms",
+        healthpipe_eventlog::STATISTICS_INTERVAL_MS,
+    )
+    .create_with_context(context)?;
     Ok(consumer)
 }
 

@@ -28,7 +28,7 @@ impl DeadLetters {
     pub fn new(config: &ProcessorConfig, topic: String) -> Result<Self, ProcessorError> {
         let producer = DurableProducer::new(
             "dead-letters",
-            durable_config(&config.kafka_brokers),
+            durable_config(&config.kafka_brokers, &config.kafka_security.properties()),
             config.kafka_stall_timeout,
         )?;
         Ok(Self { producer, topic })
@@ -105,7 +105,7 @@ pub async fn redrive(
         .set("isolation.level", "read_committed")
         .create()?;
     let ends = assign_from_committed(&consumer, &topics.dead_letter).await?;
-    let producer: FutureProducer = durable_config(brokers).create()?;
+    let producer: FutureProducer = durable_config(brokers, &[]).create()?;
     let known = [
         topics.user_events.as_str(),
         topics.aggregates_updated.as_str(),

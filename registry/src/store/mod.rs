@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 use crate::config::{PgSchema, RegistryConfig};
 
@@ -77,7 +76,7 @@ impl Store {
         }
         let manager = Manager::from_config(
             pg,
-            NoTls,
+            healthpipe_storage::pool::tls()?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -104,9 +104,12 @@ impl TestRegistry {
     /// Drops the test's PostgreSQL schema. Not run when a test fails, which leaves the data
     /// to look at; the `reg_test_` prefix makes leftovers easy to find.
     pub async fn cleanup(self) {
-        let (client, connection) = tokio_postgres::connect(&database_url(), tokio_postgres::NoTls)
-            .await
-            .expect("connect for cleanup");
+        let (client, connection) = tokio_postgres::connect(
+            &database_url(),
+            healthpipe_storage::pool::tls().expect("TLS connector"),
+        )
+        .await
+        .expect("connect for cleanup");
         tokio::spawn(connection);
         let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.config.pg_schema);
         client.batch_execute(&drop).await.expect("drop test schema");

@@ -1,0 +1,153 @@
+//! Health data does not cross a network in clear: every pooled connection to PostgreSQL is
+//! TLS unless its URL says `sslmode=disable` (which the local stack's server refuses), and
+//! with `PGSSLROOTCERT` set the server's certificate is verified: a server that shows
+//! another certificate is refused. The gateway and the processors reach Kafka over TLS when
+//! told to (`KAFKA_SECURITY_PROTOCOL=ssl`), through the local stack's TLS listener.
+//!
+//! The PostgreSQL test changes `PGSSLROOTCERT` for the process: the Kafka test sets nothing
+//! of the environment.
+
+mod common;
+
+/// Whether the pool's connection is encrypted, as the server sees it.
+async fn encrypted(pool: &healthpipe_storage::Pool) -> Result<bool, String> {
+    let client = pool.get().await.map_err(|e| format!("{e:?}"))?;
+    let row = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(row.get(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_to_postgresql_are_encrypted_and_the_server_is_verified() {
+    let stack = common::stack();
+    let base = stack.database_url.split('?').next().unwrap().to_string();
+    let cert = stack
+        .vars
+        .get("PGSSLROOTCERT")
+        .expect("the local stack exports PGSSLROOTCERT")
+        .clone();
+    std::env::set_var("PGSSLROOTCERT", &cert);
+
+    // No sslmode in the URL: TLS all the same (the services' default is `require`).
+    let pool = healthpipe_storage::connect(&base, 1).unwrap();
+    assert_eq!(encrypted(&pool).await, Ok(true));
+    // The stack's own URL says so explicitly.
+    let pool = healthpipe_storage::connect(&stack.database_url, 1).unwrap();
+    assert_eq!(encrypted(&pool).await, Ok(true));
+
+    // In clear, the server refuses.
+    let pool = healthpipe_storage::connect(&format!("{base}?sslmode=disable"), 1).unwrap();
+    let refused = encrypted(&pool).await.unwrap_err();
+    assert!(refused.contains("no encryption"), "{refused}");
+
+    // A server whose certificate is not the one trusted: refused before any password is sent.
+    let other = std::env::temp_dir().join(common::unique("other-ca"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(other.with_extension("key"))
+        .arg("-out")
+        .arg(other.with_extension("crt"))
+        .output()
+        .expect("openssl runs");
+    assert!(made.status.success(), "{made:?}");
+    std::env::set_var("PGSSLROOTCERT", other.with_extension("crt"));
+    let pool = healthpipe_storage::connect(&base, 1).unwrap();
+    let refused = encrypted(&pool).await.unwrap_err();
+    assert!(
+        refused.to_lowercase().contains("certificate"),
+        "another server certificate was accepted: {refused}"
+    );
+    std::env::set_var("PGSSLROOTCERT", &cert);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_gateway_and_the_processor_reach_kafka_over_tls() {
+    let stack = common::stack();
+    let tls_brokers = stack
+        .vars
+        .get("STACK_KAFKA_TLS_BROKERS")
+        .expect("the local stack exports its Kafka TLS listener")
+        .clone();
+    let security = healthpipe_config::KafkaSecurity {
+        kafka_security_protocol: "ssl".into(),
+        kafka_ssl_ca_location: stack.vars.get("STACK_KAFKA_TLS_CA").cloned(),
+        ..Default::default()
+    };
+    // Topics are made through the plain listener; everything after goes through TLS.
+    let mut pipeline = common::Pipeline::without_services(&stack.kafka_brokers).await;
+    pipeline.base_url = pipeline
+        .start_gateway_with(healthpipe_gateway::GatewayConfig {
+            kafka_brokers: tls_brokers.clone(),
+            kafka_security: security.clone(),
+            ..pipeline.gateway_config()
+        })
+        .await;
+    let processor = healthpipe_processors::ProcessorConfig {
+        kafka_brokers: tls_brokers.clone(),
+        kafka_security: security,
+        ..pipeline.processor_config()
+    };
+    let token = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(healthpipe_processors::run_aggregation(
+        processor,
+        token.child_token(),
+    ));
+    let user = pipeline.new_user("UTC").await;
+    let device = user.device("iphone", &common::unique("phone")).await;
+    let response = user
+        .post(
+            &format!("/api/v1/devices/{device}/sync"),
+            serde_json::json!({"samples": [{"type": "STEPS", "value": 4321, "unit": "count",
+                "start_date": "2026-11-20T08:00:00Z", "end_date": "2026-11-20T08:30:00Z"}]}),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        200,
+        "a 200 means the TLS listener took it"
+    );
+    pipeline
+        .wait_for_sql(
+            &format!(
+                "SELECT value FROM aggregates WHERE user_id = '{}' AND period = 'day'",
+                user.user_id
+            ),
+            "4321",
+        )
+        .await;
+    token.cancel();
+    running.await.unwrap().expect("the processor over TLS");
+
+    // The listener really is TLS: a plain client gets nowhere on it.
+    let plain: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &tls_brokers)
+        .set("message.timeout.ms", "3000")
+        .create()
+        .unwrap();
+    let sent = plain
+        .send(
+            rdkafka::producer::FutureRecord::to(&pipeline.topics.user_events)
+                .key("k")
+                .payload("v"),
+            std::time::Duration::from_secs(3),
+        )
+        .await;
+    assert!(
+        sent.is_err(),
+        "a plaintext client wrote to the TLS listener"
+    );
+}
