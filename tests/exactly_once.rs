@@ -679,7 +679,8 @@ const PROJECTION_TABLES: [(&str, &str); 6] = [
     (
         "samples",
         "user_id, sample_id, device_id, sample_type, value, start_time, end_time, \
-         utc_offset_seconds, source_app, sync_identifier, sync_version, metadata, counted_fraction",
+         utc_offset_seconds, source_app, sync_identifier, sync_version, metadata, counted_fraction, \
+         details",
     ),
     (
         "sample_index",

@@ -478,3 +478,41 @@ async fn an_operator_reads_a_topic_decrypted_only_on_record() {
     assert_eq!(row.get::<_, Option<i64>>(2), Some(3));
     assert!(row.get::<_, bool>(3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_samples_free_text_is_stored_sealed_and_shown_to_its_owner() {
+    let pipeline = Pipeline::start().await;
+    let user = pipeline.new_user("UTC").await;
+    let device = user.device("iphone", &unique("phone")).await;
+    sync_steps(&user, &device, 14, 555).await;
+    pipeline.settle_aggregation().await;
+
+    let db = connect(&pipeline.database_url).await;
+    let rows = db
+        .query(
+            "SELECT source_app, metadata::text, details FROM samples WHERE user_id::text = $1",
+            &[&user.user_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row.get::<_, Option<String>>(0), None);
+        assert_eq!(row.get::<_, String>(1), "{}");
+        let sealed: Vec<u8> = row.get(2);
+        for secret in [&b"com.example.private"[..], b"erase me", b"sync_identifier"] {
+            assert!(!sealed.windows(secret.len()).any(|w| w == secret));
+        }
+    }
+    // The owner sees them as sent.
+    let page: Value = user
+        .get("/api/v1/samples?type=STEPS&from=2026-11-14&to=2026-11-15")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["samples"][0]["source_app"], "com.example.private",
+        "{page}"
+    );
+}

@@ -106,6 +106,7 @@ pub async fn dump_samples(database_url: &str) -> Result<Vec<SampleRow>> {
                 sync_version: r.get(10),
                 metadata: serde_json::from_value(r.get(11))
                     .context("a stored sample's metadata is not a map of strings")?,
+                details: r.get(12),
             })
         })
         .collect()

@@ -12,11 +12,13 @@
 //! crate only decides what is sealed with which key and which associated data.
 
 mod data_key;
+mod details;
 mod keyring;
 mod provider;
 mod seal;
 
 pub use data_key::{DataKey, WrappedKey};
+pub use details::{open_details, seal_details};
 pub use keyring::{Keyring, Lookup};
 pub use provider::{KeyProvider, LocalKeyProvider, ProviderError};
 pub use seal::{open, seal, Aad, SealError, NONCE_LEN, TAG_LEN};

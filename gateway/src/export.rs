@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use chrono::Utc;
 use deadpool_postgres::GenericClient;
+use healthpipe_crypto::DataKey;
 use healthpipe_domain::{Sample, SampleType, UserId};
 use healthpipe_fhir::{patient, BundleType, BundleWriter, Pairer, Resource};
 use healthpipe_storage::accounts::{devices, users};
@@ -107,6 +108,8 @@ enum ExportError {
     Fhir(#[from] healthpipe_fhir::FhirError),
     #[error("the client went away")]
     Gone,
+    #[error("the user's data key could not be read")]
+    Key,
 }
 
 /// What the zip writer writes into, taken out page by page and sent to the client.
@@ -162,6 +165,7 @@ async fn write_zip(
         .start()
         .await?;
     let user = profile.id;
+    let key = state.data_key(user).await.map_err(|_| ExportError::Key)?;
 
     zip.start_file("README.txt", options)?;
     zip.write_all(README.as_bytes())?;
@@ -178,7 +182,8 @@ async fn write_zip(
     for sample_type in SampleType::all() {
         let mut after: SampleKey = None;
         loop {
-            let page = export::samples_page(&tx, user, sample_type, after, PAGE).await?;
+            let page =
+                export::samples_page(&tx, user, sample_type, after, PAGE, Some(&key)).await?;
             for sample in &page {
                 json_line(&mut zip, &SampleLine::from(sample))?;
             }
@@ -219,7 +224,7 @@ async fn write_zip(
     sink.send(chunks).await?;
 
     zip.start_file("fhir/bundle.json", options)?;
-    write_bundle(&tx, user, &mut zip, &sink, chunks).await?;
+    write_bundle(&tx, user, &key, &mut zip, &sink, chunks).await?;
 
     zip.finish()?;
     tx.commit().await?;
@@ -231,6 +236,7 @@ async fn write_zip(
 async fn write_bundle(
     tx: &impl GenericClient,
     user: Uuid,
+    key: &DataKey,
     zip: &mut Zip,
     sink: &Sink,
     chunks: &mpsc::Sender<Result<Bytes, std::io::Error>>,
@@ -243,7 +249,7 @@ async fn write_bundle(
         SampleType::BloodPressureDiastolic,
     ];
     for sample_type in SampleType::all().filter(|t| !blood_pressure.contains(t)) {
-        let mut pager = Pager::new(user, sample_type);
+        let mut pager = Pager::new(user, sample_type, key);
         while let Some(sample) = pager.next(tx).await? {
             let observation = healthpipe_fhir::sample_observation(id, &domain_sample(&sample))?;
             bundle.write(&observation.into())?;
@@ -253,8 +259,8 @@ async fn write_bundle(
         }
     }
     let (mut systolic, mut diastolic) = (
-        Pager::new(user, blood_pressure[0]),
-        Pager::new(user, blood_pressure[1]),
+        Pager::new(user, blood_pressure[0], key),
+        Pager::new(user, blood_pressure[1], key),
     );
     let mut pairer = Pairer::new();
     loop {
@@ -280,8 +286,9 @@ async fn write_bundle(
 }
 
 /// One type's samples of one user, fetched a page at a time.
-struct Pager {
+struct Pager<'k> {
     user: Uuid,
+    key: &'k DataKey,
     sample_type: SampleType,
     after: SampleKey,
     buffer: VecDeque<ExportedSample>,
@@ -289,10 +296,11 @@ struct Pager {
     ended_page: bool,
 }
 
-impl Pager {
-    fn new(user: Uuid, sample_type: SampleType) -> Self {
+impl<'k> Pager<'k> {
+    fn new(user: Uuid, sample_type: SampleType, key: &'k DataKey) -> Self {
         Pager {
             user,
+            key,
             sample_type,
             after: None,
             buffer: VecDeque::new(),
@@ -306,8 +314,15 @@ impl Pager {
         tx: &impl GenericClient,
     ) -> Result<Option<&ExportedSample>, ExportError> {
         if self.buffer.is_empty() && !self.exhausted {
-            let page =
-                export::samples_page(tx, self.user, self.sample_type, self.after, PAGE).await?;
+            let page = export::samples_page(
+                tx,
+                self.user,
+                self.sample_type,
+                self.after,
+                PAGE,
+                Some(self.key),
+            )
+            .await?;
             self.exhausted = (page.len() as i64) < PAGE;
             self.after = page.last().map(|s| (s.start_time, s.sample_id));
             self.buffer.extend(page);

@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod details;
 pub mod error;
 pub mod migrations;
 pub mod pool;

@@ -92,7 +92,15 @@ pub async fn samples(
     };
 
     // One row more than the page tells whether another page follows.
-    let mut page = stored::page(&read.db, &range, after.map(|c| c.key()), limit + 1).await?;
+    let key = state.data_key(user.id).await?;
+    let mut page = stored::page(
+        &read.db,
+        &range,
+        after.map(|c| c.key()),
+        limit + 1,
+        Some(&key),
+    )
+    .await?;
     let more = page.len() as i64 > limit;
     page.truncate(limit as usize);
     let next_cursor = match (more, page.last()) {

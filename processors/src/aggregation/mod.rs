@@ -16,6 +16,7 @@ use healthpipe_crypto::Keyring;
 use healthpipe_domain::AggregateRow;
 use healthpipe_schemas::typed::UserEvent;
 use healthpipe_schemas::{EventCodec, Opened};
+use healthpipe_storage::details::{self, SampleDetails};
 use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
 use healthpipe_storage::projections::erasure;
 use healthpipe_storage::projections::profiles;
@@ -106,7 +107,7 @@ impl Aggregation {
                 .or_insert(source);
         }
         let events: Vec<&UserEvent> = events.iter().map(|e| &e.event).collect();
-        let Some((old, new, zones)) = self.recompute(tx, &events).await? else {
+        let Some((old, new, zones)) = self.recompute(tx, &events, keys).await? else {
             return Ok(());
         };
         let Some(changes_topic) = &self.changes_topic else {
@@ -144,10 +145,12 @@ impl Aggregation {
         &self,
         tx: &Transaction<'_>,
         events: &[&UserEvent],
+        keys: &Keyring,
     ) -> Result<Option<Recomputed>, ProcessorError> {
         let mentioned = plan::mentioned(events.iter().copied());
         let known = samples::load_known(tx, &mentioned.ids, &mentioned.syncs).await?;
-        let plan = Plan::build(events.iter().copied(), known);
+        let mut plan = Plan::build(events.iter().copied(), known);
+        seal_details(&mut plan.inserts, keys)?;
         write(tx, &plan).await?;
 
         let mut windows = plan.windows.clone();
@@ -197,6 +200,24 @@ impl Aggregation {
         let zones = Arc::try_unwrap(zones).unwrap_or_else(|shared| (*shared).clone());
         Ok(Some((old, rows, zones)))
     }
+}
+
+/// Seals each new sample's source app and metadata with its owner's key, and empties the
+/// clear fields: free text is stored only sealed.
+fn seal_details(rows: &mut [samples::SampleRow], keys: &Keyring) -> Result<(), StoreError> {
+    for row in rows {
+        let healthpipe_crypto::Lookup::Key(key) = keys.get(&row.user_id.to_string()) else {
+            return Err(StoreError::Keys(
+                "no data key loaded for the owner of a sample being written".into(),
+            ));
+        };
+        let details = SampleDetails {
+            source_app: row.source_app.take(),
+            metadata: std::mem::take(&mut row.metadata).into_iter().collect(),
+        };
+        row.details = Some(details::seal(key, row.user_id, row.sample_id, &details));
+    }
+    Ok(())
 }
 
 /// Writes what the plan changes, in this order: profiles and devices, deleted samples, new

@@ -236,6 +236,8 @@ impl Plan {
             sync_identifier: sample.sync_identifier.clone(),
             sync_version: sample.sync_version,
             metadata: sample.metadata.clone(),
+            // Sealed by the caller, which holds the keys (the plan is pure).
+            details: None,
         });
     }
 

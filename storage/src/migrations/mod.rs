@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0009_event_outbox"),
     migration!("0010_user_keys"),
     migration!("0011_topic_reads"),
+    migration!("0012_sample_details"),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"

@@ -65,6 +65,9 @@ pub struct SampleRow {
     pub sync_identifier: Option<String>,
     pub sync_version: Option<i64>,
     pub metadata: HashMap<String, String>,
+    /// `source_app` and `metadata` sealed (see [`crate::details`]); when set, the two clear
+    /// fields are stored empty.
+    pub details: Option<Vec<u8>>,
 }
 
 /// A time range of one user's samples of one type: what [`load_ranges`] reads (samples
@@ -122,7 +125,7 @@ pub async fn load_known(
 
 /// The column types of a binary COPY into `samples`, in [`SampleRow`]'s (and
 /// `samples_copy.sql`'s) order; a COPY of fewer columns takes a prefix.
-pub const SAMPLE_COLUMN_TYPES: [Type; 12] = [
+pub const SAMPLE_COLUMN_TYPES: [Type; 13] = [
     Type::UUID,
     Type::UUID,
     Type::UUID,
@@ -135,6 +138,7 @@ pub const SAMPLE_COLUMN_TYPES: [Type; 12] = [
     Type::TEXT,
     Type::INT8,
     Type::JSONB,
+    Type::BYTEA,
 ];
 
 /// Inserts new samples with binary COPY.
@@ -158,6 +162,7 @@ pub async fn copy_samples(tx: &Transaction<'_>, rows: &[SampleRow]) -> Result<()
             &row.sync_identifier,
             &row.sync_version,
             &metadata,
+            &row.details,
         ])
         .await?;
     }

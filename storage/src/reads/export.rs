@@ -7,8 +7,10 @@ use healthpipe_domain::SampleType;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::details::{self, SampleDetails};
 use crate::sql::query;
 use crate::{statement, StoreError};
+use healthpipe_crypto::DataKey;
 
 statement!(SAMPLES_PAGE, "export_samples_page");
 statement!(AGGREGATES_PAGE, "export_aggregates_page");
@@ -26,7 +28,7 @@ pub struct ExportedSample {
     pub source_app: Option<String>,
     pub sync_identifier: Option<String>,
     pub sync_version: Option<i64>,
-    pub metadata: serde_json::Value,
+    pub metadata: std::collections::BTreeMap<String, String>,
     pub counted_fraction: f64,
 }
 
@@ -52,36 +54,46 @@ fn origin() -> DateTime<Utc> {
 /// Where a samples page starts: after `(start, id)`; `None` for the first page.
 pub type SampleKey = Option<(DateTime<Utc>, Uuid)>;
 
-/// At most `limit` of the user's samples of `sample_type` after `after`, by (start, id).
+/// At most `limit` of the user's samples of `sample_type` after `after`, by (start, id),
+/// their sealed details opened with the user's `key`.
 pub async fn samples_page(
     client: &impl GenericClient,
     user: Uuid,
     sample_type: SampleType,
     after: SampleKey,
     limit: i64,
+    key: Option<&DataKey>,
 ) -> Result<Vec<ExportedSample>, StoreError> {
     let (start, id) = after.unwrap_or((origin(), Uuid::nil()));
     let type_name = sample_type.as_str();
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
         [&user, &type_name, &start, &id, &limit];
     let rows = query(client, SAMPLES_PAGE, &params).await?;
-    Ok(rows
-        .iter()
-        .map(|r| ExportedSample {
-            sample_id: r.get(0),
-            device_id: r.get(1),
-            sample_type,
-            value: r.get(2),
-            start_time: r.get(3),
-            end_time: r.get(4),
-            utc_offset_seconds: r.get(5),
-            source_app: r.get(6),
-            sync_identifier: r.get(7),
-            sync_version: r.get(8),
-            metadata: r.get(9),
-            counted_fraction: r.get(10),
+    rows.iter()
+        .map(|r| {
+            let sample_id: Uuid = r.get(0);
+            let clear = SampleDetails {
+                source_app: r.get(6),
+                metadata: serde_json::from_value(r.get(9)).unwrap_or_default(),
+            };
+            let sealed: Option<Vec<u8>> = r.get(11);
+            let details = details::of_row(key, user, sample_id, sealed.as_deref(), clear)?;
+            Ok(ExportedSample {
+                sample_id,
+                device_id: r.get(1),
+                sample_type,
+                value: r.get(2),
+                start_time: r.get(3),
+                end_time: r.get(4),
+                utc_offset_seconds: r.get(5),
+                source_app: details.source_app,
+                sync_identifier: r.get(7),
+                sync_version: r.get(8),
+                metadata: details.metadata,
+                counted_fraction: r.get(10),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Where an aggregates page starts: after `(type, period, start)`; `None` for the first.

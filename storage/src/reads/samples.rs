@@ -7,8 +7,10 @@ use healthpipe_domain::{Sample, SampleType};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::details::{self, SampleDetails};
 use crate::sql::query;
 use crate::{statement, StoreError};
+use healthpipe_crypto::DataKey;
 
 statement!(PAGE, "samples_page");
 statement!(PAGE_AFTER, "samples_page_after");
@@ -41,12 +43,13 @@ pub struct Range {
 }
 
 /// At most `limit` samples of `range` after `after` (from its start without it), by
-/// (start, id).
+/// (start, id); their sealed details opened with the owner's `key`.
 pub async fn page(
     client: &impl GenericClient,
     range: &Range,
     after: Option<PageKey>,
     limit: i64,
+    key: Option<&DataKey>,
 ) -> Result<Vec<StoredSample>, StoreError> {
     let type_name = range.sample_type.as_str();
     let rows = match after {
@@ -68,14 +71,23 @@ pub async fn page(
             query(client, PAGE_AFTER, &params).await?
         }
     };
-    Ok(rows
-        .iter()
-        .map(|r| StoredSample {
-            sample: sample(r, range.sample_type),
-            utc_offset_seconds: r.get(5),
-            source_app: r.get(6),
+    rows.iter()
+        .map(|r| {
+            let sample = sample(r, range.sample_type);
+            let clear = SampleDetails {
+                source_app: r.get(6),
+                metadata: Default::default(),
+            };
+            let sealed: Option<Vec<u8>> = r.get(7);
+            let id = r.get::<_, Uuid>(0);
+            let details = details::of_row(key, range.user_id, id, sealed.as_deref(), clear)?;
+            Ok(StoredSample {
+                sample,
+                utc_offset_seconds: r.get(5),
+                source_app: details.source_app,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// At most `limit` samples of `range`, in no particular order.

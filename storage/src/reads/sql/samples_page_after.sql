@@ -1,6 +1,7 @@
 -- The page after the key ($6, $7): a row comparison the index
 -- (user_id, sample_type, start_time, sample_id) answers directly.
-SELECT sample_id, device_id, value, start_time, end_time, utc_offset_seconds, source_app
+SELECT sample_id, device_id, value, start_time, end_time, utc_offset_seconds, source_app,
+       details
 FROM samples
 WHERE user_id = $1 AND sample_type = $2 AND start_time >= $3 AND start_time < $4
 AND (start_time, sample_id) > ($6, $7)
