@@ -101,8 +101,10 @@ async fn unconvertible_or_rejected_messages_are_dead_lettered_and_the_rest_is_ap
     let phone = user.device("iphone", "phone").await;
     sync(&user, &phone, steps(100, 8)).await;
 
-    // A producer of the log wrote a text PostgreSQL cannot store (a NUL byte): valid Avro,
-    // valid event, rejected by the database with SQLSTATE 22021 (class 22, data).
+    // A producer of the log wrote a text PostgreSQL cannot store (a NUL byte in a sync
+    // identifier, a clear text column): valid Avro, valid event, rejected by the database
+    // with SQLSTATE 22021 (class 22, data). (Source app and metadata are stored sealed, as
+    // bytes: a NUL there is stored like any other character.)
     let at = chrono::Utc::now();
     let start = chrono::DateTime::parse_from_rfc3339("2026-05-04T10:00:00Z").unwrap();
     let bad = SamplesRecorded {
@@ -118,9 +120,9 @@ async fn unconvertible_or_rejected_messages_are_dead_lettered_and_the_rest_is_ap
             start_time: start.timestamp_micros(),
             end_time: start.timestamp_micros() + 60_000_000,
             utc_offset_seconds: 0,
-            source_app: Some("pedometer\u{0}".into()),
-            sync_identifier: None,
-            sync_version: None,
+            source_app: None,
+            sync_identifier: Some("pedometer\u{0}".into()),
+            sync_version: Some(1),
             metadata: Default::default(),
         }],
     };
@@ -130,7 +132,8 @@ async fn unconvertible_or_rejected_messages_are_dead_lettered_and_the_rest_is_ap
     // And one that decodes but does not convert: its user id is no id.
     let mut unconvertible = bad.clone();
     unconvertible.user_id = "not-a-user-id".into();
-    unconvertible.samples[0].source_app = None;
+    unconvertible.samples[0].sync_identifier = None;
+    unconvertible.samples[0].sync_version = None;
     pipeline
         .append(
             &pipeline.topics.user_events,
