@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use healthpipe_config::KeySettings;
+use healthpipe_config::{EventLogSettings, KeySettings};
 use healthpipe_crypto::{Keyring, LocalKeyProvider};
-use healthpipe_schemas::{EventCodec, Opened};
+use healthpipe_schemas::{EventCodec, Opened, Topics};
 use healthpipe_storage::accounts::keys;
 use healthpipe_storage::audit::{self, TopicRead};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -39,16 +39,8 @@ pub struct TopicReadArgs {
     /// Who reads, for the record [default: $USER].
     #[arg(long, env = "USER")]
     pub operator: Option<String>,
-    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
-    pub kafka_brokers: String,
-    #[arg(
-        long,
-        env = "SCHEMA_REGISTRY_URL",
-        default_value = "http://127.0.0.1:58081"
-    )]
-    pub registry_url: String,
-    #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
-    pub topic_prefix: String,
+    #[command(flatten)]
+    pub event_log: EventLogSettings,
     /// The key store (and the record of decrypting reads).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -61,18 +53,13 @@ pub async fn read(args: TopicReadArgs, out: &mut impl Write) -> Result<i64> {
     if args.from >= args.to {
         bail!("--from must be before --to");
     }
-    let topic = match args.topic.as_str() {
-        short @ ("user-events" | "aggregates-updated" | "insights" | "dead-letter") => {
-            format!("{}.{short}", args.topic_prefix)
-        }
-        full => full.to_string(),
-    };
+    let topic = full_name(&args.event_log.topic_prefix, &args.topic);
     let mut opener = match args.decrypt {
         true => Some(Opener::start(&args, &topic).await?),
         false => None,
     };
-    let codec = EventCodec::new(&args.registry_url);
-    let mut messages = assigned(&args.kafka_brokers, &topic, args.from).await?;
+    let codec = EventCodec::new(&args.event_log.registry_url);
+    let mut messages = assigned(&args.event_log, &topic, args.from).await?;
     let mut printed = 0;
     while let Some(message) = messages.next().await? {
         let Some(at) = message.timestamp().to_millis() else {
@@ -187,18 +174,36 @@ impl Opener {
     }
 }
 
+/// The full name of `topic`: one of [`Topics`] by the name after the prefix
+/// (`user-events`, ...), else as given.
+fn full_name(prefix: &str, topic: &str) -> String {
+    let topics = Topics::with_prefix(prefix);
+    let known = topics.all().into_iter().find(|full| {
+        full.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('.'))
+            == Some(topic)
+    });
+    known.unwrap_or(topic).to_string()
+}
+
 /// A consumer of every partition of `topic` from the first message at or after `from`.
-async fn assigned(brokers: &str, topic: &str, from: DateTime<Utc>) -> Result<Messages> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("healthpipe-topic-read-{}", Uuid::new_v4()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .create()
-        .context("kafka client")?;
+async fn assigned(
+    event_log: &EventLogSettings,
+    topic: &str,
+    from: DateTime<Utc>,
+) -> Result<Messages> {
+    let consumer: BaseConsumer = healthpipe_eventlog::client_config(
+        &event_log.kafka_brokers,
+        &event_log.kafka_security.properties(),
+    )
+    .set(
+        "group.id",
+        format!("healthpipe-topic-read-{}", Uuid::new_v4()),
+    )
+    .set("enable.auto.commit", "false")
+    .set("enable.partition.eof", "true")
+    .create()
+    .context("kafka client")?;
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || -> Result<Messages> {
         let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
@@ -246,5 +251,18 @@ impl Messages {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topic_is_named_after_the_prefix_or_given_in_full() {
+        assert_eq!(full_name("hp", "user-events"), "hp.user-events");
+        assert_eq!(full_name("hp", "dead-letter"), "hp.dead-letter");
+        assert_eq!(full_name("hp", "hp.insights"), "hp.insights");
+        assert_eq!(full_name("hp", "someone.elses"), "someone.elses");
     }
 }

@@ -416,9 +416,13 @@ fn read_args(pipeline: &Pipeline, decrypt: bool, operator: Option<&str>) -> Topi
         user: None,
         decrypt,
         operator: operator.map(str::to_string),
-        kafka_brokers: pipeline.kafka_brokers.clone(),
-        registry_url: pipeline.registry_url.clone(),
-        topic_prefix: pipeline.topic_prefix.clone(),
+        event_log: healthpipe_config::EventLogSettings {
+            kafka_brokers: pipeline.kafka_brokers.clone(),
+            registry_url: pipeline.registry_url.clone(),
+            topic_prefix: pipeline.topic_prefix.clone(),
+            kafka_stall_timeout_secs: 30,
+            kafka_security: Default::default(),
+        },
         database_url: Some(pipeline.database_url.clone()),
         keys: pipeline.key_settings(),
     }

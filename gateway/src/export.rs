@@ -180,19 +180,11 @@ async fn write_zip(
 
     zip.start_file("samples.jsonl", options)?;
     for sample_type in SampleType::all() {
-        let mut after: SampleKey = None;
-        loop {
-            let page =
-                export::samples_page(&tx, user, sample_type, after, PAGE, Some(&key)).await?;
-            for sample in &page {
-                json_line(&mut zip, &SampleLine::from(sample))?;
-            }
-            sink.send(chunks).await?;
-            match page.last() {
-                Some(last) if page.len() as i64 == PAGE => {
-                    after = Some((last.start_time, last.sample_id))
-                }
-                _ => break,
+        let mut pager = Pager::new(user, sample_type, &key);
+        while let Some(sample) = pager.next(&tx).await? {
+            json_line(&mut zip, &SampleLine::from(&sample))?;
+            if pager.page_ended() {
+                sink.send(chunks).await?;
             }
         }
     }
@@ -293,7 +285,6 @@ struct Pager<'k> {
     after: SampleKey,
     buffer: VecDeque<ExportedSample>,
     exhausted: bool,
-    ended_page: bool,
 }
 
 impl<'k> Pager<'k> {
@@ -305,7 +296,6 @@ impl<'k> Pager<'k> {
             after: None,
             buffer: VecDeque::new(),
             exhausted: false,
-            ended_page: false,
         }
     }
 
@@ -335,14 +325,12 @@ impl<'k> Pager<'k> {
         tx: &impl GenericClient,
     ) -> Result<Option<ExportedSample>, ExportError> {
         self.peek(tx).await?;
-        let next = self.buffer.pop_front();
-        self.ended_page = self.buffer.is_empty();
-        Ok(next)
+        Ok(self.buffer.pop_front())
     }
 
     /// Whether the sample `next` gave was the last of its page (a moment to send).
     fn page_ended(&self) -> bool {
-        self.ended_page
+        self.buffer.is_empty()
     }
 }
 
