@@ -4,8 +4,9 @@
 //! another certificate is refused. The gateway and the processors reach Kafka over TLS when
 //! told to (`KAFKA_SECURITY_PROTOCOL=ssl`), through the local stack's TLS listener.
 //!
-//! The PostgreSQL test changes `PGSSLROOTCERT` for the process: the Kafka test sets nothing
-//! of the environment.
+//! Neither test changes the process's environment (tests run in parallel, and the Kafka
+//! test's gateway reads `PGSSLROOTCERT`): the PostgreSQL test names its trusted certificate
+//! through `pool::tls_trusting`, which is what `PGSSLROOTCERT` feeds.
 
 mod common;
 
@@ -26,23 +27,29 @@ async fn encrypted(pool: &healthpipe_storage::Pool) -> Result<bool, String> {
 async fn connections_to_postgresql_are_encrypted_and_the_server_is_verified() {
     let stack = common::stack();
     let base = stack.database_url.split('?').next().unwrap().to_string();
-    let cert = stack
-        .vars
-        .get("PGSSLROOTCERT")
-        .expect("the local stack exports PGSSLROOTCERT")
-        .clone();
-    std::env::set_var("PGSSLROOTCERT", &cert);
+    let cert = std::path::PathBuf::from(
+        stack
+            .vars
+            .get("PGSSLROOTCERT")
+            .expect("the local stack exports PGSSLROOTCERT"),
+    );
+    let trusting = |root: &std::path::Path, url: &str| {
+        let tls = healthpipe_storage::pool::tls_trusting(Some(root)).unwrap();
+        healthpipe_storage::pool::connect_with(url, 1, tls).unwrap()
+    };
 
     // No sslmode in the URL: TLS all the same (the services' default is `require`).
-    let pool = healthpipe_storage::connect(&base, 1).unwrap();
-    assert_eq!(encrypted(&pool).await, Ok(true));
+    assert_eq!(encrypted(&trusting(&cert, &base)).await, Ok(true));
     // The stack's own URL says so explicitly.
-    let pool = healthpipe_storage::connect(&stack.database_url, 1).unwrap();
-    assert_eq!(encrypted(&pool).await, Ok(true));
+    assert_eq!(
+        encrypted(&trusting(&cert, &stack.database_url)).await,
+        Ok(true)
+    );
 
     // In clear, the server refuses.
-    let pool = healthpipe_storage::connect(&format!("{base}?sslmode=disable"), 1).unwrap();
-    let refused = encrypted(&pool).await.unwrap_err();
+    let refused = encrypted(&trusting(&cert, &format!("{base}?sslmode=disable")))
+        .await
+        .unwrap_err();
     assert!(refused.contains("no encryption"), "{refused}");
 
     // A server whose certificate is not the one trusted: refused before any password is sent.
@@ -64,14 +71,13 @@ async fn connections_to_postgresql_are_encrypted_and_the_server_is_verified() {
         .output()
         .expect("openssl runs");
     assert!(made.status.success(), "{made:?}");
-    std::env::set_var("PGSSLROOTCERT", other.with_extension("crt"));
-    let pool = healthpipe_storage::connect(&base, 1).unwrap();
-    let refused = encrypted(&pool).await.unwrap_err();
+    let refused = encrypted(&trusting(&other.with_extension("crt"), &base))
+        .await
+        .unwrap_err();
     assert!(
         refused.to_lowercase().contains("certificate"),
         "another server certificate was accepted: {refused}"
     );
-    std::env::set_var("PGSSLROOTCERT", &cert);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

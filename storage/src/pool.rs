@@ -1,5 +1,6 @@
 //! The connection pool, built one way for every service.
 
+use std::path::Path;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
@@ -27,10 +28,16 @@ pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// libpq's `verify-full`; without it the connection is encrypted but the certificate is not
 /// checked, as libpq's `require`.
 pub fn tls() -> Result<MakeTlsConnector, StoreError> {
+    tls_trusting(std::env::var_os("PGSSLROOTCERT").as_deref().map(Path::new))
+}
+
+/// [`tls`] with the trusted certificate named by the caller instead of `PGSSLROOTCERT`
+/// (`None`: encrypted, certificate not checked).
+pub fn tls_trusting(root: Option<&Path>) -> Result<MakeTlsConnector, StoreError> {
     let mut builder = native_tls::TlsConnector::builder();
-    match std::env::var_os("PGSSLROOTCERT") {
+    match root {
         Some(path) => {
-            let pem = std::fs::read(&path).map_err(|e| {
+            let pem = std::fs::read(path).map_err(|e| {
                 StoreError::Pool(format!("PGSSLROOTCERT {}: {e}", path.to_string_lossy()))
             })?;
             let ca = native_tls::Certificate::from_pem(&pem).map_err(|e| {
@@ -55,6 +62,11 @@ pub fn tls() -> Result<MakeTlsConnector, StoreError> {
 /// by the statement that uses it, which then fails as [`StoreError::Unavailable`] and is
 /// retried by the caller.
 pub fn connect(url: &str, size: usize) -> Result<Pool, StoreError> {
+    connect_with(url, size, tls()?)
+}
+
+/// [`connect`] through the given TLS connector (see [`tls_trusting`]).
+pub fn connect_with(url: &str, size: usize, tls: MakeTlsConnector) -> Result<Pool, StoreError> {
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Pool(format!("DATABASE_URL does not parse: {e}")))?;
@@ -71,7 +83,7 @@ pub fn connect(url: &str, size: usize) -> Result<Pool, StoreError> {
     }
     let manager = Manager::from_config(
         config,
-        tls()?,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
