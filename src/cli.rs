@@ -48,7 +48,11 @@ pub enum Command {
 pub enum Topic {
     /// The messages of a time range as JSON Lines; `--decrypt` opens their content with the
     /// users' keys (DATABASE_URL, KEY_ENCRYPTION_KEYS_FILE) and is recorded in `topic_reads`.
-    Read(crate::topic::TopicReadArgs),
+    Read(Box<crate::topic::TopicReadArgs>),
+    /// Copy the per-user stream to a new topic with every event written in clear sealed
+    /// (DATABASE_URL, KEY_ENCRYPTION_KEYS_FILE); resumable. `--switch` then moves the
+    /// processors' positions to it: see the README, "Events written in clear".
+    Reencrypt(Box<crate::topic::ReencryptArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,8 +152,25 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::DeadLetter(DeadLetter::Redrive(args)) => redrive(args).await,
         Command::Keys(Keys::Rotate(args)) => crate::keys::rotate(args).await,
         Command::Topic(Topic::Read(args)) => {
-            let printed = crate::topic::read(args, &mut std::io::stdout().lock()).await?;
+            let printed = crate::topic::read(*args, &mut std::io::stdout().lock()).await?;
             eprintln!("{printed} messages");
+            Ok(())
+        }
+        Command::Topic(Topic::Reencrypt(args)) => {
+            let (to, switch) = (args.to.clone(), args.switch);
+            let report = crate::topic::reencrypt(*args).await?;
+            println!(
+                "{} events sealed, {} copied as they were, {} of erased users left behind",
+                report.sealed, report.copied, report.left_behind
+            );
+            for (group, next) in &report.moved {
+                println!("{group}: positions on {to} {next:?}");
+            }
+            if switch {
+                println!(
+                    "next: set USER_EVENTS_TOPIC={to} on every gateway and processor, start them"
+                );
+            }
             Ok(())
         }
         Command::Keys(Keys::NewKek { id }) => {

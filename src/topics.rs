@@ -14,15 +14,23 @@ use rdkafka::types::RDKafkaErrorCode;
 pub const PARTITIONS: i32 = 6;
 
 pub async fn ensure(brokers: &str, topics: &Topics, replication: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .context("kafka admin client")?;
-    let new_topics: Vec<NewTopic> = topics
-        .all()
-        .into_iter()
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    create(&config, &topics.all(), PARTITIONS, replication).await
+}
+
+/// Creates the topics `names` with `partitions` each, kept for ever, unless they exist.
+pub async fn create(
+    config: &ClientConfig,
+    names: &[&str],
+    partitions: i32,
+    replication: i32,
+) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = config.create().context("kafka admin client")?;
+    let new_topics: Vec<NewTopic> = names
+        .iter()
         .map(|name| {
-            NewTopic::new(name, PARTITIONS, TopicReplication::Fixed(replication))
+            NewTopic::new(name, partitions, TopicReplication::Fixed(replication))
                 // Events are the system of record: keep them.
                 .set("retention.ms", "-1")
         })

@@ -18,7 +18,7 @@ use common::seeded::connect;
 use common::{scratch_database, unique, Pipeline, Session};
 use healthpipe::progress::log_ends;
 use healthpipe::topic::{read, TopicReadArgs};
-use healthpipe_schemas::Opened;
+use healthpipe_schemas::{Opened, Topics};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -100,6 +100,60 @@ async fn erase(pipeline: &Pipeline, user: &Session, password: &str) -> reqwest::
         .send()
         .await
         .unwrap()
+}
+
+/// The processors replaying `topics` from the start into an empty database, their keys
+/// from the pipeline's key store.
+struct Replay {
+    database_url: String,
+    token: CancellationToken,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Replay {
+    async fn start(pipeline: &Pipeline, topics: &Topics, insights_too: bool) -> Replay {
+        let database_url = scratch_database().await;
+        healthpipe_storage::migrations::run(&database_url)
+            .await
+            .unwrap();
+        let token = CancellationToken::new();
+        let mut handles = Vec::new();
+        let mut processors = vec![(pipeline.processor_config(), false)];
+        if insights_too {
+            processors.push((pipeline.insights_config(), true));
+        }
+        for (config, insights) in processors {
+            let config = healthpipe_processors::ProcessorConfig {
+                database_url: database_url.clone(),
+                key_store_url: Some(pipeline.database_url.clone()),
+                group_id: unique("replay"),
+                announce_changes: false,
+                topics: topics.clone(),
+                ..config
+            };
+            let token = token.child_token();
+            handles.push(tokio::spawn(async move {
+                let run = if insights {
+                    healthpipe_processors::run_insights(config, token).await
+                } else {
+                    healthpipe_processors::run_aggregation(config, token).await
+                };
+                run.expect("replay processor");
+            }));
+        }
+        Replay {
+            database_url,
+            token,
+            handles,
+        }
+    }
+
+    async fn stop(self) {
+        self.token.cancel();
+        for handle in self.handles {
+            handle.await.unwrap();
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -205,33 +259,8 @@ async fn an_erased_user_is_gone_from_every_table_and_the_log_and_a_replay_does_n
 
     // A replay of the whole log into an empty database: the erased user never comes back,
     // the other user's projections are the same as live.
-    let replay_db = scratch_database().await;
-    healthpipe_storage::migrations::run(&replay_db)
-        .await
-        .unwrap();
-    let token = CancellationToken::new();
-    let mut handles = Vec::new();
-    for (config, insights) in [
-        (pipeline.processor_config(), false),
-        (pipeline.insights_config(), true),
-    ] {
-        let config = healthpipe_processors::ProcessorConfig {
-            database_url: replay_db.clone(),
-            key_store_url: Some(pipeline.database_url.clone()),
-            group_id: unique("replay"),
-            announce_changes: false,
-            ..config
-        };
-        let token = token.child_token();
-        handles.push(tokio::spawn(async move {
-            let run = if insights {
-                healthpipe_processors::run_insights(config, token).await
-            } else {
-                healthpipe_processors::run_aggregation(config, token).await
-            };
-            run.expect("replay processor");
-        }));
-    }
+    let replay = Replay::start(&pipeline, &pipeline.topics, true).await;
+    let replay_db = replay.database_url.clone();
     let projections = &USER_TABLES[..PROJECTIONS];
     let kept_live = user_rows(&pipeline.database_url, &kept.user_id, projections).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
@@ -255,10 +284,7 @@ async fn an_erased_user_is_gone_from_every_table_and_the_log_and_a_replay_does_n
         erased_replayed.is_empty(),
         "the replay brought back {erased_replayed:?}"
     );
-    token.cancel();
-    for handle in handles {
-        handle.await.unwrap();
-    }
+    replay.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -416,13 +442,7 @@ fn read_args(pipeline: &Pipeline, decrypt: bool, operator: Option<&str>) -> Topi
         user: None,
         decrypt,
         operator: operator.map(str::to_string),
-        event_log: healthpipe_config::EventLogSettings {
-            kafka_brokers: pipeline.kafka_brokers.clone(),
-            registry_url: pipeline.registry_url.clone(),
-            topic_prefix: pipeline.topic_prefix.clone(),
-            kafka_stall_timeout_secs: 30,
-            kafka_security: Default::default(),
-        },
+        event_log: pipeline.event_log_settings(),
         database_url: Some(pipeline.database_url.clone()),
         keys: pipeline.key_settings(),
     }
@@ -519,4 +539,282 @@ async fn a_samples_free_text_is_stored_sealed_and_shown_to_its_owner() {
         page["samples"][0]["source_app"], "com.example.private",
         "{page}"
     );
+}
+
+/// A log that held health data in clear before encryption: `healthpipe topic reencrypt`
+/// copies the per-user stream to a new topic with every clear event sealed (keys made for
+/// accounts older than encryption), leaves an erased user's events behind, resumes where it
+/// stopped, refuses to switch under running processors, and `--switch` carries the
+/// processor's positions over: it goes on where it stood, new syncs land once, and a replay
+/// of the new topic gives the same tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_written_in_clear_are_sealed_into_a_new_topic_and_the_processors_follow() {
+    use healthpipe::topic::{reencrypt, ReencryptArgs};
+    use healthpipe_schemas::{DeviceRegistered, Sample, SamplesRecorded, UserRegistered, Written};
+
+    let stack = common::stack();
+    let mut pipeline = Pipeline::without_services(&stack.kafka_brokers).await;
+    // The accounts, made through a gateway that writes elsewhere; two of them as old as the
+    // log in clear (no data key).
+    let elsewhere = Topics::with_prefix(&unique("elsewhere"));
+    healthpipe::topics::ensure(&pipeline.kafka_brokers, &elsewhere, 1)
+        .await
+        .unwrap();
+    pipeline.base_url = pipeline
+        .start_gateway_with(healthpipe_gateway::GatewayConfig {
+            topics: elsewhere,
+            ..pipeline.gateway_config()
+        })
+        .await;
+    let (kept, erased, old) = (
+        pipeline.new_user("UTC").await,
+        pipeline.new_user("UTC").await,
+        pipeline.new_user("UTC").await,
+    );
+    let mut devices = Vec::new();
+    for user in [&kept, &erased, &old] {
+        devices.push(user.device("iphone", &unique("phone")).await);
+    }
+    let db = connect(&pipeline.database_url).await;
+    let without_key: Vec<uuid::Uuid> = [&erased, &old]
+        .iter()
+        .map(|u| u.user_id.parse().unwrap())
+        .collect();
+    db.execute(
+        "DELETE FROM user_keys WHERE user_id = ANY($1)",
+        &[&without_key],
+    )
+    .await
+    .unwrap();
+
+    // Their history in clear: registered, a device, steps on three days.
+    let source = pipeline.topics.user_events.clone();
+    let now = chrono::Utc::now();
+    let micros = |day: u32| {
+        chrono::DateTime::parse_from_rfc3339(&format!("2026-10-{day:02}T08:00:00Z"))
+            .unwrap()
+            .timestamp_micros()
+    };
+    let mut in_clear = 0;
+    for (user, device) in [&kept, &erased, &old].into_iter().zip(&devices) {
+        let registered = UserRegistered {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.user_id.clone(),
+            timezone: "UTC".into(),
+            registered_at: micros(1),
+        };
+        pipeline.append_in_clear(&source, &registered, now).await;
+        let device_registered = DeviceRegistered {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.user_id.clone(),
+            device_id: device.clone(),
+            device_type: "iphone".into(),
+            priority: 1,
+            type_priorities: Default::default(),
+            registered_at: micros(1),
+        };
+        pipeline
+            .append_in_clear(&source, &device_registered, now)
+            .await;
+        in_clear += 2;
+        for day in 1..=3 {
+            let steps = SamplesRecorded {
+                event_id: uuid::Uuid::new_v4().to_string(),
+                user_id: user.user_id.clone(),
+                device_id: device.clone(),
+                recorded_at: micros(day),
+                samples: vec![Sample {
+                    sample_id: uuid::Uuid::new_v4().to_string(),
+                    sample_type: "STEPS".into(),
+                    value: f64::from(1_000 * day),
+                    unit: "count".into(),
+                    start_time: micros(day),
+                    end_time: micros(day) + 1_800_000_000,
+                    utc_offset_seconds: 0,
+                    source_app: Some("com.example.private".into()),
+                    sync_identifier: None,
+                    sync_version: None,
+                    metadata: Default::default(),
+                }],
+            };
+            pipeline.append_in_clear(&source, &steps, now).await;
+            in_clear += 1;
+        }
+    }
+    let clear_per_user = in_clear / 3;
+
+    // This version's gateway on the stream: the kept user syncs (sealed), the erased user
+    // erases.
+    pipeline.base_url = pipeline.start_gateway_with(pipeline.gateway_config()).await;
+    let on = |user: &Session, base_url: &str| Session {
+        base_url: base_url.to_string(),
+        ..user.clone()
+    };
+    let (kept, erased) = (
+        on(&kept, &pipeline.base_url),
+        on(&erased, &pipeline.base_url),
+    );
+    sync_steps(&kept, &devices[0], 4, 4_000).await;
+    let response = erase(&pipeline, &erased, "correct horse battery").await;
+    assert_eq!(response.status(), 202);
+
+    let target = format!("{source}.sealed");
+    let args = |switch: bool| ReencryptArgs {
+        to: target.clone(),
+        switch,
+        replication: 1,
+        event_log: pipeline.event_log_settings(),
+        database_url: pipeline.database_url.clone(),
+        keys: pipeline.key_settings(),
+    };
+    let first = reencrypt(args(false)).await.unwrap();
+    assert_eq!(first.sealed, 2 * clear_per_user, "{first:?}");
+    assert_eq!(first.left_behind, clear_per_user, "{first:?}");
+    // The kept user's sealed sync and the erasure, as they were.
+    assert_eq!(first.copied, 2, "{first:?}");
+    // Nothing new: nothing copied again.
+    let again = reencrypt(args(false)).await.unwrap();
+    assert_eq!((again.sealed, again.copied, again.left_behind), (0, 0, 0));
+
+    // The processor on the source (as the version before did, with the account older than
+    // encryption keyed now): the erased user's events in clear are not read.
+    let processor = CancellationToken::new();
+    let running = tokio::spawn(healthpipe_processors::run_aggregation(
+        pipeline.processor_config(),
+        processor.child_token(),
+    ));
+    pipeline.settle_aggregation().await;
+    let erased_rows: Vec<_> = user_rows(&pipeline.database_url, &erased.user_id, &USER_TABLES)
+        .await
+        .into_iter()
+        .filter(|(_, _, rows)| *rows > 0)
+        .collect();
+    assert!(erased_rows.is_empty(), "{erased_rows:?}");
+
+    // The source grows; a switch under the running processor is refused and moves nothing.
+    sync_steps(&kept, &devices[0], 5, 5_000).await;
+    pipeline.settle_aggregation().await;
+    let refused = reencrypt(args(true)).await.unwrap_err().to_string();
+    assert!(refused.contains("stop the processors"), "{refused}");
+    processor.cancel();
+    running.await.unwrap().expect("the processor stops cleanly");
+    let live_before: Vec<_> = {
+        let mut rows = Vec::new();
+        for user in [&kept.user_id, &old.user_id] {
+            rows.push(user_rows(&pipeline.database_url, user, &USER_TABLES[..PROJECTIONS]).await);
+        }
+        rows
+    };
+    let switched = reencrypt(args(true)).await.unwrap();
+    assert_eq!(
+        (switched.sealed, switched.copied, switched.left_behind),
+        (0, 1, 0)
+    );
+    // The processor stood at the end of the source: it stands at the end of the copy.
+    let ends: std::collections::BTreeMap<i32, i64> = log_ends(&pipeline.kafka_brokers, &target)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let group = pipeline.processor_config().group_id;
+    let moved = &switched.moved[&group];
+    assert!(!moved.is_empty());
+    for (partition, next) in moved {
+        assert_eq!(
+            ends[partition], *next,
+            "partition {partition}: {switched:?}"
+        );
+    }
+
+    // Nothing in clear on the new topic; the erased user has only the erasure there.
+    let codec = healthpipe_schemas::EventCodec::new(&pipeline.registry_url);
+    let ring = pipeline.keyring(&[&kept.user_id, &old.user_id]).await;
+    for user in [&kept.user_id, &old.user_id] {
+        let copies = read_topic(&pipeline, &target, user).await;
+        assert_eq!(
+            copies.len(),
+            clear_per_user as usize + usize::from(user == &kept.user_id) * 2
+        );
+        for payload in copies {
+            let written = codec.written(&payload).await.unwrap();
+            assert!(matches!(written, Written::Sealed { .. }), "{written:?}");
+            let opened = codec.decode_user_event(&payload, &ring).await.unwrap();
+            assert!(matches!(opened, Opened::Event(_)), "{opened:?}");
+        }
+    }
+    let erased_copies = read_topic(&pipeline, &target, &erased.user_id).await;
+    assert_eq!(erased_copies.len(), 1);
+    assert!(matches!(
+        codec.written(&erased_copies[0]).await.unwrap(),
+        Written::Erasure
+    ));
+
+    // Services on the new topic: the processor goes on where it stood (nothing re-applied,
+    // nothing missed), a new sync lands.
+    let moved_topics = Topics::named(&pipeline.topic_prefix, Some(&target));
+    let base_url = pipeline
+        .start_gateway_with(healthpipe_gateway::GatewayConfig {
+            topics: moved_topics.clone(),
+            ..pipeline.gateway_config()
+        })
+        .await;
+    let processor = CancellationToken::new();
+    let running = tokio::spawn(healthpipe_processors::run_aggregation(
+        healthpipe_processors::ProcessorConfig {
+            topics: moved_topics.clone(),
+            ..pipeline.processor_config()
+        },
+        processor.child_token(),
+    ));
+    for (user, before) in [&kept.user_id, &old.user_id].into_iter().zip(&live_before) {
+        assert_eq!(
+            &user_rows(&pipeline.database_url, user, &USER_TABLES[..PROJECTIONS]).await,
+            before
+        );
+    }
+    sync_steps(&on(&kept, &base_url), &devices[0], 6, 6_000).await;
+    pipeline
+        .wait_for_sql(
+            &format!(
+                "SELECT sum(value)::bigint FROM aggregates WHERE user_id = '{}' \
+                 AND period = 'day' AND sample_type = 'STEPS'",
+                kept.user_id
+            ),
+            &(1_000 + 2_000 + 3_000 + 4_000 + 5_000 + 6_000).to_string(),
+        )
+        .await;
+    processor.cancel();
+    running
+        .await
+        .unwrap()
+        .expect("the processor on the new topic");
+
+    // The new topic alone rebuilds the same tables, without the erased user.
+    let replay = Replay::start(&pipeline, &moved_topics, false).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    for user in [&kept.user_id, &old.user_id] {
+        let live = user_rows(&pipeline.database_url, user, &USER_TABLES[..PROJECTIONS]).await;
+        loop {
+            let replayed = user_rows(&replay.database_url, user, &USER_TABLES[..PROJECTIONS]).await;
+            if replayed == live {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the replay of {user} differs:\n{replayed:?}\nlive:\n{live:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    let erased_replayed: Vec<_> = user_rows(
+        &replay.database_url,
+        &erased.user_id,
+        &USER_TABLES[..PROJECTIONS],
+    )
+    .await
+    .into_iter()
+    .filter(|(_, _, rows)| *rows > 0)
+    .collect();
+    assert!(erased_replayed.is_empty(), "{erased_replayed:?}");
+    replay.stop().await;
 }

@@ -18,6 +18,10 @@ pub struct EventLogSettings {
     /// Prefix of the topic names.
     #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
     pub topic_prefix: String,
+    /// The per-user stream's topic [default: <prefix>.user-events]. Set on every service
+    /// once `healthpipe topic reencrypt --switch` moved the processors to a new one.
+    #[arg(long, env = "USER_EVENTS_TOPIC")]
+    pub user_events_topic: Option<String>,
     /// How long a Kafka client may go without progress (deliveries failing, or out of its
     /// consumer group) before it is replaced by a new one, in seconds. Longer than a broker
     /// fail-over or a consumer-group rebalance takes; a processor whose replacements do not

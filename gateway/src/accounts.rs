@@ -236,10 +236,12 @@ pub async fn delete_me(
     let payload = state.publisher.encode_erasure(&event).await?;
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
-    let had_key = keys::delete(&tx, user.id).await?;
+    // The account before its key: a `topic reencrypt` making keys for older accounts holds
+    // the account row while it does (see `keys::keyring_creating_missing`).
     if !users::delete(&tx, user.id).await? {
         return Err(ApiError::Unauthorized);
     }
+    let had_key = keys::delete(&tx, user.id).await?;
     outbox_store::enqueue(&tx, user.id, &payload).await?;
     tx.commit().await?;
     drop(db);

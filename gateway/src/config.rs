@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use healthpipe_config::{EventLogSettings, KafkaSecurity, KeySettings, Redacted};
+use healthpipe_schemas::Topics;
 
 use crate::error::GatewayError;
 
@@ -21,8 +22,9 @@ pub struct GatewayConfig {
     pub kafka_brokers: String,
     /// `SCHEMA_REGISTRY_URL`, default `http://127.0.0.1:58081`: any Confluent-compatible registry.
     pub registry_url: String,
-    /// `TOPIC_PREFIX`, default `healthpipe`.
-    pub topic_prefix: String,
+    /// `TOPIC_PREFIX`, default `healthpipe`, and `USER_EVENTS_TOPIC`, default
+    /// `<prefix>.user-events`.
+    pub topics: Topics,
     /// `KAFKA_STALL_TIMEOUT_SECS`, default 30: a producer without progress that long is
     /// replaced (see `healthpipe_eventlog`).
     pub kafka_stall_timeout: Duration,
@@ -94,7 +96,10 @@ impl From<Settings> for GatewayConfig {
             kafka_security: s.event_log.kafka_security.clone(),
             kafka_brokers: s.event_log.kafka_brokers,
             registry_url: s.event_log.registry_url,
-            topic_prefix: s.event_log.topic_prefix,
+            topics: Topics::named(
+                &s.event_log.topic_prefix,
+                s.event_log.user_events_topic.as_deref(),
+            ),
             produce_timeout: Duration::from_millis(s.produce_timeout_ms),
             body_read_timeout: Duration::from_secs(s.body_read_timeout_secs),
             session_ttl: chrono::Duration::hours(s.session_ttl_hours.into()),
@@ -114,7 +119,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("db_pool_size", &self.db_pool_size)
             .field("kafka_brokers", &self.kafka_brokers)
             .field("registry_url", &Redacted(&self.registry_url))
-            .field("topic_prefix", &self.topic_prefix)
+            .field("topics", &self.topics)
             .field("kafka_stall_timeout", &self.kafka_stall_timeout)
             .field("produce_timeout", &self.produce_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
@@ -156,7 +161,7 @@ mod tests {
         assert_eq!(config.db_pool_size, 16);
         assert_eq!(config.kafka_brokers, "127.0.0.1:59092");
         assert_eq!(config.registry_url, "http://127.0.0.1:58081");
-        assert_eq!(config.topic_prefix, "healthpipe");
+        assert_eq!(config.topics, Topics::with_prefix("healthpipe"));
         assert_eq!(config.produce_timeout, Duration::from_secs(10));
         assert_eq!(config.kafka_stall_timeout, Duration::from_secs(30));
         assert_eq!(config.session_ttl, chrono::Duration::days(30));

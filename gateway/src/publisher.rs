@@ -44,7 +44,7 @@ impl Publisher {
         Ok(Self {
             producer,
             codec: EventCodec::new(&config.registry_url),
-            topics: Topics::with_prefix(&config.topic_prefix),
+            topics: config.topics.clone(),
             timeout: config.produce_timeout,
         })
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::builder::TypedValueParser as _;
 use healthpipe_config::{EventLogSettings, KeySettings, Redacted};
+use healthpipe_schemas::Topics;
 
 use crate::error::ProcessorError;
 
@@ -18,8 +19,9 @@ pub struct ProcessorConfig {
     pub kafka_brokers: String,
     /// `SCHEMA_REGISTRY_URL`, default `http://127.0.0.1:58081`.
     pub registry_url: String,
-    /// `TOPIC_PREFIX`, default `healthpipe`.
-    pub topic_prefix: String,
+    /// `TOPIC_PREFIX`, default `healthpipe`, and `USER_EVENTS_TOPIC`, default
+    /// `<prefix>.user-events`.
+    pub topics: Topics,
     /// `KAFKA_STALL_TIMEOUT_SECS`, default 30: a consumer out of its group, or a producer
     /// without progress, that long is replaced (see `healthpipe_eventlog`).
     pub kafka_stall_timeout: Duration,
@@ -100,7 +102,10 @@ impl Settings {
             kafka_security: self.event_log.kafka_security.clone(),
             kafka_brokers: self.event_log.kafka_brokers,
             registry_url: self.event_log.registry_url,
-            topic_prefix: self.event_log.topic_prefix,
+            topics: Topics::named(
+                &self.event_log.topic_prefix,
+                self.event_log.user_events_topic.as_deref(),
+            ),
             group_id: self
                 .consumer_group
                 .unwrap_or_else(|| format!("healthpipe-{processor}")),
@@ -124,7 +129,7 @@ impl std::fmt::Debug for ProcessorConfig {
             .field("database_url", &Redacted(&self.database_url))
             .field("kafka_brokers", &self.kafka_brokers)
             .field("registry_url", &Redacted(&self.registry_url))
-            .field("topic_prefix", &self.topic_prefix)
+            .field("topics", &self.topics)
             .field("kafka_stall_timeout", &self.kafka_stall_timeout)
             .field("group_id", &self.group_id)
             .field("batch_max_messages", &self.batch_max_messages)

@@ -153,6 +153,43 @@ impl EventCodec {
             .map_err(|e| encode_error(UserErased::FULL_NAME, e))
     }
 
+    /// How a message of the per-user stream was written; an event written in clear before
+    /// encryption comes decoded.
+    pub async fn written(&self, bytes: &[u8]) -> Result<Written, CodecError> {
+        let (name, value) = self.decode_value(bytes).await?;
+        if name == UserErased::FULL_NAME {
+            return Ok(Written::Erasure);
+        }
+        match sealed_part(&name, &value)? {
+            Some(sealed) => Ok(Written::Sealed {
+                user_id: sealed.user_id,
+            }),
+            None => Ok(Written::InClear(user_event(&name, &value)?)),
+        }
+    }
+
+    /// Encodes any event of the per-user stream as the gateway writes it: sealed with `key`,
+    /// an erasure in clear.
+    pub async fn encode_user_event(
+        &self,
+        topic: &str,
+        event: &UserEvent,
+        key: &DataKey,
+    ) -> Result<Vec<u8>, CodecError> {
+        match event {
+            UserEvent::SamplesRecorded(e) => self.encode(topic, e, key).await,
+            UserEvent::SamplesDeleted(e) => self.encode(topic, e, key).await,
+            UserEvent::UserRegistered(e) => self.encode(topic, e, key).await,
+            UserEvent::UserTimeZoneChanged(e) => self.encode(topic, e, key).await,
+            UserEvent::DeviceRegistered(e) => self.encode(topic, e, key).await,
+            UserEvent::DevicePriorityChanged(e) => self.encode(topic, e, key).await,
+            UserEvent::ShareGranted(e) => self.encode(topic, e, key).await,
+            UserEvent::ShareRevoked(e) => self.encode(topic, e, key).await,
+            UserEvent::InsightAcknowledged(e) => self.encode(topic, e, key).await,
+            UserEvent::UserErased(e) => self.encode_erasure(topic, e).await,
+        }
+    }
+
     /// Decodes one message of the per-user stream, opening it with its user's key from
     /// `keys`: [`Opened::Erased`] when the key store has no key for the user any more.
     pub async fn decode_user_event(
@@ -170,7 +207,7 @@ impl EventCodec {
                 None => Ok(Opened::Erased),
             },
             // Written in clear before encryption: the older version's fields are the content.
-            None => Ok(Opened::Event(user_event(&name, &value)?)),
+            None => not_erased(user_event(&name, &value)?, UserEvent::user_id, keys),
         }
     }
 
@@ -240,7 +277,7 @@ impl EventCodec {
             return Err(CodecError::UnknownRecord(name));
         }
         let Some(sealed) = sealed_part(&name, &value)? else {
-            return Ok(Opened::Event(from_value(&value)?));
+            return not_erased(from_value::<E>(&value)?, |e| e.user_id(), keys);
         };
         let Some(content) = open_sealed(&name, &sealed, keys)? else {
             return Ok(Opened::Erased);
@@ -319,12 +356,36 @@ fn split_header(bytes: &[u8]) -> Option<(u32, &[u8])> {
     }
 }
 
+/// How a message of the per-user stream was written (see [`EventCodec::written`]).
+#[derive(Debug)]
+pub enum Written {
+    /// Sealed with the data key of `user_id`.
+    Sealed { user_id: String },
+    /// In clear, before encryption.
+    InClear(UserEvent),
+    /// An erasure, which is never sealed.
+    Erasure,
+}
+
 /// What a sealed message opened to.
 #[derive(Debug)]
 pub enum Opened<T> {
     Event(T),
     /// The user's key is gone (erased): the content can never be read again.
     Erased,
+}
+
+/// An event written in clear, unless `keys` says its user's key is gone: an erased user's
+/// events are not read, whether sealed or from before encryption.
+fn not_erased<T>(
+    event: T,
+    user_id: impl Fn(&T) -> &str,
+    keys: &Keyring,
+) -> Result<Opened<T>, CodecError> {
+    Ok(match keys.get(user_id(&event)) {
+        Lookup::Gone => Opened::Erased,
+        Lookup::Key(_) | Lookup::NotLoaded => Opened::Event(event),
+    })
 }
 
 /// What a sealed payload of `user`'s event `event_id` is bound to.

@@ -17,7 +17,7 @@ mod fast_decode;
 mod topics;
 pub mod typed;
 
-pub use codec::{CodecError, EventCodec, Opened};
+pub use codec::{CodecError, EventCodec, Opened, Written};
 pub use convert::{ConversionError, ConversionFailure};
 pub use events::*;
 pub use fast_decode::decode_samples_recorded;

@@ -29,6 +29,17 @@ impl Topics {
         }
     }
 
+    /// The topics of the event-log settings: the prefix's, with the per-user stream renamed
+    /// when `user_events` is given (`USER_EVENTS_TOPIC`, after `healthpipe topic reencrypt`
+    /// copied the stream to a new topic).
+    pub fn named(prefix: &str, user_events: Option<&str>) -> Self {
+        let mut topics = Self::with_prefix(prefix);
+        if let Some(name) = user_events.filter(|n| !n.trim().is_empty()) {
+            topics.user_events = name.to_string();
+        }
+        topics
+    }
+
     pub fn all(&self) -> [&str; 4] {
         [
             &self.user_events,

@@ -93,6 +93,18 @@ impl Pipeline {
         pipeline
     }
 
+    /// The event-log settings of the operator commands (`topic read`, `topic reencrypt`).
+    pub fn event_log_settings(&self) -> healthpipe_config::EventLogSettings {
+        healthpipe_config::EventLogSettings {
+            kafka_brokers: self.kafka_brokers.clone(),
+            registry_url: self.registry_url.clone(),
+            topic_prefix: self.topic_prefix.clone(),
+            user_events_topic: None,
+            kafka_stall_timeout_secs: 30,
+            kafka_security: Default::default(),
+        }
+    }
+
     pub fn gateway_config(&self) -> healthpipe_gateway::GatewayConfig {
         healthpipe_gateway::GatewayConfig {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -100,7 +112,7 @@ impl Pipeline {
             db_pool_size: 8,
             kafka_brokers: self.kafka_brokers.clone(),
             registry_url: self.registry_url.clone(),
-            topic_prefix: self.topic_prefix.clone(),
+            topics: self.topics.clone(),
             kafka_stall_timeout: Duration::from_secs(30),
             produce_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
@@ -151,7 +163,7 @@ impl Pipeline {
             database_url: self.database_url.clone(),
             kafka_brokers: self.kafka_brokers.clone(),
             registry_url: self.registry_url.clone(),
-            topic_prefix: self.topic_prefix.clone(),
+            topics: self.topics.clone(),
             kafka_stall_timeout: Duration::from_secs(30),
             group_id: format!("{}-aggregation", self.topic_prefix),
             batch_max_messages: 500,
@@ -240,7 +252,6 @@ impl Pipeline {
         event: &E,
         at: chrono::DateTime<chrono::Utc>,
     ) {
-        use rdkafka::producer::{FutureProducer, FutureRecord};
         let codec = healthpipe_schemas::EventCodec::new(&self.registry_url);
         // Sealed with the key of the user the message key names (the event may name another,
         // as a broken producer's would).
@@ -250,6 +261,57 @@ impl Pipeline {
             .encode(topic, event, &data_key)
             .await
             .expect("event encodes");
+        self.append_payload(topic, key, &payload, at).await;
+    }
+
+    /// Appends `event` in clear, as a producer from before encryption wrote it: the content's
+    /// fields under the event's name, registered under the topic's subject for it.
+    pub async fn append_in_clear<E: healthpipe_schemas::Event + serde::Serialize>(
+        &self,
+        topic: &str,
+        event: &E,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let mut schema: Value = serde_json::from_str(E::CONTENT_SCHEMA).unwrap();
+        schema["namespace"] = "healthpipe.events".into();
+        let response = self
+            .http
+            .post(format!(
+                "{}/subjects/{topic}-{}/versions",
+                self.registry_url,
+                E::FULL_NAME
+            ))
+            .json(&json!({"schema": schema.to_string()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "registering the clear schema");
+        let id = response.json::<Value>().await.unwrap()["id"]
+            .as_u64()
+            .unwrap();
+        let parsed = apache_avro::Schema::parse(&schema).unwrap();
+        let value = apache_avro::to_value(event)
+            .unwrap()
+            .resolve(&parsed)
+            .unwrap();
+        let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&parsed)
+            .build()
+            .unwrap();
+        let mut payload = vec![0];
+        payload.extend_from_slice(&u32::try_from(id).unwrap().to_be_bytes());
+        payload.extend(writer.write_value_to_vec(value).unwrap());
+        self.append_payload(topic, event.user_id(), &payload, at)
+            .await;
+    }
+
+    async fn append_payload(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        use rdkafka::producer::{FutureProducer, FutureRecord};
         let producer: FutureProducer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", &self.kafka_brokers)
             .set("acks", "all")
@@ -259,7 +321,7 @@ impl Pipeline {
             .send(
                 FutureRecord::to(topic)
                     .key(key)
-                    .payload(&payload)
+                    .payload(payload)
                     .timestamp(at.timestamp_millis()),
                 Duration::from_secs(10),
             )
@@ -367,6 +429,7 @@ impl Pipeline {
 }
 
 /// A signed-in user of the test gateway.
+#[derive(Clone)]
 pub struct Session {
     pub user_id: String,
     pub token: String,

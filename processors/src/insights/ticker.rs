@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::Pool;
 use healthpipe_crypto::KeyProvider;
-use healthpipe_schemas::{AggregatesUpdated, Topics};
+use healthpipe_schemas::AggregatesUpdated;
 use healthpipe_storage::accounts::keys;
 use healthpipe_storage::projections::ticks;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,7 @@ impl Ticker {
             key_store: crate::runtime::key_store(config, &pool)?,
             pool,
             producer: EventProducer::new(config)?,
-            topic: Topics::with_prefix(&config.topic_prefix).aggregates_updated,
+            topic: config.topics.aggregates_updated.clone(),
             keys: config.key_provider()?,
         })
     }

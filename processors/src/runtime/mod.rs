@@ -16,7 +16,7 @@ mod runner;
 use std::sync::Arc;
 
 use healthpipe_eventlog::GroupHealth;
-use healthpipe_schemas::{EventCodec, Topics};
+use healthpipe_schemas::EventCodec;
 use rdkafka::consumer::Consumer;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -39,7 +39,7 @@ pub async fn run_aggregation(
     config: ProcessorConfig,
     shutdown: CancellationToken,
 ) -> Result<(), ProcessorError> {
-    let topics = Topics::with_prefix(&config.topic_prefix);
+    let topics = config.topics.clone();
     let projection = Aggregation {
         codec: EventCodec::new(&config.registry_url),
         producer: EventProducer::new(&config)?,
@@ -64,7 +64,7 @@ pub async fn run_insights(
     config: ProcessorConfig,
     shutdown: CancellationToken,
 ) -> Result<(), ProcessorError> {
-    let topics = Topics::with_prefix(&config.topic_prefix);
+    let topics = config.topics.clone();
     let projection = Insights::new(&config, &topics)?;
     let mut side = SideTasks::new(&shutdown);
     if let Some(interval) = config.tick_interval {
@@ -152,7 +152,7 @@ async fn consume<P: Projection>(
     health: &Arc<GroupHealth>,
     shutdown: &CancellationToken,
 ) -> Result<(), ProcessorError> {
-    let dead_letter = Topics::with_prefix(&config.topic_prefix).dead_letter;
+    let dead_letter = config.topics.dead_letter.clone();
     let pool = pool(config)?;
     let runner = Runner {
         key_store: key_store(config, &pool)?,

@@ -15,6 +15,7 @@ statement!(DELETE, "keys_delete");
 statement!(NOT_UNDER, "keys_not_under");
 statement!(REWRAP, "keys_rewrap");
 statement!(COUNT_BY_KEK, "keys_count_by_kek");
+statement!(ACCOUNTS_WITHOUT_KEY, "keys_accounts_without_key");
 
 fn provider_error(e: healthpipe_crypto::ProviderError) -> StoreError {
     StoreError::Keys(e.to_string())
@@ -57,6 +58,29 @@ pub async fn get_or_create(
         healthpipe_crypto::Lookup::Key(key) => Ok(key.clone()),
         _ => create(client, provider, user).await,
     }
+}
+
+/// The data keys of `users`, made first for those whose account exists and has none (an
+/// account older than encryption); users without an account (erased) stay gone. One
+/// transaction; the accounts are held while their keys are made, so an erasure at the same
+/// time cannot leave a key behind (see `keys_accounts_without_key.sql`).
+pub async fn keyring_creating_missing(
+    client: &mut deadpool_postgres::Client,
+    provider: &dyn KeyProvider,
+    users: &[Uuid],
+) -> Result<Keyring, StoreError> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| StoreError::from_postgres("begin", &e))?;
+    for row in query(&tx, ACCOUNTS_WITHOUT_KEY, &[&users]).await? {
+        create(&tx, provider, row.get(0)).await?;
+    }
+    let ring = keyring(&tx, provider, users).await?;
+    tx.commit()
+        .await
+        .map_err(|e| StoreError::from_postgres("commit", &e))?;
+    Ok(ring)
 }
 
 /// The data keys of `users`, unwrapped, with the users that have none marked gone. One

@@ -16,6 +16,9 @@ statement!(INSERT_MISSING, "offsets_insert_missing");
 statement!(LOCK, "offsets_lock");
 statement!(ADVANCE, "offsets_advance");
 statement!(LOAD, "offsets_load");
+statement!(ON_TOPIC, "offsets_on_topic");
+statement!(PLACE, "offsets_place");
+statement!(GROUPS_ON, "offsets_groups_on");
 
 /// Locks the rows of `partitions` for this transaction and returns their next offsets.
 pub async fn lock(
@@ -49,4 +52,47 @@ pub async fn load<C: GenericClient>(
 ) -> Result<HashMap<i32, i64>, StoreError> {
     let rows = query(client, LOAD, &[&group, &topic]).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// One group's position in one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub group: String,
+    pub partition: i32,
+    pub next_offset: i64,
+}
+
+/// Every group's position on `topic`, held until `tx` ends (see [`place`]).
+pub async fn on_topic(tx: &Transaction<'_>, topic: &str) -> Result<Vec<Position>, StoreError> {
+    let rows = query(tx, ON_TOPIC, &[&topic]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Position {
+            group: r.get(0),
+            partition: r.get(1),
+            next_offset: r.get(2),
+        })
+        .collect())
+}
+
+/// Sets `group`'s positions on `topic` as given, wherever they stood: for a topic that
+/// replaces another, whose positions were translated message by message.
+pub async fn place(
+    tx: &Transaction<'_>,
+    group: &str,
+    topic: &str,
+    next: &HashMap<i32, i64>,
+) -> Result<(), StoreError> {
+    let (partitions, offsets): (Vec<i32>, Vec<i64>) = next.iter().map(|(p, o)| (*p, *o)).unzip();
+    execute(tx, PLACE, &[&group, &topic, &partitions, &offsets]).await?;
+    Ok(())
+}
+
+/// The groups with positions on `topic`.
+pub async fn groups_on<C: GenericClient>(
+    client: &C,
+    topic: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = query(client, GROUPS_ON, &[&topic]).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }

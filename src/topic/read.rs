@@ -6,19 +6,20 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use healthpipe_config::{EventLogSettings, KeySettings};
 use healthpipe_crypto::{Keyring, LocalKeyProvider};
-use healthpipe_schemas::{EventCodec, Opened, Topics};
+use healthpipe_schemas::{EventCodec, Opened};
 use healthpipe_storage::accounts::keys;
 use healthpipe_storage::audit::{self, TopicRead};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use uuid::Uuid;
+
+use super::{consumer, full_name, partitions, Messages, KAFKA_TIMEOUT};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TopicReadArgs {
@@ -53,7 +54,7 @@ pub async fn read(args: TopicReadArgs, out: &mut impl Write) -> Result<i64> {
     if args.from >= args.to {
         bail!("--from must be before --to");
     }
-    let topic = full_name(&args.event_log.topic_prefix, &args.topic);
+    let topic = full_name(&args.event_log, &args.topic);
     let mut opener = match args.decrypt {
         true => Some(Opener::start(&args, &topic).await?),
         false => None,
@@ -174,95 +175,26 @@ impl Opener {
     }
 }
 
-/// The full name of `topic`: one of [`Topics`] by the name after the prefix
-/// (`user-events`, ...), else as given.
-fn full_name(prefix: &str, topic: &str) -> String {
-    let topics = Topics::with_prefix(prefix);
-    let known = topics.all().into_iter().find(|full| {
-        full.strip_prefix(prefix)
-            .and_then(|rest| rest.strip_prefix('.'))
-            == Some(topic)
-    });
-    known.unwrap_or(topic).to_string()
-}
-
 /// A consumer of every partition of `topic` from the first message at or after `from`.
 async fn assigned(
     event_log: &EventLogSettings,
     topic: &str,
     from: DateTime<Utc>,
 ) -> Result<Messages> {
-    let consumer: BaseConsumer = healthpipe_eventlog::client_config(
-        &event_log.kafka_brokers,
-        &event_log.kafka_security.properties(),
-    )
-    .set(
-        "group.id",
-        format!("healthpipe-topic-read-{}", Uuid::new_v4()),
-    )
-    .set("enable.auto.commit", "false")
-    .set("enable.partition.eof", "true")
-    .create()
-    .context("kafka client")?;
+    let consumer = consumer(event_log, "topic-read")?;
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || -> Result<Messages> {
-        let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
-        let partitions: Vec<i32> = metadata
-            .topics()
-            .iter()
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
-        if partitions.is_empty() {
-            bail!("topic {topic} has no partitions (does it exist?)");
-        }
         let mut wanted = TopicPartitionList::new();
-        for p in &partitions {
-            wanted.add_partition_offset(&topic, *p, Offset::Offset(from.timestamp_millis()))?;
+        for p in partitions(&consumer, &topic)? {
+            wanted.add_partition_offset(&topic, p, Offset::Offset(from.timestamp_millis()))?;
         }
-        let starts = consumer.offsets_for_times(wanted, Duration::from_secs(10))?;
-        consumer.assign(&starts)?;
-        Ok(Messages {
-            consumer,
-            partitions: partitions.len(),
-            ended: Default::default(),
-        })
+        let starts: Vec<(i32, Offset)> = consumer
+            .offsets_for_times(wanted, KAFKA_TIMEOUT)?
+            .elements()
+            .iter()
+            .map(|e| (e.partition(), e.offset()))
+            .collect();
+        Messages::new(consumer, &topic, &starts, &HashMap::new())
     })
     .await?
-}
-
-/// The messages of the assigned partitions up to their ends.
-struct Messages {
-    consumer: BaseConsumer,
-    partitions: usize,
-    ended: std::collections::HashSet<i32>,
-}
-
-impl Messages {
-    /// The next message, `None` once every partition reached its end.
-    async fn next(&mut self) -> Result<Option<rdkafka::message::OwnedMessage>> {
-        while self.ended.len() < self.partitions {
-            match self.consumer.poll(Duration::ZERO) {
-                Some(Ok(message)) => return Ok(Some(message.detach())),
-                Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
-                    self.ended.insert(p);
-                }
-                Some(Err(e)) => return Err(e.into()),
-                None => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-        Ok(None)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_topic_is_named_after_the_prefix_or_given_in_full() {
-        assert_eq!(full_name("hp", "user-events"), "hp.user-events");
-        assert_eq!(full_name("hp", "dead-letter"), "hp.dead-letter");
-        assert_eq!(full_name("hp", "hp.insights"), "hp.insights");
-        assert_eq!(full_name("hp", "someone.elses"), "someone.elses");
-    }
 }
