@@ -2,7 +2,8 @@
 //! TLS unless its URL says `sslmode=disable` (which the local stack's server refuses), and
 //! with `PGSSLROOTCERT` set the server's certificate is verified: a server that shows
 //! another certificate is refused. The gateway and the processors reach Kafka over TLS when
-//! told to (`KAFKA_SECURITY_PROTOCOL=ssl`), through the local stack's TLS listener.
+//! told to (`KAFKA_SECURITY_PROTOCOL=ssl`), through the local stack's TLS listener, and log
+//! in where the broker asks for SASL (`sasl_ssl`, `PLAIN`), through its TLS + SASL listener.
 //!
 //! Neither test changes the process's environment (tests run in parallel, and the Kafka
 //! test's gateway reads `PGSSLROOTCERT`): the PostgreSQL test names its trusted certificate
@@ -83,27 +84,81 @@ async fn connections_to_postgresql_are_encrypted_and_the_server_is_verified() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_gateway_and_the_processor_reach_kafka_over_tls() {
     let stack = common::stack();
-    let tls_brokers = stack
-        .vars
-        .get("STACK_KAFKA_TLS_BROKERS")
-        .expect("the local stack exports its Kafka TLS listener")
-        .clone();
     let security = healthpipe_config::KafkaSecurity {
         kafka_security_protocol: "ssl".into(),
-        kafka_ssl_ca_location: stack.vars.get("STACK_KAFKA_TLS_CA").cloned(),
+        kafka_ssl_ca_location: Some(stack_var(stack, "STACK_KAFKA_TLS_CA")),
         ..Default::default()
     };
-    // Topics are made through the plain listener; everything after goes through TLS.
+    let brokers = stack_var(stack, "STACK_KAFKA_TLS_BROKERS");
+    through_the_listener(stack, &brokers, security).await;
+    // The listener really is TLS: a plain client gets nowhere on it.
+    let plain = healthpipe_config::KafkaSecurity::default();
+    assert!(
+        appends(&brokers, &plain).await.is_err(),
+        "a plaintext client wrote to the TLS listener"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_gateway_and_the_processor_log_in_to_a_kafka_that_asks_for_sasl() {
+    let stack = common::stack();
+    let security = healthpipe_config::KafkaSecurity {
+        kafka_security_protocol: "sasl_ssl".into(),
+        kafka_ssl_ca_location: Some(stack_var(stack, "STACK_KAFKA_TLS_CA")),
+        kafka_sasl_mechanism: Some("PLAIN".into()),
+        kafka_sasl_username: Some(stack_var(stack, "STACK_KAFKA_SASL_USERNAME")),
+        kafka_sasl_password: Some(stack_var(stack, "STACK_KAFKA_SASL_PASSWORD")),
+    };
+    let brokers = stack_var(stack, "STACK_KAFKA_SASL_BROKERS");
+    through_the_listener(stack, &brokers, security.clone()).await;
+    // The listener really asks: a wrong password, or TLS without a login, gets nowhere.
+    let wrong = healthpipe_config::KafkaSecurity {
+        kafka_sasl_password: Some("not the password".into()),
+        ..security.clone()
+    };
+    assert!(
+        appends(&brokers, &wrong).await.is_err(),
+        "a client with a wrong password wrote to the SASL listener"
+    );
+    let tls_only = healthpipe_config::KafkaSecurity {
+        kafka_security_protocol: "ssl".into(),
+        kafka_sasl_mechanism: None,
+        kafka_sasl_username: None,
+        kafka_sasl_password: None,
+        ..security
+    };
+    assert!(
+        appends(&brokers, &tls_only).await.is_err(),
+        "a client without a login wrote to the SASL listener"
+    );
+}
+
+fn stack_var(stack: &common::Stack, name: &str) -> String {
+    stack
+        .vars
+        .get(name)
+        .unwrap_or_else(|| panic!("the local stack exports {name}: run scripts/stack up"))
+        .clone()
+}
+
+/// A gateway and an aggregation processor that reach Kafka only through `brokers` with
+/// `security`: a sync is acknowledged (the listener took it) and aggregated (the processor
+/// read it there). Topics are made through the plain listener.
+async fn through_the_listener(
+    stack: &common::Stack,
+    brokers: &str,
+    security: healthpipe_config::KafkaSecurity,
+) {
     let mut pipeline = common::Pipeline::without_services(&stack.kafka_brokers).await;
     pipeline.base_url = pipeline
         .start_gateway_with(healthpipe_gateway::GatewayConfig {
-            kafka_brokers: tls_brokers.clone(),
+            kafka_brokers: brokers.to_string(),
             kafka_security: security.clone(),
             ..pipeline.gateway_config()
         })
         .await;
     let processor = healthpipe_processors::ProcessorConfig {
-        kafka_brokers: tls_brokers.clone(),
+        kafka_brokers: brokers.to_string(),
         kafka_security: security,
         ..pipeline.processor_config()
     };
@@ -121,11 +176,7 @@ async fn the_gateway_and_the_processor_reach_kafka_over_tls() {
                 "start_date": "2026-11-20T08:00:00Z", "end_date": "2026-11-20T08:30:00Z"}]}),
         )
         .await;
-    assert_eq!(
-        response.status(),
-        200,
-        "a 200 means the TLS listener took it"
-    );
+    assert_eq!(response.status(), 200, "a 200 means the listener took it");
     pipeline
         .wait_for_sql(
             &format!(
@@ -136,24 +187,31 @@ async fn the_gateway_and_the_processor_reach_kafka_over_tls() {
         )
         .await;
     token.cancel();
-    running.await.unwrap().expect("the processor over TLS");
+    running
+        .await
+        .unwrap()
+        .expect("the processor through the listener");
+}
 
-    // The listener really is TLS: a plain client gets nowhere on it.
-    let plain: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &tls_brokers)
-        .set("message.timeout.ms", "3000")
-        .create()
-        .unwrap();
-    let sent = plain
+/// Whether a producer with `security` gets a message onto a topic through `brokers` within
+/// 3 s; the error as text if not.
+async fn appends(brokers: &str, security: &healthpipe_config::KafkaSecurity) -> Result<(), String> {
+    let mut config = rdkafka::ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("message.timeout.ms", "3000");
+    for (key, value) in security.properties() {
+        config.set(key, value);
+    }
+    let producer: rdkafka::producer::FutureProducer = config.create().map_err(|e| e.to_string())?;
+    producer
         .send(
-            rdkafka::producer::FutureRecord::to(&pipeline.topics.user_events)
+            rdkafka::producer::FutureRecord::to(&common::unique("transport"))
                 .key("k")
                 .payload("v"),
             std::time::Duration::from_secs(3),
         )
-        .await;
-    assert!(
-        sent.is_err(),
-        "a plaintext client wrote to the TLS listener"
-    );
+        .await
+        .map(|_| ())
+        .map_err(|(e, _)| e.to_string())
 }
