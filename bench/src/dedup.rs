@@ -24,6 +24,8 @@ use serde_json::json;
 pub struct Prepared {
     pub prefix: String,
     pub samples: u64,
+    /// Where the accounts, and so the users' keys, are.
+    pub accounts_db: String,
 }
 
 /// One side of the comparison: `users` users with `devices` overlapping devices each, for
@@ -91,7 +93,11 @@ pub async fn prepare(
     }
     load::closed_loop(http, &gateway.url, Arc::new(requests), 8).await?;
     gateway.stop().await?;
-    Ok(Prepared { prefix, samples })
+    Ok(Prepared {
+        prefix,
+        samples,
+        accounts_db: accounts_db.to_string(),
+    })
 }
 
 fn request(member: &Member, device: usize, samples: &[GenSample], tz: Tz) -> Request {
@@ -154,7 +160,16 @@ pub async fn pass(
     name: &str,
 ) -> Result<Pass> {
     let db = scratch.database(name).await?;
-    let pass = processor::pass(scratch, http, name, &db, &prepared.prefix, prepared.samples).await;
+    let databases = (db.as_str(), prepared.accounts_db.as_str());
+    let pass = processor::pass(
+        scratch,
+        http,
+        name,
+        databases,
+        &prepared.prefix,
+        prepared.samples,
+    )
+    .await;
     scratch.drop_database(&db).await?;
     pass
 }

@@ -272,12 +272,24 @@ impl Service {
         database_url: &str,
         prefix: &str,
     ) -> Result<Service> {
+        Self::gateway_with(scratch, name, database_url, prefix, &[]).await
+    }
+
+    /// [`Self::gateway`] with more of its environment.
+    pub async fn gateway_with(
+        scratch: &Scratch,
+        name: &str,
+        database_url: &str,
+        prefix: &str,
+        more: &[(&str, String)],
+    ) -> Result<Service> {
         let addr = free_addr()?;
-        let env = [
+        let mut env = vec![
             ("GATEWAY_ADDR", addr.clone()),
             ("DATABASE_URL", database_url.to_string()),
             ("TOPIC_PREFIX", prefix.to_string()),
         ];
+        env.extend(more.iter().cloned());
         let url = format!("http://{addr}");
         Self::spawn(
             scratch,
@@ -290,11 +302,13 @@ impl Service {
         .await
     }
 
-    /// `healthpipe process aggregation` in consumer group `group`, with its metrics served.
+    /// `healthpipe process aggregation` in consumer group `group`, with its metrics served,
+    /// writing to `database_url` with the users' keys from `key_store` (the database the
+    /// gateway made the accounts in: a processor into an empty database has none there).
     pub async fn processor(
         scratch: &Scratch,
         name: &str,
-        database_url: &str,
+        (database_url, key_store): (&str, &str),
         prefix: &str,
         group: &str,
     ) -> Result<Service> {
@@ -302,6 +316,7 @@ impl Service {
         let env = [
             ("METRICS_ADDR", addr.clone()),
             ("DATABASE_URL", database_url.to_string()),
+            ("KEY_STORE_DATABASE_URL", key_store.to_string()),
             ("TOPIC_PREFIX", prefix.to_string()),
             ("CONSUMER_GROUP", group.to_string()),
             ("BATCH_MAX_MESSAGES", scratch.processor_batch.to_string()),

@@ -94,7 +94,7 @@ pub async fn level(
     let mut processor = Service::processor(
         scratch,
         &format!("processor-{label}-setup"),
-        &db,
+        (&db, &db),
         &prefix,
         &group,
     )
@@ -145,7 +145,7 @@ pub async fn level(
         let mut processor = Service::processor(
             scratch,
             &format!("processor-{label}-{run}"),
-            &db,
+            (&db, &db),
             &prefix,
             &group,
         )

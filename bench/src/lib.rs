@@ -30,6 +30,7 @@ mod queries;
 mod realistic;
 mod report;
 mod run;
+mod sealing;
 mod workload;
 
 use std::path::{Path, PathBuf};

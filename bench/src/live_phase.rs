@@ -125,8 +125,14 @@ pub async fn run(
     population::recompute_everything(stack, main_db, prefix, &year_members).await?;
 
     let group = format!("{prefix}-processor-pass1");
-    let mut processor =
-        Service::processor(scratch, "processor-live", main_db, prefix, &group).await?;
+    let mut processor = Service::processor(
+        scratch,
+        "processor-live",
+        (main_db, main_db),
+        prefix,
+        &group,
+    )
+    .await?;
     let topic = Topics::with_prefix(prefix).user_events;
     let setup = Instant::now();
     let backlog = topic_messages(&stack.brokers, &topic).await? as f64;

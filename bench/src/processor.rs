@@ -36,20 +36,21 @@ pub struct Pass {
     pub cpu: Vec<(String, f64)>,
 }
 
-/// Starts a processor in a new group on `prefix` writing to `database_url`, waits until it
-/// has applied every message of the topic, and stops it. `samples` is what the topic holds.
+/// Starts a processor in a new group on `prefix` writing to `database_url` (with the keys
+/// of `key_store`), waits until it has applied every message of the topic, and stops it.
+/// `samples` is what the topic holds.
 pub async fn pass(
     scratch: &Scratch,
     http: &reqwest::Client,
     name: &str,
-    database_url: &str,
+    databases: (&str, &str),
     prefix: &str,
     samples: u64,
 ) -> Result<Pass> {
     let topic = Topics::with_prefix(prefix).user_events;
     let messages = topic_messages(&scratch.stack.brokers, &topic).await? as f64;
     let group = format!("{prefix}-{name}");
-    let mut processor = Service::processor(scratch, name, database_url, prefix, &group).await?;
+    let mut processor = Service::processor(scratch, name, databases, prefix, &group).await?;
     let idle_rss = processor.idle_rss;
     let cpu_before = cpu::snapshot(&[(processor.pid(), "processor")]);
     let drained = drain(

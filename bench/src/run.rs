@@ -14,6 +14,7 @@ use serde_json::json;
 use super::env::{scrape, Scratch, Service};
 use super::load;
 use super::report::{number, quantile, Check, Clock, Figure, Report};
+use super::sealing;
 use super::workload::{self as wl, Workload, WorkloadSpec};
 use super::Sizes;
 use super::{cpu, decode, dedup, gateway, growth, live_phase, population, processor};
@@ -168,7 +169,7 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
             scratch,
             &http,
             "processor-pass1",
-            &main_db,
+            (&main_db, &main_db),
             &prefix,
             accepted,
         )
@@ -180,7 +181,7 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
             scratch,
             &http,
             &format!("processor-pass{}", r + 1),
-            &db,
+            (&db, &main_db),
             &prefix,
             accepted,
         )
@@ -239,7 +240,7 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
                 scratch,
                 &http,
                 &format!("processor-replay{}", r + 1),
-                &url,
+                (&url, &main_db),
                 &prefix,
                 accepted,
             )
@@ -304,6 +305,18 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
         growth::figures(scratch, sizes, &http, &mut report).await?;
         clock.lap("figure 10");
     }
+    if sizes.wants(11) {
+        sealing::figure(
+            scratch,
+            sizes,
+            &http,
+            &mut report,
+            &workload.uploads,
+            &specs,
+        )
+        .await?;
+        clock.lap("figure 11");
+    }
     report.timings = clock.laps;
     report.notes.push(format!(
         "measured on a shared {}-core machine that other developers use at the same time; each figure is the median of {} runs with the range in brackets",
@@ -315,7 +328,7 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
 
 /// Samples the gateway appended to Kafka (retries answered from the idempotency store are
 /// acknowledged but not appended again).
-async fn accepted_samples(http: &reqwest::Client, gateway: &str) -> Result<u64> {
+pub(crate) async fn accepted_samples(http: &reqwest::Client, gateway: &str) -> Result<u64> {
     let metrics = scrape(http, &format!("{gateway}/metrics")).await?;
     Ok(metrics
         .get("healthpipe_gateway_samples_total{outcome=\"accepted\"}")

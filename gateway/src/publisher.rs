@@ -23,6 +23,8 @@ pub struct Publisher {
     codec: EventCodec,
     pub topics: Topics,
     timeout: Duration,
+    /// Events in clear instead of sealed: only in the benchmark's build, when told to.
+    in_clear: bool,
 }
 
 impl Publisher {
@@ -46,6 +48,7 @@ impl Publisher {
             codec: EventCodec::new(&config.registry_url),
             topics: config.topics.clone(),
             timeout: config.produce_timeout,
+            in_clear: unsealed_for_benchmarks(),
         })
     }
     /// Appends one event; see `publish`.
@@ -78,12 +81,12 @@ impl Publisher {
     /// against the largest event the log takes: retrying one it can never take is
     /// pointless (413, not 503).
     pub async fn encode<E: Event>(&self, event: &E, key: &DataKey) -> Result<Vec<u8>, ApiError> {
-        let payload = self
-            .codec
-            .encode(&self.topics.user_events, event, key)
-            .await
-            .map_err(codec_error)?;
-        self.check_size(payload)
+        let topic = &self.topics.user_events;
+        let payload = match self.in_clear {
+            false => self.codec.encode(topic, event, key).await,
+            true => self.codec.encode_in_clear(topic, event).await,
+        };
+        self.check_size(payload.map_err(codec_error)?)
     }
 
     /// An erasure as the log stores it: in clear, as there is no key left to seal with.
@@ -153,4 +156,20 @@ fn codec_error(e: CodecError) -> ApiError {
     } else {
         ApiError::Internal(e.to_string())
     }
+}
+
+/// Whether this is the benchmark's build, told to write events in clear to measure what
+/// sealing costs (see the `unsealed-for-benchmarks` feature).
+#[cfg(feature = "unsealed-for-benchmarks")]
+fn unsealed_for_benchmarks() -> bool {
+    let in_clear = std::env::var("HEALTHPIPE_BENCH_UNSEALED").as_deref() == Ok("1");
+    if in_clear {
+        tracing::warn!("HEALTHPIPE_BENCH_UNSEALED=1: this benchmark build writes events in clear");
+    }
+    in_clear
+}
+
+#[cfg(not(feature = "unsealed-for-benchmarks"))]
+fn unsealed_for_benchmarks() -> bool {
+    false
 }

@@ -133,6 +133,31 @@ impl EventCodec {
             .map_err(|e| encode_error(E::FULL_NAME, e))
     }
 
+    /// Encodes `event` in clear, as producers wrote it before encryption (the content's
+    /// fields under the event's name, registered under `<topic>-<full name>`). Only for
+    /// tests and the benchmark's comparison with encryption off: services never write it.
+    pub async fn encode_in_clear<E: Event>(
+        &self,
+        topic: &str,
+        event: &E,
+    ) -> Result<Vec<u8>, CodecError> {
+        if !E::CONTENT_SCHEMA.contains(CONTENT_NAMESPACE) {
+            return Err(CodecError::Encode {
+                record: E::FULL_NAME,
+                reason: format!("its content schema does not say {CONTENT_NAMESPACE}"),
+            });
+        }
+        let schema = E::CONTENT_SCHEMA.replace(CONTENT_NAMESPACE, EVENTS_NAMESPACE);
+        let strategy = SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
+            topic.to_string(),
+            SuppliedSchema::new(Some(E::FULL_NAME.to_string()), SchemaType::Avro, schema),
+        );
+        self.encoder
+            .encode_struct(event, &strategy)
+            .await
+            .map_err(|e| encode_error(E::FULL_NAME, e))
+    }
+
     /// Encodes the one event that is not sealed, an erasure (there is no key left).
     pub async fn encode_erasure(
         &self,
@@ -494,6 +519,10 @@ fn content_strategy<E: Event>() -> SubjectNameStrategy {
         E::CONTENT_SCHEMA.to_string(),
     ))
 }
+
+/// The namespace line of the content schemas, and of the events' (clear) ones.
+const CONTENT_NAMESPACE: &str = r#""namespace": "healthpipe.content""#;
+const EVENTS_NAMESPACE: &str = r#""namespace": "healthpipe.events""#;
 
 fn strategy<E: Event>(topic: &str) -> SubjectNameStrategy {
     SubjectNameStrategy::TopicRecordNameStrategyWithSchema(

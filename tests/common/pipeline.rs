@@ -264,42 +264,18 @@ impl Pipeline {
         self.append_payload(topic, key, &payload, at).await;
     }
 
-    /// Appends `event` in clear, as a producer from before encryption wrote it: the content's
-    /// fields under the event's name, registered under the topic's subject for it.
-    pub async fn append_in_clear<E: healthpipe_schemas::Event + serde::Serialize>(
+    /// Appends `event` in clear, as a producer from before encryption wrote it.
+    pub async fn append_in_clear<E: healthpipe_schemas::Event>(
         &self,
         topic: &str,
         event: &E,
         at: chrono::DateTime<chrono::Utc>,
     ) {
-        let mut schema: Value = serde_json::from_str(E::CONTENT_SCHEMA).unwrap();
-        schema["namespace"] = "healthpipe.events".into();
-        let response = self
-            .http
-            .post(format!(
-                "{}/subjects/{topic}-{}/versions",
-                self.registry_url,
-                E::FULL_NAME
-            ))
-            .json(&json!({"schema": schema.to_string()}))
-            .send()
+        let codec = healthpipe_schemas::EventCodec::new(&self.registry_url);
+        let payload = codec
+            .encode_in_clear(topic, event)
             .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "registering the clear schema");
-        let id = response.json::<Value>().await.unwrap()["id"]
-            .as_u64()
-            .unwrap();
-        let parsed = apache_avro::Schema::parse(&schema).unwrap();
-        let value = apache_avro::to_value(event)
-            .unwrap()
-            .resolve(&parsed)
-            .unwrap();
-        let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&parsed)
-            .build()
-            .unwrap();
-        let mut payload = vec![0];
-        payload.extend_from_slice(&u32::try_from(id).unwrap().to_be_bytes());
-        payload.extend(writer.write_value_to_vec(value).unwrap());
+            .expect("event encodes");
         self.append_payload(topic, event.user_id(), &payload, at)
             .await;
     }
