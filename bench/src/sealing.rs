@@ -7,14 +7,15 @@
 //! free text sealed either way.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use chrono_tz::Tz;
-use healthpipe_crypto::Keyring;
 use healthpipe_schemas::{EventCodec, Topics, Written};
+use rdkafka::Message;
 use serde_json::json;
 
-use super::env::{Scratch, Service};
+use super::env::{watermarks, Scratch, Service};
 use super::gateway;
 use super::load::{self, Request};
 use super::population;
@@ -64,16 +65,20 @@ impl Side {
         })
     }
 
-    /// Whether its gateway wrote the first samples of its topic sealed.
+    /// Whether its gateway wrote its topic's first message sealed.
     async fn writes_sealed(&self, scratch: &Scratch) -> Result<bool> {
+        let stack = &scratch.stack;
         let topic = Topics::with_prefix(&self.prefix).user_events;
-        let captured = gateway::capture(&scratch.stack, &topic, 1, &Keyring::default()).await?;
-        let first = captured.first().context("no samples on the topic")?;
-        let codec = EventCodec::new(&scratch.stack.registry_url);
-        Ok(match codec.written(&first.payload).await? {
+        let ends = watermarks(&stack.brokers, &topic).await?;
+        let consumer = gateway::assigned_consumer(stack, &topic, &ends)?;
+        let first = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .context("no message on the topic within 30 s")??;
+        let codec = EventCodec::new(&stack.registry_url);
+        Ok(match codec.written(first.payload().unwrap_or_default()).await? {
             Written::Sealed { .. } => true,
             Written::InClear(_) => false,
-            Written::Erasure => bail!("an erasure where samples were expected"),
+            Written::Erasure => bail!("an erasure where an account's events were expected"),
         })
     }
 }
