@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use chrono_tz::Tz;
-use healthpipe_schemas::{EventCodec, Topics, Written};
+use healthpipe_schemas::{Event, EventCodec, SamplesRecorded, Topics, Written};
 use rdkafka::Message;
 use serde_json::json;
 
@@ -65,21 +65,28 @@ impl Side {
         })
     }
 
-    /// Whether its gateway wrote its topic's first message sealed.
+    /// Whether its gateway wrote the samples sealed: the first `SamplesRecorded` of its
+    /// topic tells (the bench announces the accounts itself, always sealed).
     async fn writes_sealed(&self, scratch: &Scratch) -> Result<bool> {
         let stack = &scratch.stack;
         let topic = Topics::with_prefix(&self.prefix).user_events;
         let ends = watermarks(&stack.brokers, &topic).await?;
         let consumer = gateway::assigned_consumer(stack, &topic, &ends)?;
-        let first = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
-            .await
-            .context("no message on the topic within 30 s")??;
         let codec = EventCodec::new(&stack.registry_url);
-        Ok(match codec.written(first.payload().unwrap_or_default()).await? {
-            Written::Sealed { .. } => true,
-            Written::InClear(_) => false,
-            Written::Erasure => bail!("an erasure where an account's events were expected"),
-        })
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+                .await
+                .context("no samples on the topic within 30 s")??;
+            let payload = message.payload().unwrap_or_default();
+            if codec.record_name(payload).await? != SamplesRecorded::FULL_NAME {
+                continue;
+            }
+            return Ok(match codec.written(payload).await? {
+                Written::Sealed { .. } => true,
+                Written::InClear(_) => false,
+                Written::Erasure => bail!("an erasure named SamplesRecorded"),
+            });
+        }
     }
 }
 
