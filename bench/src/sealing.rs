@@ -142,7 +142,7 @@ pub async fn figure(
                 0 => side.db.clone(),
                 _ => {
                     scratch
-                        .database(&format!("{}-pass{}", side.label, run + 1))
+                        .database(&format!("{}_pass{}", side.label, run + 1))
                         .await?
                 }
             };
