@@ -42,6 +42,16 @@ pub enum Command {
     /// Reading the topics.
     #[command(subcommand)]
     Topic(Topic),
+    /// Clinicians' accounts, made by an operator.
+    #[command(subcommand)]
+    Providers(Providers),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Providers {
+    /// Make a provider account (a password is printed once), or verify an existing one
+    /// again with its organisation (DATABASE_URL).
+    Add(crate::providers::ProvidersAddArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,7 +131,8 @@ impl Cli {
             | Command::Demo(_)
             | Command::DeadLetter(_)
             | Command::Keys(_)
-            | Command::Topic(_) => LogFormat::Text,
+            | Command::Topic(_)
+            | Command::Providers(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -151,6 +162,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::DeadLetter(DeadLetter::Redrive(args)) => redrive(args).await,
         Command::Keys(Keys::Rotate(args)) => crate::keys::rotate(args).await,
+        Command::Providers(Providers::Add(args)) => crate::providers::add(args).await,
         Command::Topic(Topic::Read(args)) => {
             let printed = crate::topic::read(*args, &mut std::io::stdout().lock()).await?;
             eprintln!("{printed} messages");

@@ -265,6 +265,8 @@ async fn start_gateway(
         trusted_proxies: Vec::new(),
         keys: keys.clone(),
         kafka_security: Default::default(),
+        projection_group: "healthpipe-aggregation".into(),
+        projection_wait: Duration::from_secs(10),
     };
     let state = Arc::new(healthpipe_gateway::AppState::connect(config).await?);
     tokio::spawn(healthpipe_gateway::serve_listener(

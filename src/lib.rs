@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod keys;
 pub mod progress;
+pub mod providers;
 pub mod telemetry;
 pub mod topic;
 pub mod topics;

@@ -7,14 +7,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::io::Read;
 use std::time::Duration;
 
 use common::seeded::connect;
 use common::services::Service;
-use common::{repo_root, unique, Pipeline, Session};
+use common::{unique, Pipeline, Session};
 use serde_json::{json, Value};
 
 const FILES: [&str; 7] = [
@@ -94,18 +92,6 @@ fn lines(bytes: &[u8]) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn python() -> PathBuf {
-    let python = std::env::var_os("HEALTHPIPE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".stack/tools/venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} is missing: run `bash tests/clients/install` (scripts/test does)",
-        python.display()
-    );
-    python
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -200,20 +186,9 @@ async fn the_export_holds_every_record_of_the_user_and_nothing_of_anyone_else() 
     // The FHIR Bundle: valid R4, the Patient, one Observation per sample with blood pressure
     // taken together as one panel (3 panels and one lone systolic: 16 samples, 13 entries).
     let bundle = &files["fhir/bundle.json"];
-    let mut child = Command::new(python())
-        .arg(repo_root().join("tests/clients/fhir_validate.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the validator starts");
-    child.stdin.take().unwrap().write_all(bundle).unwrap();
-    let validated = child.wait_with_output().unwrap();
-    assert!(
-        validated.status.success(),
-        "the export's Bundle does not validate: {}",
-        String::from_utf8_lossy(&validated.stderr)
-    );
+    if let Err(complaint) = common::fhir::validate_bundle(bundle) {
+        panic!("the export's Bundle does not validate: {complaint}");
+    }
     let bundle: Value = serde_json::from_slice(bundle).unwrap();
     let entries = bundle["entry"].as_array().unwrap();
     assert_eq!(entries[0]["resource"]["resourceType"], "Patient");

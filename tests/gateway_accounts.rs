@@ -478,22 +478,24 @@ async fn the_profile_can_be_read_and_changed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_provider_is_refused_the_user_endpoints_with_403() {
     let pipeline = Pipeline::without_processor().await;
+    // Sign-up makes user accounts only: a provider is made by an operator.
     let email = format!("{}@example.org", unique("provider"));
     let response = sign_up(
         &pipeline,
         json!({"email": email, "password": PASSWORD, "name": "Dr P", "role": "provider"}),
     )
     .await;
-    assert_eq!(response.status(), 201);
-    assert_eq!(response.json::<Value>().await.unwrap()["role"], "provider");
-    let token: String = sign_in(&pipeline, &pipeline.http, &email, PASSWORD)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(response.status(), 422);
+    let message = response.json::<Value>().await.unwrap()["message"].to_string();
+    assert!(message.contains("healthpipe providers add"), "{message}");
+    assert_eq!(
+        sign_in(&pipeline, &pipeline.http, &email, PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    let (provider, _) = pipeline.new_provider("Clinic").await;
+    let token = provider.token;
     let device = uuid::Uuid::new_v4();
     let http = &pipeline.http;
     let requests = [

@@ -55,6 +55,7 @@ pub mod ranking;
 pub mod role;
 pub mod sample;
 pub mod sample_type;
+pub mod sharing;
 mod time;
 pub mod units;
 pub mod validation;

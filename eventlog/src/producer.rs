@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::future_producer::Delivery;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::util::Timeout;
@@ -127,12 +128,13 @@ impl DurableProducer {
     }
 
     /// Sends `record` and waits for the broker's acknowledgement (`queue_timeout` bounds
-    /// the wait for room in the local queue; `message.timeout.ms` the delivery).
+    /// the wait for room in the local queue; `message.timeout.ms` the delivery); where it
+    /// went.
     pub async fn send<K, P>(
         &self,
         record: FutureRecord<'_, K, P>,
         queue_timeout: Duration,
-    ) -> Result<(), KafkaError>
+    ) -> Result<Delivery, KafkaError>
     where
         K: rdkafka::message::ToBytes + ?Sized,
         P: rdkafka::message::ToBytes + ?Sized,
@@ -145,9 +147,9 @@ impl DurableProducer {
             .send(record, Timeout::After(queue_timeout))
             .await
         {
-            Ok(_) => {
+            Ok(delivery) => {
                 lock(&client.health).deliveries.progressed();
-                Ok(())
+                Ok(delivery)
             }
             Err((e, _)) => {
                 // No progress since the send: the stall runs from there.

@@ -9,6 +9,7 @@ use healthpipe_domain::Role;
 use healthpipe_schemas::{UserErased, UserRegistered, UserTimeZoneChanged};
 use healthpipe_storage::accounts::users::{self, User};
 use healthpipe_storage::accounts::{keys, outbox as outbox_store, sessions};
+use healthpipe_storage::sharing::access;
 use serde::Deserialize;
 use uuid::Uuid;
 use warp::http::StatusCode;
@@ -57,7 +58,8 @@ pub struct ProfilePatch {
     pub timezone: Option<String>,
 }
 
-/// Role: none (anyone may sign up). 201, 409 for a taken email, 422 for invalid fields.
+/// Role: none (anyone may sign up, as a user: `role`, if given, must be `user`). 201, 409
+/// for a taken email, 422 for invalid fields.
 pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Reply, ApiError> {
     if !body.email.contains('@')
         || body.email.contains('\0')
@@ -75,12 +77,15 @@ pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Rep
     }
     let name = check_name(&body.name)?;
     let timezone = parse_timezone(body.timezone.as_deref().unwrap_or("UTC"))?;
-    let role: Role = body
-        .role
-        .as_deref()
-        .unwrap_or(Role::User.as_str())
-        .parse()
-        .map_err(|e| ApiError::Unprocessable(format!("role: {e}")))?;
+    // Provider accounts are made by an operator (`healthpipe providers add`), never here.
+    let role = Role::User;
+    if body.role.as_deref().is_some_and(|r| r != role.as_str()) {
+        return Err(ApiError::Unprocessable(
+            "role: sign-up makes user accounts only; provider accounts are made by an \
+             operator (healthpipe providers add)"
+                .into(),
+        ));
+    }
     let password_hash = auth::hash_password(&state.password_hashing, body.password).await?;
     let user = User {
         id: auth::new_id(),
@@ -236,6 +241,7 @@ pub async fn delete_me(
     let payload = state.publisher.encode_erasure(&event).await?;
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
+    access::erase_owner(&tx, user.id).await?;
     // The account before its key: a `topic reencrypt` making keys for older accounts holds
     // the account row while it does (see `keys::keyring_creating_missing`).
     if !users::delete(&tx, user.id).await? {
@@ -254,9 +260,10 @@ pub async fn delete_me(
                 "your data key: every event of yours in the event log is unreadable from now on",
                 "your account, sessions and devices",
                 "your pending requests and their idempotency records",
+                "the access log of your shares",
             ],
             "removed_shortly": [
-                "your samples, aggregates, insights and acknowledgements, as the processors apply the erasure (seconds)",
+                "your samples, aggregates, insights, acknowledgements and shares, as the processors apply the erasure (seconds)",
             ],
         })),
         StatusCode::ACCEPTED,

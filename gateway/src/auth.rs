@@ -75,7 +75,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .to_string()
 });
 
-fn new_salt() -> SaltString {
+pub(crate) fn new_salt() -> SaltString {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     SaltString::encode_b64(&bytes).expect("16 bytes make a valid salt")

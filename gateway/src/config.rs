@@ -46,6 +46,12 @@ pub struct GatewayConfig {
     /// `KAFKA_SECURITY_PROTOCOL` (default `plaintext`), `KAFKA_SSL_CA_LOCATION`,
     /// `KAFKA_SASL_*`: how the producer reaches Kafka.
     pub kafka_security: KafkaSecurity,
+    /// `PROJECTION_GROUP`, default `healthpipe-aggregation`: the consumer group of the
+    /// aggregation processor, whose stored positions tell when a share change is applied.
+    pub projection_group: String,
+    /// `PROJECTION_WAIT_MS`, default 10000: how long a share change waits for the processor
+    /// to apply it before answering 503 (the change is saved and applies shortly).
+    pub projection_wait: Duration,
 }
 
 /// The gateway's environment, as clap declares and documents it.
@@ -84,6 +90,17 @@ struct Settings {
     trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     keys: KeySettings,
+    /// The aggregation processor's consumer group: a share change is answered once its
+    /// stored position passed the change's event.
+    #[arg(
+        long,
+        env = "PROJECTION_GROUP",
+        default_value = "healthpipe-aggregation"
+    )]
+    projection_group: String,
+    /// How long a share change waits for the processor to apply it, in milliseconds.
+    #[arg(long, env = "PROJECTION_WAIT_MS", default_value_t = 10_000)]
+    projection_wait_ms: u64,
 }
 
 impl From<Settings> for GatewayConfig {
@@ -106,6 +123,8 @@ impl From<Settings> for GatewayConfig {
             password_hashes: s.password_hashes.into(),
             trusted_proxies: s.trusted_proxies,
             keys: s.keys,
+            projection_group: s.projection_group,
+            projection_wait: Duration::from_millis(s.projection_wait_ms),
         }
     }
 }
@@ -128,6 +147,8 @@ impl std::fmt::Debug for GatewayConfig {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("keys", &self.keys)
             .field("kafka_security", &self.kafka_security)
+            .field("projection_group", &self.projection_group)
+            .field("projection_wait", &self.projection_wait)
             .finish()
     }
 }

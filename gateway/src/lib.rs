@@ -17,6 +17,7 @@
 //! `error` alone. Handlers parse, build the domain values, call the store, publish.
 
 mod accounts;
+mod applied;
 mod auth;
 mod config;
 mod devices;
@@ -29,9 +30,12 @@ mod insights;
 mod login_guard;
 mod metrics;
 mod outbox;
+pub mod providers;
 mod publisher;
 mod query;
 mod routes;
+mod shared;
+mod shares;
 mod sync;
 
 use healthpipe_crypto::{DataKey, KeyProvider, LocalKeyProvider};

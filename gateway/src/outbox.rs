@@ -39,17 +39,18 @@ pub async fn record<E: Event>(
     Ok(())
 }
 
-/// Appends the user's pending events, oldest first, and deletes them once acknowledged.
-/// Fails with a 503 that says the change is saved when Kafka cannot take them now.
-pub async fn drain(state: &AppState, user: Uuid) -> Result<(), ApiError> {
+/// Appends the user's pending events, oldest first, and deletes them once acknowledged;
+/// where they went (partition, offset). Fails with a 503 that says the change is saved when
+/// Kafka cannot take them now.
+pub async fn drain(state: &AppState, user: Uuid) -> Result<Vec<(i32, i64)>, ApiError> {
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
     let pending = outbox::lock_user(&tx, user).await?;
     if pending.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let payloads: Vec<&[u8]> = pending.iter().map(|p| p.payload.as_slice()).collect();
-    state
+    let positions = state
         .publisher
         .append(&user.to_string(), &payloads)
         .await
@@ -62,7 +63,7 @@ pub async fn drain(state: &AppState, user: Uuid) -> Result<(), ApiError> {
     let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
     outbox::delete(&tx, &ids).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(positions)
 }
 
 /// Appends, every [`RELAY_EVERY`], the events that requests left behind (older than the
@@ -84,7 +85,7 @@ pub async fn relay(state: Arc<AppState>) {
         };
         for user in users {
             match drain(&state, user).await {
-                Ok(()) => tracing::info!(%user, "outbox relay appended events a request left"),
+                Ok(_) => tracing::info!(%user, "outbox relay appended events a request left"),
                 Err(e) => tracing::warn!(%user, error = %e, "outbox relay could not append"),
             }
         }

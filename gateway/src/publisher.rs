@@ -74,7 +74,7 @@ impl Publisher {
         for event in events {
             payloads.push(self.encode(event, key).await?);
         }
-        self.append(user_id, &payloads).await
+        self.append(user_id, &payloads).await.map(|_| ())
     }
 
     /// `event` as the log stores it (sealed with `key`, Confluent wire format), checked
@@ -112,12 +112,12 @@ impl Publisher {
     }
 
     /// Appends encoded events to the per-user stream under `user_id`, in order, and waits
-    /// for the broker's acknowledgement of each.
+    /// for the broker's acknowledgement of each; where each went (partition, offset).
     pub async fn append(
         &self,
         user_id: &str,
         payloads: &[impl AsRef<[u8]>],
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<(i32, i64)>, ApiError> {
         let topic = &self.topics.user_events;
         let started = Instant::now();
         let deliveries = payloads.iter().map(|payload| {
@@ -128,15 +128,17 @@ impl Publisher {
         });
         let result = try_join_all(deliveries).await;
         metrics::PRODUCE_SECONDS.observe(started.elapsed().as_secs_f64());
-        result.map(|_| ()).map_err(|e| {
-            tracing::warn!(error = %e, "kafka did not acknowledge the append");
-            ApiError::Unavailable {
+        result
+            .map(|deliveries| deliveries.iter().map(|d| (d.partition, d.offset)).collect())
+            .map_err(|e| {
+                tracing::warn!(error = %e, "kafka did not acknowledge the append");
+                ApiError::Unavailable {
                 reason:
                     "the event log did not acknowledge the write in time; nothing was stored, retry"
                         .into(),
                 retry_after_secs: 1,
             }
-        })
+            })
     }
 
     /// Whether the producer is usable (no network round trip: readiness must answer within

@@ -15,7 +15,9 @@ use warp::{Filter, Rejection, Reply};
 use crate::auth::{with_role, with_user};
 use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
-use crate::{accounts, devices, explain, export, insights, metrics, query, sync, AppState};
+use crate::{
+    accounts, devices, explain, export, insights, metrics, query, shared, shares, sync, AppState,
+};
 
 /// Limit for every small JSON body (accounts, devices, sample deletions).
 pub const SMALL_BODY_BYTES: u64 = 64 * 1024;
@@ -40,6 +42,13 @@ const ROUTE_TABLE: &[(&str, &str)] = &[
     ("/api/v1/summary", "GET"),
     ("/api/v1/insights", "GET"),
     ("/api/v1/insights/{id}/acknowledge", "POST"),
+    ("/api/v1/shares", "GET, POST"),
+    ("/api/v1/shares/{id}", "DELETE"),
+    ("/api/v1/shares/{id}/access-log", "GET"),
+    ("/api/v1/shared", "GET"),
+    ("/api/v1/shared/redeem", "POST"),
+    ("/api/v1/shared/{id}/aggregates", "GET"),
+    ("/api/v1/shared/{id}/fhir", "GET"),
     ("/api/v1/openapi.json", "GET"),
     ("/healthz", "GET"),
     ("/readyz", "GET"),
@@ -65,7 +74,7 @@ pub fn routes(
     let create_session = warp::post()
         .and(api.and(warp::path!("sessions")))
         .and(st.clone())
-        .and(client)
+        .and(client.clone())
         .and(json_body(body_timeout))
         .and_then(|s, a, b| async move { respond(accounts::create_session(s, a, b).await) });
     let delete_session = warp::delete()
@@ -153,6 +162,59 @@ pub fn routes(
         .and(plain_user.clone())
         .and_then(|id, s, u| async move { respond(insights::acknowledge(s, u, id).await) });
 
+    // Sharing: the owner's side (role user), then the clinician's (role provider, checked in
+    // the handler so that a refusal is recorded in the access log).
+    let create_share = warp::post()
+        .and(api.and(warp::path!("shares")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(json_body(body_timeout))
+        .and_then(|s, u, b| async move { respond(shares::create(s, u, b).await) });
+    let list_shares = warp::get()
+        .and(api.and(warp::path!("shares")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and_then(|s, u| async move { respond(shares::list(s, u).await) });
+    let revoke_share = warp::delete()
+        .and(api.and(warp::path!("shares" / Uuid)))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and_then(|id, s, u| async move { respond(shares::revoke(s, u, id).await) });
+    let share_access_log = warp::get()
+        .and(api.and(warp::path!("shares" / Uuid / "access-log")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and_then(|id, s, u| async move { respond(shares::access_log(s, u, id).await) });
+    let redeem_share = warp::post()
+        .and(api.and(warp::path!("shared" / "redeem")))
+        .and(st.clone())
+        .and(user.clone())
+        .and(client.clone())
+        .and(json_body(body_timeout))
+        .and_then(|s, u, a, b| async move { respond(shared::redeem(s, u, a, b).await) });
+    let list_shared = warp::get()
+        .and(api.and(warp::path!("shared")))
+        .and(st.clone())
+        .and(user.clone())
+        .and(client.clone())
+        .and_then(|s, u, a| async move { respond(shared::list(s, u, a).await) });
+    let shared_aggregates = warp::get()
+        .and(api.and(warp::path!("shared" / Uuid / "aggregates")))
+        .and(st.clone())
+        .and(user.clone())
+        .and(client.clone())
+        .and(warp::query::<query::Params>())
+        .and_then(
+            |id, s, u, a, q| async move { respond(shared::aggregates(s, u, a, id, q).await) },
+        );
+    let shared_fhir = warp::get()
+        .and(api.and(warp::path!("shared" / Uuid / "fhir")))
+        .and(st.clone())
+        .and(user.clone())
+        .and(client.clone())
+        .and(warp::query::<query::Params>())
+        .and_then(|id, s, u, a, q| async move { respond(shared::fhir(s, u, a, id, q).await) });
+
     let healthz = warp::get()
         .and(warp::path!("healthz"))
         .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})).into_response());
@@ -189,6 +251,14 @@ pub fn routes(
         summary.boxed(),
         list_insights.boxed(),
         acknowledge_insight.boxed(),
+        create_share.boxed(),
+        list_shares.boxed(),
+        revoke_share.boxed(),
+        share_access_log.boxed(),
+        redeem_share.boxed(),
+        list_shared.boxed(),
+        shared_aggregates.boxed(),
+        shared_fhir.boxed(),
         healthz.boxed(),
         readyz.boxed(),
         metrics_route.boxed(),
@@ -278,6 +348,13 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "summary"] => "/api/v1/summary",
         ["api", "v1", "insights"] => "/api/v1/insights",
         ["api", "v1", "insights", _, "acknowledge"] => "/api/v1/insights/{id}/acknowledge",
+        ["api", "v1", "shares"] => "/api/v1/shares",
+        ["api", "v1", "shares", _] => "/api/v1/shares/{id}",
+        ["api", "v1", "shares", _, "access-log"] => "/api/v1/shares/{id}/access-log",
+        ["api", "v1", "shared"] => "/api/v1/shared",
+        ["api", "v1", "shared", "redeem"] => "/api/v1/shared/redeem",
+        ["api", "v1", "shared", _, "aggregates"] => "/api/v1/shared/{id}/aggregates",
+        ["api", "v1", "shared", _, "fhir"] => "/api/v1/shared/{id}/fhir",
         ["api", "v1", "openapi.json"] => "/api/v1/openapi.json",
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",

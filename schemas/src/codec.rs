@@ -89,6 +89,14 @@ static CURRENT_SAMPLES_FORM: LazyLock<Option<String>> = LazyLock::new(|| {
         .map(|s| s.canonical_form())
 });
 
+/// The same fields under the event's name: a `SamplesRecorded` written in clear before
+/// encryption, whose binary encoding is the content's.
+static CLEAR_SAMPLES_FORM: LazyLock<Option<String>> = LazyLock::new(|| {
+    Schema::parse_str(&SamplesRecorded::CONTENT_SCHEMA.replace(CONTENT_NAMESPACE, EVENTS_NAMESPACE))
+        .ok()
+        .map(|s| s.canonical_form())
+});
+
 impl EventCodec {
     pub fn new(registry_url: &str) -> Self {
         let settings = || SrSettings::new(registry_url.trim_end_matches('/').to_string());
@@ -189,7 +197,7 @@ impl EventCodec {
             Some(sealed) => Ok(Written::Sealed {
                 user_id: sealed.user_id,
             }),
-            None => Ok(Written::InClear(user_event(&name, &value)?)),
+            None => Ok(Written::InClear(Box::new(user_event(&name, &value)?))),
         }
     }
 
@@ -209,6 +217,7 @@ impl EventCodec {
             UserEvent::DeviceRegistered(e) => self.encode(topic, e, key).await,
             UserEvent::DevicePriorityChanged(e) => self.encode(topic, e, key).await,
             UserEvent::ShareGranted(e) => self.encode(topic, e, key).await,
+            UserEvent::ShareRedeemed(e) => self.encode(topic, e, key).await,
             UserEvent::ShareRevoked(e) => self.encode(topic, e, key).await,
             UserEvent::InsightAcknowledged(e) => self.encode(topic, e, key).await,
             UserEvent::UserErased(e) => self.encode_erasure(topic, e).await,
@@ -222,6 +231,10 @@ impl EventCodec {
         bytes: &[u8],
         keys: &Keyring,
     ) -> Result<Opened<UserEvent>, CodecError> {
+        // Samples written in clear before encryption: the direct path too.
+        if let Some(event) = self.decode_direct(bytes).await? {
+            return not_erased(UserEvent::SamplesRecorded(event), UserEvent::user_id, keys);
+        }
         let (name, value) = self.decode_value(bytes).await?;
         if name == UserErased::FULL_NAME {
             return Ok(Opened::Event(UserEvent::UserErased(from_value(&value)?)));
@@ -315,7 +328,8 @@ impl EventCodec {
     }
 
     /// The direct path: `None` when the message is not a `SamplesRecorded` written with our
-    /// exact schema (or has no valid header), so the caller falls back to the generic path.
+    /// exact schema, as sealed content or in clear (or has no valid header), so the caller
+    /// falls back to the generic path.
     async fn decode_direct(&self, bytes: &[u8]) -> Result<Option<SamplesRecorded>, CodecError> {
         let Some((id, body)) = split_header(bytes) else {
             return Ok(None);
@@ -328,7 +342,8 @@ impl EventCodec {
         Ok(Some(event))
     }
 
-    /// Whether writer schema `id` is exactly our `SamplesRecorded` schema. The first message
+    /// Whether writer schema `id` is exactly our `SamplesRecorded` schema (content or clear
+    /// form). The first message
     /// of an id fetches the schema through the decoder (whose cache the generic path then
     /// reuses); a registry outage is `RegistryUnavailable` and is not remembered.
     async fn is_current_samples_schema(&self, id: u32) -> Result<bool, CodecError> {
@@ -340,9 +355,10 @@ impl EventCodec {
             .get_schema(id)
             .await
             .map_err(CodecError::from_src)?;
-        let is_current = CURRENT_SAMPLES_FORM
-            .as_deref()
-            .is_some_and(|ours| schema.parsed.canonical_form() == ours);
+        let form = schema.parsed.canonical_form();
+        let is_current = [&*CURRENT_SAMPLES_FORM, &*CLEAR_SAMPLES_FORM]
+            .into_iter()
+            .any(|ours| ours.as_deref() == Some(form.as_str()));
         self.current_samples_ids
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -387,7 +403,7 @@ pub enum Written {
     /// Sealed with the data key of `user_id`.
     Sealed { user_id: String },
     /// In clear, before encryption.
-    InClear(UserEvent),
+    InClear(Box<UserEvent>),
     /// An erasure, which is never sealed.
     Erasure,
 }
@@ -498,6 +514,7 @@ fn user_event(name: &str, value: &Value) -> Result<UserEvent, CodecError> {
         "DeviceRegistered" => UserEvent::DeviceRegistered(from_value(value)?),
         "DevicePriorityChanged" => UserEvent::DevicePriorityChanged(from_value(value)?),
         "ShareGranted" => UserEvent::ShareGranted(from_value(value)?),
+        "ShareRedeemed" => UserEvent::ShareRedeemed(from_value(value)?),
         "ShareRevoked" => UserEvent::ShareRevoked(from_value(value)?),
         "InsightAcknowledged" => UserEvent::InsightAcknowledged(from_value(value)?),
         _ => return Err(CodecError::UnknownRecord(name.to_string())),

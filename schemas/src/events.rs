@@ -164,14 +164,26 @@ pub struct ShareGranted {
     pub event_id: String,
     pub user_id: String,
     pub share_id: String,
-    pub provider_id: String,
+    pub recipient_email: String,
     pub sample_types: Vec<String>,
-    #[serde(default)]
-    pub data_from: Option<i64>,
+    pub date_start: String,
+    pub date_end: String,
     pub expires_at: i64,
+    pub label: String,
+    pub code_digest: String,
     pub granted_at: i64,
 }
 event!(ShareGranted, granted_at, micros);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareRedeemed {
+    pub event_id: String,
+    pub user_id: String,
+    pub share_id: String,
+    pub provider_id: String,
+    pub redeemed_at: i64,
+}
+event!(ShareRedeemed, redeemed_at, micros);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShareRevoked {
@@ -262,6 +274,7 @@ pub enum UserEvent {
     DeviceRegistered(DeviceRegistered),
     DevicePriorityChanged(DevicePriorityChanged),
     ShareGranted(ShareGranted),
+    ShareRedeemed(ShareRedeemed),
     ShareRevoked(ShareRevoked),
     InsightAcknowledged(InsightAcknowledged),
     UserErased(UserErased),
@@ -278,6 +291,7 @@ impl UserEvent {
             Self::DeviceRegistered(e) => &e.user_id,
             Self::DevicePriorityChanged(e) => &e.user_id,
             Self::ShareGranted(e) => &e.user_id,
+            Self::ShareRedeemed(e) => &e.user_id,
             Self::ShareRevoked(e) => &e.user_id,
             Self::InsightAcknowledged(e) => &e.user_id,
             Self::UserErased(e) => &e.user_id,

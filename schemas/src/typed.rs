@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{
     DeviceId, DeviceType, Direction, EventId, Period, Priority, SampleId, SampleType, Severity,
@@ -101,17 +101,32 @@ pub struct DevicePriorityChanged {
     pub changed_at: DateTime<Utc>,
 }
 
-/// A share grant. `provider_id` is the provider's account, a [`UserId`] like every account.
+/// A share grant, pending until the recipient redeems its access code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareGranted {
     pub event_id: EventId,
     pub user_id: UserId,
     pub share_id: Uuid,
-    pub provider_id: UserId,
+    pub recipient_email: String,
     pub sample_types: Vec<SampleType>,
-    pub data_from: Option<DateTime<Utc>>,
+    pub date_start: NaiveDate,
+    pub date_end: NaiveDate,
     pub expires_at: DateTime<Utc>,
+    pub label: String,
+    /// SHA-256 of the access code, hex.
+    pub code_digest: String,
     pub granted_at: DateTime<Utc>,
+}
+
+/// A provider redeemed a grant's code. `provider_id` is the provider's account, a
+/// [`UserId`] like every account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareRedeemed {
+    pub event_id: EventId,
+    pub user_id: UserId,
+    pub share_id: Uuid,
+    pub provider_id: UserId,
+    pub redeemed_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -180,6 +195,7 @@ pub enum UserEvent {
     DeviceRegistered(DeviceRegistered),
     DevicePriorityChanged(DevicePriorityChanged),
     ShareGranted(ShareGranted),
+    ShareRedeemed(ShareRedeemed),
     ShareRevoked(ShareRevoked),
     InsightAcknowledged(InsightAcknowledged),
     UserErased(UserErased),
@@ -196,6 +212,7 @@ impl UserEvent {
             Self::DeviceRegistered(e) => e.user_id,
             Self::DevicePriorityChanged(e) => e.user_id,
             Self::ShareGranted(e) => e.user_id,
+            Self::ShareRedeemed(e) => e.user_id,
             Self::ShareRevoked(e) => e.user_id,
             Self::InsightAcknowledged(e) => e.user_id,
             Self::UserErased(e) => e.user_id,
@@ -212,6 +229,7 @@ impl UserEvent {
             Self::DeviceRegistered(e) => e.event_id,
             Self::DevicePriorityChanged(e) => e.event_id,
             Self::ShareGranted(e) => e.event_id,
+            Self::ShareRedeemed(e) => e.event_id,
             Self::ShareRevoked(e) => e.event_id,
             Self::InsightAcknowledged(e) => e.event_id,
             Self::UserErased(e) => e.event_id,

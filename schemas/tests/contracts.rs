@@ -116,11 +116,21 @@ fn every_event_round_trips_through_its_avsc() {
         event_id: "e7".into(),
         user_id: "u1".into(),
         share_id: "sh1".into(),
-        provider_id: "p1".into(),
+        recipient_email: "dr@example.org".into(),
         sample_types: vec!["STEPS".into()],
-        data_from: Some(t - 1),
+        date_start: "2026-10-01".into(),
+        date_end: "2026-10-31".into(),
         expires_at: t + 1,
+        label: "Dr".into(),
+        code_digest: "ab".repeat(32),
         granted_at: t,
+    });
+    round_trip(ShareRedeemed {
+        event_id: "e7b".into(),
+        user_id: "u1".into(),
+        share_id: "sh1".into(),
+        provider_id: "p1".into(),
+        redeemed_at: t,
     });
     round_trip(ShareRevoked {
         event_id: "e8".into(),
@@ -168,10 +178,10 @@ fn every_event_round_trips_through_its_avsc() {
 #[test]
 fn every_avsc_file_is_a_documented_event() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("avro");
-    assert_eq!(documented_records(&dir), 12, "one envelope per event type");
+    assert_eq!(documented_records(&dir), 13, "one envelope per event type");
     assert_eq!(
         documented_records(&dir.join("content")),
-        11,
+        12,
         "one content per sealed event type"
     );
 }
@@ -225,6 +235,7 @@ fn every_envelope_is_its_contents_clear_fields_and_the_ciphertext() {
     check::<DeviceRegistered>();
     check::<DevicePriorityChanged>();
     check::<ShareGranted>();
+    check::<ShareRedeemed>();
     check::<ShareRevoked>();
     check::<InsightAcknowledged>();
     check::<AggregatesUpdated>();

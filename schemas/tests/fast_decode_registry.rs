@@ -1,8 +1,8 @@
 //! How `EventCodec::decode_user_event` opens sealed events and chooses between the direct
 //! `SamplesRecorded` decoder and the generic path, against the local stack's schema registry
-//! (`SCHEMA_REGISTRY_URL`, else the checkout's `.stack/env`): only content written with
-//! exactly our schema takes the direct path; events written in clear before encryption, in
-//! any version, and other records keep the generic one.
+//! (`SCHEMA_REGISTRY_URL`, else the checkout's `.stack/env`): only samples written with
+//! exactly our schema take the direct path (sealed content, or the same fields written in
+//! clear before encryption); other versions and other records keep the generic one.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -157,6 +157,33 @@ async fn the_current_schema_takes_the_direct_path() {
         2,
         "the schema check is cached per id"
     );
+}
+
+#[tokio::test]
+async fn samples_written_in_clear_with_our_fields_take_the_direct_path_too() {
+    let topic = unique_topic();
+    let codec = EventCodec::new(&registry_url());
+    let sent = event(20);
+    let bytes = codec.encode_in_clear(&topic, &sent).await.unwrap();
+    assert!(matches!(
+        codec.written(&bytes).await.unwrap(),
+        Written::InClear(_)
+    ));
+    let got = opened(
+        codec
+            .decode_user_event(&bytes, &Keyring::default())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(got, UserEvent::SamplesRecorded(sent.clone()));
+    assert_eq!(codec.direct_decodes(), 1);
+    // An erased user's samples in clear are not read either.
+    let mut gone = Keyring::default();
+    gone.insert(sent.user_id.clone(), None);
+    assert!(matches!(
+        codec.decode_user_event(&bytes, &gone).await.unwrap(),
+        Opened::Erased
+    ));
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ pub mod migrations;
 pub mod pool;
 pub mod projections;
 pub mod reads;
+pub mod sharing;
 pub mod sql;
 
 pub use error::{ErrorClass, StoreError};

@@ -8,8 +8,10 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod fhir;
 mod pipeline;
 pub mod query;
+pub mod replay;
 pub mod seeded;
 pub mod services;
 mod stack;

@@ -121,6 +121,8 @@ impl Pipeline {
             trusted_proxies: Vec::new(),
             keys: self.key_settings(),
             kafka_security: Default::default(),
+            projection_group: format!("{}-aggregation", self.topic_prefix),
+            projection_wait: Duration::from_secs(10),
         }
     }
 
@@ -374,6 +376,40 @@ impl Pipeline {
         }
     }
 
+    /// A provider account made as an operator makes it (`healthpipe providers add`), signed
+    /// in, and its email.
+    pub async fn new_provider(&self, organisation: &str) -> (Session, String) {
+        let email = format!("{}@clinic.example.org", unique("dr"));
+        let db = healthpipe_storage::connect(&self.database_url, 1).expect("pool");
+        let added = healthpipe_gateway::providers::add(
+            &db,
+            &healthpipe_gateway::providers::NewProvider {
+                email: email.clone(),
+                name: "Dr Test".into(),
+                organisation: organisation.into(),
+            },
+        )
+        .await
+        .expect("the provider is added");
+        let password = added.password.expect("a new account has a password");
+        let response = self
+            .http
+            .post(self.url("/api/v1/sessions"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "the provider signs in");
+        let session: Value = response.json().await.unwrap();
+        let session = Session {
+            user_id: added.id.to_string(),
+            token: session["token"].as_str().unwrap().to_string(),
+            base_url: self.base_url.clone(),
+            http: self.http.clone(),
+        };
+        (session, email)
+    }
+
     /// Polls the database until `query` returns `expected` (as text), or fails after 30 s.
     pub async fn wait_for_sql(&self, query: &str, expected: &str) {
         let (client, connection) = tokio_postgres::connect(
@@ -427,6 +463,15 @@ impl Session {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.http
+            .delete(format!("{}{path}", self.base_url))
             .bearer_auth(&self.token)
             .send()
             .await

@@ -12,9 +12,11 @@ mod reader;
 mod samples;
 mod summary;
 
+pub(crate) use aggregates::AggregateView;
 pub use aggregates::{aggregates, Coverage};
 pub(crate) use devices::RankedDevices;
 pub use params::Params;
+pub(crate) use params::QUERY_YEARS;
 pub(crate) use reader::Reader;
 pub use samples::samples;
 pub use summary::summary;

@@ -21,6 +21,7 @@ use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
 use healthpipe_storage::projections::erasure;
 use healthpipe_storage::projections::profiles;
 use healthpipe_storage::projections::samples::{self, SampleRange};
+use healthpipe_storage::projections::shares;
 use healthpipe_storage::StoreError;
 use uuid::Uuid;
 
@@ -221,7 +222,7 @@ fn seal_details(rows: &mut [samples::SampleRow], keys: &Keyring) -> Result<(), S
 }
 
 /// Writes what the plan changes, in this order: profiles and devices, deleted samples, new
-/// samples, the sample index (tombstones, then new entries), sync versions.
+/// samples, the sample index (tombstones, then new entries), sync versions, share grants.
 async fn write(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
     profiles::upsert_zones(tx, &plan.profiles).await?;
     profiles::upsert_devices(tx, &plan.devices).await?;
@@ -229,5 +230,6 @@ async fn write(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
     samples::copy_samples(tx, &plan.inserts).await?;
     samples::tombstone_index(tx, &plan.tombstones).await?;
     samples::copy_index(tx, &plan.index_inserts).await?;
-    samples::upsert_sync_versions(tx, &plan.sync_writes).await
+    samples::upsert_sync_versions(tx, &plan.sync_writes).await?;
+    shares::apply(tx, &plan.shares).await
 }

@@ -12,6 +12,7 @@ use healthpipe_storage::projections::profiles::DeviceRow;
 use healthpipe_storage::projections::samples::{
     IndexEntry, KnownState, SampleKey, SampleRange, SampleRow, SyncKey,
 };
+use healthpipe_storage::projections::shares::{GrantRow, ShareChange};
 use uuid::Uuid;
 
 /// The range of one user's samples of one type whose buckets must be recomputed.
@@ -64,6 +65,8 @@ pub struct Plan {
     /// New current versions of sync identifiers.
     pub sync_writes: HashMap<(Uuid, String), (i64, Uuid)>,
     pub windows: HashMap<(Uuid, SampleType), Window>,
+    /// Share grants, redemptions and revocations, in log order.
+    pub shares: Vec<ShareChange>,
 }
 
 /// Sample ids and sync identifiers a batch mentions.
@@ -169,12 +172,34 @@ impl Plan {
                     self.delete(user, (*id).into(), known);
                 }
             }
+            UserEvent::ShareGranted(e) => self.shares.push(ShareChange::Grant(GrantRow {
+                share_id: e.share_id,
+                user_id: user,
+                recipient_email: e.recipient_email.clone(),
+                sample_types: e
+                    .sample_types
+                    .iter()
+                    .map(|t| t.as_str().to_string())
+                    .collect(),
+                date_start: e.date_start,
+                date_end: e.date_end,
+                expires_at: e.expires_at,
+                label: e.label.clone(),
+                code_digest: e.code_digest.clone(),
+                granted_at: e.granted_at,
+            })),
+            UserEvent::ShareRedeemed(e) => self.shares.push(ShareChange::Redeem {
+                share_id: e.share_id,
+                provider_id: e.provider_id.into(),
+                at: e.redeemed_at,
+            }),
+            UserEvent::ShareRevoked(e) => self.shares.push(ShareChange::Revoke {
+                share_id: e.share_id,
+                at: e.revoked_at,
+            }),
             // Insight state: the insights processor projects acknowledgements. Erasures are
             // applied after the plan (see `Aggregation::project`).
-            UserEvent::InsightAcknowledged(_)
-            | UserEvent::ShareGranted(_)
-            | UserEvent::ShareRevoked(_)
-            | UserEvent::UserErased(_) => {}
+            UserEvent::InsightAcknowledged(_) | UserEvent::UserErased(_) => {}
         }
     }
 

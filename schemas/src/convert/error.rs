@@ -49,6 +49,8 @@ pub enum ConversionFailure {
     NotFinite,
     #[error("is outside the instants a timestamp can hold")]
     TimeOutOfRange,
+    #[error("is not an ISO 8601 date (YYYY-MM-DD)")]
+    NotADate,
     #[error("is not a UTC offset strictly between -24 h and +24 h")]
     OffsetOutOfRange,
 }
@@ -66,6 +68,7 @@ impl ConversionFailure {
             Self::NotCanonicalUnit => "not_canonical_unit",
             Self::NotFinite => "not_finite",
             Self::TimeOutOfRange => "time_out_of_range",
+            Self::NotADate => "not_a_date",
             Self::OffsetOutOfRange => "offset_out_of_range",
         }
     }

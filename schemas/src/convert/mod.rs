@@ -23,7 +23,7 @@ mod users;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{parse_uuid, EventId, InvalidId, Priority, SampleType};
 use uuid::Uuid;
@@ -101,6 +101,11 @@ impl Ctx {
         self.parse(field, text, Failure::UnknownTimeZone)
     }
 
+    /// An ISO 8601 date (`2026-11-30`).
+    fn date(&self, field: Field, text: &str) -> Result<NaiveDate, ConversionError> {
+        self.parse(field, text, Failure::NotADate)
+    }
+
     fn time(&self, field: Field, micros: i64) -> Result<DateTime<Utc>, ConversionError> {
         DateTime::from_timestamp_micros(micros)
             .ok_or_else(|| self.fail(field, Failure::TimeOutOfRange))
@@ -165,6 +170,7 @@ user_event_conversions!(
     DeviceRegistered,
     DevicePriorityChanged,
     ShareGranted,
+    ShareRedeemed,
     ShareRevoked,
     InsightAcknowledged,
     UserErased,

@@ -60,10 +60,13 @@ fn share_granted() -> wire::ShareGranted {
         event_id: EVENT.into(),
         user_id: USER.into(),
         share_id: OTHER.into(),
-        provider_id: DEVICE.into(),
+        recipient_email: "dr.who@example.org".into(),
         sample_types: vec!["STEPS".into(), "WEIGHT".into()],
-        data_from: Some(T - 1),
+        date_start: "2026-10-01".into(),
+        date_end: "2026-10-31".into(),
         expires_at: T + 7,
+        label: "Dr Who".into(),
+        code_digest: "00".repeat(32),
         granted_at: T,
     }
 }
@@ -147,6 +150,13 @@ fn user_events() -> Vec<wire::UserEvent> {
             changed_at: T,
         }),
         wire::UserEvent::ShareGranted(share_granted()),
+        wire::UserEvent::ShareRedeemed(wire::ShareRedeemed {
+            event_id: EVENT.into(),
+            user_id: USER.into(),
+            share_id: OTHER.into(),
+            provider_id: DEVICE.into(),
+            redeemed_at: T,
+        }),
         wire::UserEvent::ShareRevoked(wire::ShareRevoked {
             event_id: EVENT.into(),
             user_id: USER.into(),
@@ -222,8 +232,9 @@ fn typed_values_are_the_domain_types() {
     assert_eq!(ranking.type_priorities[&SampleType::HeartRate], 120);
 
     let share = typed::ShareGranted::try_from(&share_granted()).unwrap();
-    assert_eq!(share.provider_id.to_string(), DEVICE);
+    assert_eq!(share.recipient_email, "dr.who@example.org");
     assert_eq!(share.sample_types, [SampleType::Steps, SampleType::Weight]);
+    assert_eq!(share.date_end.to_string(), "2026-10-31");
 }
 
 /// Asserts the error names `event`, `field` and `failure`, and shows none of `hidden`.
@@ -339,6 +350,16 @@ fn unknown_sample_types_name_the_field() {
         "type_priorities[key]",
         ConversionFailure::UnknownSampleType,
         &["heart_rate"],
+    );
+
+    let mut e = share_granted();
+    e.date_end = "31/10/2026".into();
+    assert_fails(
+        typed::ShareGranted::try_from(&e),
+        "ShareGranted",
+        "date_end",
+        ConversionFailure::NotADate,
+        &["31/10/2026"],
     );
 
     let mut e = share_granted();

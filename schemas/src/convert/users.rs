@@ -89,15 +89,18 @@ impl TryFrom<&wire::ShareGranted> for typed::ShareGranted {
             event_id,
             user_id: ctx.id(Top("user_id"), &e.user_id)?,
             share_id: ctx.uuid(Top("share_id"), &e.share_id)?,
-            provider_id: ctx.id(Top("provider_id"), &e.provider_id)?,
+            recipient_email: e.recipient_email.clone(),
             sample_types: e
                 .sample_types
                 .iter()
                 .enumerate()
                 .map(|(i, t)| ctx.sample_type(Item("sample_types", i), t))
                 .collect::<Result<_, _>>()?,
-            data_from: ctx.optional_time(Top("data_from"), e.data_from)?,
+            date_start: ctx.date(Top("date_start"), &e.date_start)?,
+            date_end: ctx.date(Top("date_end"), &e.date_end)?,
             expires_at: ctx.time(Top("expires_at"), e.expires_at)?,
+            label: e.label.clone(),
+            code_digest: e.code_digest.clone(),
             granted_at: ctx.time(Top("granted_at"), e.granted_at)?,
         })
     }
@@ -109,15 +112,45 @@ impl From<&typed::ShareGranted> for wire::ShareGranted {
             event_id: e.event_id.to_string(),
             user_id: e.user_id.to_string(),
             share_id: e.share_id.to_string(),
-            provider_id: e.provider_id.to_string(),
+            recipient_email: e.recipient_email.clone(),
             sample_types: e
                 .sample_types
                 .iter()
                 .map(|t| t.as_str().to_owned())
                 .collect(),
-            data_from: e.data_from.map(micros),
+            date_start: e.date_start.to_string(),
+            date_end: e.date_end.to_string(),
             expires_at: micros(e.expires_at),
+            label: e.label.clone(),
+            code_digest: e.code_digest.clone(),
             granted_at: micros(e.granted_at),
+        }
+    }
+}
+
+impl TryFrom<&wire::ShareRedeemed> for typed::ShareRedeemed {
+    type Error = ConversionError;
+
+    fn try_from(e: &wire::ShareRedeemed) -> Result<Self, Self::Error> {
+        let (ctx, event_id) = Ctx::start::<wire::ShareRedeemed>(&e.event_id)?;
+        Ok(typed::ShareRedeemed {
+            event_id,
+            user_id: ctx.id(Top("user_id"), &e.user_id)?,
+            share_id: ctx.uuid(Top("share_id"), &e.share_id)?,
+            provider_id: ctx.id(Top("provider_id"), &e.provider_id)?,
+            redeemed_at: ctx.time(Top("redeemed_at"), e.redeemed_at)?,
+        })
+    }
+}
+
+impl From<&typed::ShareRedeemed> for wire::ShareRedeemed {
+    fn from(e: &typed::ShareRedeemed) -> Self {
+        wire::ShareRedeemed {
+            event_id: e.event_id.to_string(),
+            user_id: e.user_id.to_string(),
+            share_id: e.share_id.to_string(),
+            provider_id: e.provider_id.to_string(),
+            redeemed_at: micros(e.redeemed_at),
         }
     }
 }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0010_user_keys"),
     migration!("0011_topic_reads"),
     migration!("0012_sample_details"),
+    migration!("0013_sharing"),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"

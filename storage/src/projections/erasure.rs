@@ -11,8 +11,8 @@ use crate::{statement, StoreError};
 statement!(ERASE_AGGREGATION, "erase_aggregation");
 statement!(ERASE_INSIGHTS, "erase_insights");
 
-/// Deletes the users' samples, sample index, sync versions, aggregates, device rankings and
-/// profiles.
+/// Deletes the users' samples, sample index, sync versions, aggregates, device rankings,
+/// profiles and share grants.
 pub async fn erase_aggregation(tx: &Transaction<'_>, users: &[Uuid]) -> Result<(), StoreError> {
     if !users.is_empty() {
         execute(tx, ERASE_AGGREGATION, &[&users]).await?;

@@ -3,7 +3,8 @@
 //!
 //! Modules by the tables they own: [`samples`] (samples, the sample index, sync versions),
 //! [`aggregates`], [`profiles`] (time zones, device rankings), [`insights`] (their inputs,
-//! evaluations, acknowledgements) and [`ticks`] (the insights processor's day ticks).
+//! evaluations, acknowledgements), [`shares`] (share grants) and [`ticks`] (the insights
+//! processor's day ticks).
 
 pub mod aggregates;
 pub mod erasure;
@@ -11,4 +12,5 @@ pub mod insights;
 pub mod offsets;
 pub mod profiles;
 pub mod samples;
+pub mod shares;
 pub mod ticks;
