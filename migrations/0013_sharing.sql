@@ -74,3 +74,14 @@ CREATE TABLE IF NOT EXISTS providers (
     organisation  text        NOT NULL,
     verified_at   timestamptz NOT NULL DEFAULT now()
 );
+
+-- Grants as the gateway reads them: a revocation the gateway took counts before the
+-- processor applied it, and the last read allowed through each grant.
+CREATE OR REPLACE VIEW share_grants_read AS
+SELECT g.share_id, g.user_id, g.recipient_email, g.sample_types, g.date_start, g.date_end,
+       g.expires_at, g.label, g.code_digest, g.granted_at, g.redeemed_by, g.redeemed_at,
+       coalesce(g.revoked_at, r.revoked_at) AS revoked_at,
+       (SELECT max(a.at) FROM share_access a
+        WHERE a.share_id = g.share_id AND a.outcome = 'allowed') AS last_access
+FROM share_grants g
+LEFT JOIN share_revocations r ON r.share_id = g.share_id;

@@ -284,28 +284,72 @@ async fn slice(
     }
 }
 
-/// The owner's buckets of `sample_type` and `period` that lie wholly inside the slice's
-/// days, in the owner's zone: a week or month that reaches outside the granted dates would
-/// show data from outside them, so it is left out.
-async fn buckets_inside(
-    db: &impl deadpool_postgres::GenericClient,
-    owner: Uuid,
-    zone: Tz,
-    sample_type: SampleType,
+/// An allowed read through a share: who reads, the grant, the slice and the period asked
+/// for, and the owner's zone.
+struct Read {
+    reader: Reader,
+    action: &'static str,
+    grant: Grant,
+    slice: Slice,
     period: Period,
-    slice: &Slice,
-) -> Result<Vec<(aggregates::Aggregate, chrono::DateTime<Utc>)>, ApiError> {
-    let from = buckets::day_start(slice.from, zone);
-    let to = buckets::day_start(slice.to.succ_opt().unwrap_or(slice.to), zone);
-    let rows = aggregates::range(db, owner, sample_type, period, from, to).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let end = buckets::next_bucket_start(period, row.period_start, zone);
-            (row, end)
+    zone: Tz,
+}
+
+impl Read {
+    /// Checks the caller, the parameters and the grant; every refusal is recorded.
+    async fn open(
+        state: &AppState,
+        user: &AuthUser,
+        client: Option<IpAddr>,
+        action: &'static str,
+        share_id: Uuid,
+        params: &Params,
+        type_required: bool,
+    ) -> Result<Read, ApiError> {
+        let reader = provider(state, user, client, action, Some(share_id)).await?;
+        let wanted = Wanted::parse(params, type_required)?;
+        let (grant, slice) = slice(state, &reader, action, share_id, &wanted).await?;
+        let zone = profiles::zone(&state.db.get().await?, grant.owner).await?;
+        Ok(Read {
+            reader,
+            action,
+            grant,
+            slice,
+            period: wanted.period,
+            zone,
         })
-        .filter(|(_, end)| *end <= to)
-        .collect())
+    }
+
+    /// The owner's buckets of `sample_type` that lie wholly inside the slice's days, in the
+    /// owner's zone: a week or month that reaches outside the granted dates would show data
+    /// from outside them, so it is left out. Each with its end.
+    async fn buckets(
+        &self,
+        state: &AppState,
+        sample_type: SampleType,
+    ) -> Result<Vec<(aggregates::Aggregate, chrono::DateTime<Utc>)>, ApiError> {
+        let (zone, period) = (self.zone, self.period);
+        let from = buckets::day_start(self.slice.from, zone);
+        let to = buckets::day_start(self.slice.to.succ_opt().unwrap_or(self.slice.to), zone);
+        let db = state.db.get().await?;
+        let rows = aggregates::range(&db, self.grant.owner, sample_type, period, from, to).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let end = buckets::next_bucket_start(period, row.period_start, zone);
+                (row, end)
+            })
+            .filter(|(_, end)| *end <= to)
+            .collect())
+    }
+
+    /// Records the read as allowed.
+    async fn allowed(&self, state: &AppState) -> Result<(), ApiError> {
+        let record = self
+            .reader
+            .record(self.action, Some(&self.grant), Some(&self.slice));
+        allow(state, record).await
+    }
 }
 
 /// Role: provider. The owner's aggregate buckets of one granted type, within the granted
@@ -317,23 +361,9 @@ pub async fn aggregates(
     share_id: Uuid,
     params: Params,
 ) -> Result<impl Reply, ApiError> {
-    const ACTION: &str = "aggregates";
-    let reader = provider(&state, &user, client, ACTION, Some(share_id)).await?;
-    let wanted = Wanted::parse(&params, true)?;
-    let (grant, slice) = slice(&state, &reader, ACTION, share_id, &wanted).await?;
-    let db = state.db.get().await?;
-    let zone = profiles::zone(&db, grant.owner).await?;
-    let rows = buckets_inside(
-        &db,
-        grant.owner,
-        zone,
-        slice.types[0],
-        wanted.period,
-        &slice,
-    )
-    .await?;
-    drop(db);
-    allow(&state, reader.record(ACTION, Some(&grant), Some(&slice))).await?;
+    let read = Read::open(&state, &user, client, "aggregates", share_id, &params, true).await?;
+    let rows = read.buckets(&state, read.slice.types[0]).await?;
+    read.allowed(&state).await?;
     let body: Vec<AggregateView> = rows.into_iter().map(|(row, _)| row.into()).collect();
     Ok(warp::reply::json(&body))
 }
@@ -347,20 +377,13 @@ pub async fn fhir(
     share_id: Uuid,
     params: Params,
 ) -> Result<impl Reply, ApiError> {
-    const ACTION: &str = "fhir";
-    let reader = provider(&state, &user, client, ACTION, Some(share_id)).await?;
-    let wanted = Wanted::parse(&params, false)?;
-    let (grant, slice) = slice(&state, &reader, ACTION, share_id, &wanted).await?;
-    let db = state.db.get().await?;
-    let zone = profiles::zone(&db, grant.owner).await?;
+    let read = Read::open(&state, &user, client, "fhir", share_id, &params, false).await?;
     let mut all = Vec::new();
-    for sample_type in &slice.types {
-        for (row, end) in
-            buckets_inside(&db, grant.owner, zone, *sample_type, wanted.period, &slice).await?
-        {
+    for sample_type in &read.slice.types {
+        for (row, end) in read.buckets(&state, *sample_type).await? {
             let row = healthpipe_domain::aggregate::AggregateRow {
                 sample_type: *sample_type,
-                period: wanted.period,
+                period: read.period,
                 period_start: row.period_start,
                 value: row.value,
                 min_value: row.min_value,
@@ -372,9 +395,8 @@ pub async fn fhir(
             all.push(Bucket::new(row, end).map_err(|e| ApiError::Internal(e.to_string()))?);
         }
     }
-    drop(db);
     all.sort_by_key(|b| b.row().period_start);
-    let owner = UserId::from(grant.owner);
+    let owner = UserId::from(read.grant.owner);
     let mut resources = vec![Resource::from(patient(owner))];
     for group in pair_all(all) {
         let observation = group
@@ -382,7 +404,7 @@ pub async fn fhir(
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         resources.push(observation.into());
     }
-    allow(&state, reader.record(ACTION, Some(&grant), Some(&slice))).await?;
+    read.allowed(&state).await?;
     let bundle = healthpipe_fhir::bundle(BundleType::Searchset, Utc::now(), &resources);
     Ok(warp::reply::with_header(
         warp::reply::json(&bundle),

@@ -39,9 +39,7 @@ pub async fn advance(
     topic: &str,
     next: &HashMap<i32, i64>,
 ) -> Result<(), StoreError> {
-    let (partitions, offsets): (Vec<i32>, Vec<i64>) = next.iter().map(|(p, o)| (*p, *o)).unzip();
-    execute(tx, ADVANCE, &[&group, &topic, &partitions, &offsets]).await?;
-    Ok(())
+    write(tx, ADVANCE, group, topic, next).await
 }
 
 /// Every stored position of `group` on `topic`.
@@ -83,8 +81,19 @@ pub async fn place(
     topic: &str,
     next: &HashMap<i32, i64>,
 ) -> Result<(), StoreError> {
+    write(tx, PLACE, group, topic, next).await
+}
+
+/// Runs `sql` with the group, the topic, and the partitions and offsets of `next` as arrays.
+async fn write(
+    tx: &Transaction<'_>,
+    sql: crate::sql::Sql<'static>,
+    group: &str,
+    topic: &str,
+    next: &HashMap<i32, i64>,
+) -> Result<(), StoreError> {
     let (partitions, offsets): (Vec<i32>, Vec<i64>) = next.iter().map(|(p, o)| (*p, *o)).unzip();
-    execute(tx, PLACE, &[&group, &topic, &partitions, &offsets]).await?;
+    execute(tx, sql, &[&group, &topic, &partitions, &offsets]).await?;
     Ok(())
 }
 
