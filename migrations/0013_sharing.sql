@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS share_access (
     share_id      uuid,
     owner_id      uuid,
     reader_id     uuid,
+    link_id       uuid,
+    recipient     text,
     sample_types  text[]      NOT NULL DEFAULT '{}',
     range_start   date,
     range_end     date,
@@ -67,6 +69,22 @@ CREATE TRIGGER share_access_append_only BEFORE UPDATE OR DELETE ON share_access
 DROP TRIGGER IF EXISTS share_access_no_truncate ON share_access;
 CREATE TRIGGER share_access_no_truncate BEFORE TRUNCATE ON share_access
     FOR EACH STATEMENT EXECUTE FUNCTION share_access_append_only();
+
+-- SMART Health Links of a grant: the grant's slice as a compact JWE under a key only the
+-- link carries (never stored), the passcode's Argon2id hash, the attempts left. Gateway
+-- state; it goes with the account, and dies with its grant (checked when opened).
+CREATE TABLE IF NOT EXISTS share_links (
+    link_id        uuid        PRIMARY KEY,
+    manifest_id    text        NOT NULL UNIQUE,
+    share_id       uuid        NOT NULL,
+    user_id        uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    label          text        NOT NULL,
+    passcode_hash  text,
+    attempts_left  integer     NOT NULL,
+    jwe            text        NOT NULL,
+    expires_at     timestamptz NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
 
 -- Provider accounts: made by an operator (`healthpipe providers add`), never by sign-up.
 CREATE TABLE IF NOT EXISTS providers (

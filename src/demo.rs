@@ -267,6 +267,7 @@ async fn start_gateway(
         kafka_security: Default::default(),
         projection_group: "healthpipe-aggregation".into(),
         projection_wait: Duration::from_secs(10),
+        public_url: format!("http://{addr}"),
     };
     let state = Arc::new(healthpipe_gateway::AppState::connect(config).await?);
     tokio::spawn(healthpipe_gateway::serve_listener(

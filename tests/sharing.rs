@@ -477,3 +477,168 @@ async fn a_replay_rebuilds_the_share_grants_and_ended_grants_leave_the_list_afte
     }
     replay.stop().await;
 }
+
+/// Opens a link's file with jwcrypto (tests/clients/shl_open.py): the plaintext.
+fn open_with_jwcrypto(link: &str, jwe: &str) -> Vec<u8> {
+    let opened = std::process::Command::new(common::fhir::python())
+        .arg(common::repo_root().join("tests/clients/shl_open.py"))
+        .args([link, jwe])
+        .output()
+        .expect("the viewer starts");
+    assert!(
+        opened.status.success(),
+        "jwcrypto does not open the file: {}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    opened.stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_smart_health_link_opens_with_its_passcode_and_dies_with_the_grant() {
+    use base64::Engine;
+    let pipeline = Pipeline::start().await;
+    let owner = pipeline.new_user("UTC").await;
+    sync_october(&owner).await;
+    pipeline.settle_aggregation().await;
+    let (share_id, _) = share(&owner, october_share("dr.nobody@example.org")).await;
+    let make_link = |passcode: &'static str| {
+        let owner = owner.clone();
+        let path = format!("/api/v1/shares/{share_id}/links");
+        async move {
+            let response = owner.post(&path, json!({ "passcode": passcode })).await;
+            assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+            let made: Value = response.json().await.unwrap();
+            made["link"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(
+        owner
+            .post(
+                &format!("/api/v1/shares/{share_id}/links"),
+                json!({"passcode": "123"})
+            )
+            .await
+            .status(),
+        422
+    );
+    let link = make_link("472913").await;
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(link.strip_prefix("shlink:/").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["flag"], "P");
+    assert_eq!(payload["v"], 1);
+    assert_eq!(payload["key"].as_str().unwrap().len(), 43);
+    assert_eq!(payload["label"], "Dr Test, follow-up");
+    let url = payload["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{}/shl/", pipeline.base_url)),
+        "{url}"
+    );
+    let open = |passcode: Option<&'static str>| {
+        let http = pipeline.http.clone();
+        let url = url.clone();
+        async move {
+            let mut body = json!({"recipient": "Test viewer"});
+            if let Some(p) = passcode {
+                body["passcode"] = p.into();
+            }
+            http.post(&url).json(&body).send().await.unwrap()
+        }
+    };
+
+    // A missing or wrong passcode: 401 with the attempts left, and no file.
+    let response = open(None).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["remainingAttempts"],
+        4
+    );
+    let response = open(Some("000000")).await;
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["remainingAttempts"], 3);
+    assert!(body.get("files").is_none());
+
+    // The right one: the file, which jwcrypto opens to a valid FHIR R4 Bundle of the grant.
+    let response = open(Some("472913")).await;
+    assert_eq!(response.status(), 200);
+    let manifest: Value = response.json().await.unwrap();
+    assert_eq!(manifest["files"][0]["contentType"], "application/fhir+json");
+    let jwe = manifest["files"][0]["embedded"].as_str().unwrap();
+    let bundle = open_with_jwcrypto(&link, jwe);
+    if let Err(complaint) = common::fhir::validate_bundle(&bundle) {
+        panic!("the link's Bundle does not validate: {complaint}");
+    }
+    let bundle: Value = serde_json::from_slice(&bundle).unwrap();
+    let codes: Vec<&str> = bundle["entry"].as_array().unwrap()[1..]
+        .iter()
+        .map(|e| e["resource"]["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == "55423-8").count(), 16);
+    assert_eq!(codes.iter().filter(|c| **c == "8867-4").count(), 16);
+    assert_eq!(codes.len(), 32, "{codes:?}");
+    // The right passcode gave its attempt back.
+    assert_eq!(
+        open(Some("1")).await.json::<Value>().await.unwrap()["remainingAttempts"],
+        2
+    );
+
+    // Five wrong passcodes kill a link, even for the right one after.
+    let other = make_link("918273").await;
+    let other_payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(other.strip_prefix("shlink:/").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let other_url = other_payload["url"].as_str().unwrap().to_string();
+    for left in (0..5).rev() {
+        let response = pipeline
+            .http
+            .post(&other_url)
+            .json(&json!({"recipient": "guesser", "passcode": "wrong!"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["remainingAttempts"],
+            left
+        );
+    }
+    let response = pipeline
+        .http
+        .post(&other_url)
+        .json(&json!({"recipient": "guesser", "passcode": "918273"}))
+        .send()
+        .await
+        .unwrap();
+    refused(response, 404).await;
+
+    // The link dies with the grant.
+    assert_eq!(
+        owner
+            .delete(&format!("/api/v1/shares/{share_id}"))
+            .await
+            .status(),
+        200
+    );
+    refused(open(Some("472913")).await, 404).await;
+
+    // Every opening and refusal is on the owner's record.
+    let log = access_log(&owner, &share_id).await;
+    let reasons: Vec<(String, String)> = log.into_iter().collect();
+    let count = |outcome: &str, reason: &str| {
+        reasons
+            .iter()
+            .filter(|(o, r)| o == outcome && r == reason)
+            .count()
+    };
+    assert_eq!(count("allowed", ""), 1, "{reasons:?}");
+    assert_eq!(count("denied", "wrong_passcode"), 3 + 5, "{reasons:?}");
+    assert_eq!(count("denied", "no_attempts_left"), 1, "{reasons:?}");
+    assert_eq!(count("denied", "revoked"), 1, "{reasons:?}");
+}

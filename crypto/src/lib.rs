@@ -9,10 +9,12 @@
 //!
 //! Every primitive is RustCrypto's `aes-gcm` (AES-256-GCM with a fresh 96-bit random nonce
 //! per message, from the OS's random source). Nothing here is home-made cryptography: this
-//! crate only decides what is sealed with which key and which associated data.
+//! crate only decides what is sealed with which key and which associated data. [`jwe`]
+//! assembles the compact JWE of SMART Health Links from the same primitive.
 
 mod data_key;
 mod details;
+pub mod jwe;
 mod keyring;
 mod provider;
 mod seal;

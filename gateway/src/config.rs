@@ -52,6 +52,9 @@ pub struct GatewayConfig {
     /// `PROJECTION_WAIT_MS`, default 10000: how long a share change waits for the processor
     /// to apply it before answering 503 (the change is saved and applies shortly).
     pub projection_wait: Duration,
+    /// `PUBLIC_URL`, default `http://127.0.0.1:8080`: where viewers reach the gateway, the
+    /// base of SMART Health Links' manifest URLs.
+    pub public_url: String,
 }
 
 /// The gateway's environment, as clap declares and documents it.
@@ -101,6 +104,10 @@ struct Settings {
     /// How long a share change waits for the processor to apply it, in milliseconds.
     #[arg(long, env = "PROJECTION_WAIT_MS", default_value_t = 10_000)]
     projection_wait_ms: u64,
+    /// Where viewers reach the gateway (behind its load balancer): the base of the manifest
+    /// URLs in SMART Health Links.
+    #[arg(long, env = "PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    public_url: String,
 }
 
 impl From<Settings> for GatewayConfig {
@@ -125,6 +132,7 @@ impl From<Settings> for GatewayConfig {
             keys: s.keys,
             projection_group: s.projection_group,
             projection_wait: Duration::from_millis(s.projection_wait_ms),
+            public_url: s.public_url,
         }
     }
 }
@@ -149,6 +157,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("kafka_security", &self.kafka_security)
             .field("projection_group", &self.projection_group)
             .field("projection_wait", &self.projection_wait)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -27,6 +27,7 @@ mod export;
 mod idempotency;
 mod ingest;
 mod insights;
+mod links;
 mod login_guard;
 mod metrics;
 mod outbox;

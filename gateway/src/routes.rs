@@ -16,7 +16,8 @@ use crate::auth::{with_role, with_user};
 use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
 use crate::{
-    accounts, devices, explain, export, insights, metrics, query, shared, shares, sync, AppState,
+    accounts, devices, explain, export, insights, links, metrics, query, shared, shares, sync,
+    AppState,
 };
 
 /// Limit for every small JSON body (accounts, devices, sample deletions).
@@ -45,6 +46,8 @@ const ROUTE_TABLE: &[(&str, &str)] = &[
     ("/api/v1/shares", "GET, POST"),
     ("/api/v1/shares/{id}", "DELETE"),
     ("/api/v1/shares/{id}/access-log", "GET"),
+    ("/api/v1/shares/{id}/links", "POST"),
+    ("/shl/{id}", "POST"),
     ("/api/v1/shared", "GET"),
     ("/api/v1/shared/redeem", "POST"),
     ("/api/v1/shared/{id}/aggregates", "GET"),
@@ -185,6 +188,19 @@ pub fn routes(
         .and(st.clone())
         .and(plain_user.clone())
         .and_then(|id, s, u| async move { respond(shares::access_log(s, u, id).await) });
+    let create_link = warp::post()
+        .and(api.and(warp::path!("shares" / Uuid / "links")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(json_body(body_timeout))
+        .and_then(|id, s, u, b| async move { respond(links::create(s, u, id, b).await) });
+    // Role: none. The link is the credential (a viewer without an account).
+    let open_link = warp::post()
+        .and(warp::path!("shl" / String))
+        .and(st.clone())
+        .and(client.clone())
+        .and(json_body(body_timeout))
+        .and_then(|id, s, a, b| async move { respond(links::manifest(s, a, id, b).await) });
     let redeem_share = warp::post()
         .and(api.and(warp::path!("shared" / "redeem")))
         .and(st.clone())
@@ -255,6 +271,8 @@ pub fn routes(
         list_shares.boxed(),
         revoke_share.boxed(),
         share_access_log.boxed(),
+        create_link.boxed(),
+        open_link.boxed(),
         redeem_share.boxed(),
         list_shared.boxed(),
         shared_aggregates.boxed(),
@@ -351,6 +369,8 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "shares"] => "/api/v1/shares",
         ["api", "v1", "shares", _] => "/api/v1/shares/{id}",
         ["api", "v1", "shares", _, "access-log"] => "/api/v1/shares/{id}/access-log",
+        ["api", "v1", "shares", _, "links"] => "/api/v1/shares/{id}/links",
+        ["shl", _] => "/shl/{id}",
         ["api", "v1", "shared"] => "/api/v1/shared",
         ["api", "v1", "shared", "redeem"] => "/api/v1/shared/redeem",
         ["api", "v1", "shared", _, "aggregates"] => "/api/v1/shared/{id}/aggregates",

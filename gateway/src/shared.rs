@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::sharing::{Denial, Redemption, Slice};
 use healthpipe_domain::{buckets, Period, Role, SampleType, UserId};
@@ -81,6 +81,8 @@ impl Reader {
             share_id: grant.map(|g| g.share_id),
             owner_id: grant.map(|g| g.owner),
             reader_id: Some(self.id),
+            link_id: None,
+            recipient: None,
             sample_types: slice
                 .map(|s| s.types.iter().map(|t| t.as_str().to_string()).collect())
                 .unwrap_or_default(),
@@ -96,10 +98,8 @@ impl Reader {
 
 /// Records the refusal and returns its answer: 404 for a share that is not the caller's,
 /// 403 otherwise.
-async fn refuse(state: &AppState, mut record: AccessRecord, denial: Denial) -> ApiError {
-    record.outcome = "denied".into();
-    record.reason = Some(denial.code().into());
-    if let Err(e) = log(state, &record).await {
+async fn refuse(state: &AppState, record: AccessRecord, denial: Denial) -> ApiError {
+    if let Err(e) = refuse_with(state, record, denial.code()).await {
         return e;
     }
     match denial {
@@ -108,7 +108,18 @@ async fn refuse(state: &AppState, mut record: AccessRecord, denial: Denial) -> A
     }
 }
 
-async fn allow(state: &AppState, mut record: AccessRecord) -> Result<(), ApiError> {
+/// Records a refusal for `reason`.
+pub(crate) async fn refuse_with(
+    state: &AppState,
+    mut record: AccessRecord,
+    reason: &str,
+) -> Result<(), ApiError> {
+    record.outcome = "denied".into();
+    record.reason = Some(reason.into());
+    log(state, &record).await
+}
+
+pub(crate) async fn allow(state: &AppState, mut record: AccessRecord) -> Result<(), ApiError> {
     record.outcome = "allowed".into();
     log(state, &record).await
 }
@@ -320,27 +331,13 @@ impl Read {
         })
     }
 
-    /// The owner's buckets of `sample_type` that lie wholly inside the slice's days, in the
-    /// owner's zone: a week or month that reaches outside the granted dates would show data
-    /// from outside them, so it is left out. Each with its end.
     async fn buckets(
         &self,
         state: &AppState,
         sample_type: SampleType,
-    ) -> Result<Vec<(aggregates::Aggregate, chrono::DateTime<Utc>)>, ApiError> {
-        let (zone, period) = (self.zone, self.period);
-        let from = buckets::day_start(self.slice.from, zone);
-        let to = buckets::day_start(self.slice.to.succ_opt().unwrap_or(self.slice.to), zone);
-        let db = state.db.get().await?;
-        let rows = aggregates::range(&db, self.grant.owner, sample_type, period, from, to).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let end = buckets::next_bucket_start(period, row.period_start, zone);
-                (row, end)
-            })
-            .filter(|(_, end)| *end <= to)
-            .collect())
+    ) -> Result<Vec<(aggregates::Aggregate, DateTime<Utc>)>, ApiError> {
+        let slice = (&self.slice, self.period, self.zone);
+        buckets_inside(state, self.grant.owner, sample_type, slice).await
     }
 
     /// Records the read as allowed.
@@ -378,12 +375,56 @@ pub async fn fhir(
     params: Params,
 ) -> Result<impl Reply, ApiError> {
     let read = Read::open(&state, &user, client, "fhir", share_id, &params, false).await?;
+    let bundle = bundle(&state, &read.grant, &read.slice, read.period).await?;
+    read.allowed(&state).await?;
+    Ok(warp::reply::with_header(
+        warp::reply::json(&bundle),
+        "content-type",
+        "application/fhir+json",
+    ))
+}
+
+/// The owner's buckets of `sample_type` that lie wholly inside the slice's days, in the
+/// owner's zone: a week or month that reaches outside the granted dates would show data from
+/// outside them, so it is left out. Each with its end.
+async fn buckets_inside(
+    state: &AppState,
+    owner: Uuid,
+    sample_type: SampleType,
+    (slice, period, zone): (&Slice, Period, Tz),
+) -> Result<Vec<(aggregates::Aggregate, DateTime<Utc>)>, ApiError> {
+    let from = buckets::day_start(slice.from, zone);
+    let to = buckets::day_start(slice.to.succ_opt().unwrap_or(slice.to), zone);
+    let db = state.db.get().await?;
+    let rows = aggregates::range(&db, owner, sample_type, period, from, to).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let end = buckets::next_bucket_start(period, row.period_start, zone);
+            (row, end)
+        })
+        .filter(|(_, end)| *end <= to)
+        .collect())
+}
+
+/// `slice` of `grant`'s owner as a FHIR R4 `searchset` Bundle: the Patient, then an
+/// Observation per bucket of `period` in time order (blood pressure as panels). Shared
+/// reads and SMART Health Links answer the same Bundle.
+pub(crate) async fn bundle(
+    state: &AppState,
+    grant: &Grant,
+    slice: &Slice,
+    period: Period,
+) -> Result<serde_json::Value, ApiError> {
+    let zone = profiles::zone(&state.db.get().await?, grant.owner).await?;
     let mut all = Vec::new();
-    for sample_type in &read.slice.types {
-        for (row, end) in read.buckets(&state, *sample_type).await? {
+    for sample_type in &slice.types {
+        for (row, end) in
+            buckets_inside(state, grant.owner, *sample_type, (slice, period, zone)).await?
+        {
             let row = healthpipe_domain::aggregate::AggregateRow {
                 sample_type: *sample_type,
-                period: read.period,
+                period,
                 period_start: row.period_start,
                 value: row.value,
                 min_value: row.min_value,
@@ -396,7 +437,7 @@ pub async fn fhir(
         }
     }
     all.sort_by_key(|b| b.row().period_start);
-    let owner = UserId::from(read.grant.owner);
+    let owner = UserId::from(grant.owner);
     let mut resources = vec![Resource::from(patient(owner))];
     for group in pair_all(all) {
         let observation = group
@@ -404,11 +445,9 @@ pub async fn fhir(
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         resources.push(observation.into());
     }
-    read.allowed(&state).await?;
-    let bundle = healthpipe_fhir::bundle(BundleType::Searchset, Utc::now(), &resources);
-    Ok(warp::reply::with_header(
-        warp::reply::json(&bundle),
-        "content-type",
-        "application/fhir+json",
+    Ok(healthpipe_fhir::bundle(
+        BundleType::Searchset,
+        Utc::now(),
+        &resources,
     ))
 }

@@ -181,6 +181,8 @@ pub async fn revoke(
 struct AccessView {
     at: Option<DateTime<Utc>>,
     reader_id: Option<Uuid>,
+    link_id: Option<Uuid>,
+    recipient: Option<String>,
     action: String,
     outcome: String,
     reason: Option<String>,
@@ -195,6 +197,8 @@ impl From<AccessRecord> for AccessView {
         AccessView {
             at: r.at,
             reader_id: r.reader_id,
+            link_id: r.link_id,
+            recipient: r.recipient,
             action: r.action,
             outcome: r.outcome,
             reason: r.reason,
@@ -220,7 +224,11 @@ pub async fn access_log(
 }
 
 /// The caller's grant `share_id`; another owner's, or none, is the same 404.
-async fn load_owned(state: &AppState, user: &AuthUser, share_id: Uuid) -> Result<Grant, ApiError> {
+pub(crate) async fn load_owned(
+    state: &AppState,
+    user: &AuthUser,
+    share_id: Uuid,
+) -> Result<Grant, ApiError> {
     let db = state.db.get().await?;
     match grants::find(&db, share_id).await? {
         Some(grant) if grant.owner == user.id => Ok(grant),

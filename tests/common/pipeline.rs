@@ -123,6 +123,7 @@ impl Pipeline {
             kafka_security: Default::default(),
             projection_group: format!("{}-aggregation", self.topic_prefix),
             projection_wait: Duration::from_secs(10),
+            public_url: String::new(),
         }
     }
 
@@ -148,6 +149,14 @@ impl Pipeline {
     pub async fn start_gateway_with(&self, config: healthpipe_gateway::GatewayConfig) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // Links name the test gateway, unless the test set a public address.
+        let config = match config.public_url.is_empty() {
+            true => healthpipe_gateway::GatewayConfig {
+                public_url: format!("http://{addr}"),
+                ..config
+            },
+            false => config,
+        };
         let state = healthpipe_gateway::AppState::connect(config)
             .await
             .expect("gateway state");
