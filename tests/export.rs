@@ -15,7 +15,7 @@ use common::services::Service;
 use common::{unique, Pipeline, Session};
 use serde_json::{json, Value};
 
-const FILES: [&str; 7] = [
+const FILES: [&str; 9] = [
     "README.txt",
     "aggregates.jsonl",
     "devices.jsonl",
@@ -23,6 +23,8 @@ const FILES: [&str; 7] = [
     "insights.jsonl",
     "profile.json",
     "samples.jsonl",
+    "share-access.jsonl",
+    "shares.jsonl",
 ];
 
 async fn sync(user: &Session, device: &str, samples: Value) {

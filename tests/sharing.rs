@@ -84,6 +84,23 @@ async fn refused(response: reqwest::Response, status: u16) {
     assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
 }
 
+/// The JSON Lines of `name` in an export.
+fn json_lines(
+    archive: &mut zip::ZipArchive<std::io::Cursor<bytes::Bytes>>,
+    name: &str,
+) -> Vec<Value> {
+    use std::io::Read;
+    let mut text = String::new();
+    archive
+        .by_name(name)
+        .unwrap_or_else(|_| panic!("{name} is in the export"))
+        .read_to_string(&mut text)
+        .unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The access log of a share, as its owner sees it: (outcome, reason) per record.
 async fn access_log(owner: &Session, share_id: &str) -> Vec<(String, String)> {
     let response = owner
@@ -294,6 +311,22 @@ async fn a_clinician_reads_exactly_the_granted_slice_and_every_refusal_is_on_rec
             .status(),
         404
     );
+
+    // The owner's export holds the share and its whole access log, and nothing of the other
+    // owner's.
+    let response = owner.get("/api/v1/me/export").await;
+    assert_eq!(response.status(), 200);
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(response.bytes().await.unwrap())).unwrap();
+    let shares = json_lines(&mut archive, "shares.jsonl");
+    assert_eq!(shares.len(), 1);
+    assert_eq!(shares[0]["id"], json!(share_id));
+    assert_eq!(shares[0]["state"], "revoked");
+    let exported_log = json_lines(&mut archive, "share-access.jsonl");
+    assert_eq!(exported_log.len(), log.len());
+    assert!(exported_log
+        .iter()
+        .all(|r| r["reader_id"] != json!(null) || r["outcome"] == "denied"));
 
     // The access log is append-only, whoever asks the database.
     let db = connect(&pipeline.database_url).await;

@@ -3,7 +3,8 @@
 //!
 //! - `README.txt`: what each file holds;
 //! - `profile.json`, `devices.jsonl`, `samples.jsonl` (every column of every raw sample,
-//!   with its unit), `aggregates.jsonl`, `insights.jsonl`;
+//!   with its unit), `aggregates.jsonl`, `insights.jsonl`, `shares.jsonl`,
+//!   `share-access.jsonl` (the access log of the shares);
 //! - `fhir/bundle.json`: a FHIR R4 `collection` Bundle of the Patient and one Observation per
 //!   sample (blood pressure as panels), LOINC codes and UCUM units (see `healthpipe_fhir`).
 //!
@@ -26,6 +27,7 @@ use healthpipe_fhir::{patient, BundleType, BundleWriter, Pairer, Resource};
 use healthpipe_storage::accounts::{devices, users};
 use healthpipe_storage::reads::export::{self, ExportedSample, SampleKey};
 use healthpipe_storage::reads::insights::{self, Filter};
+use healthpipe_storage::sharing::{access, grants};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
@@ -36,6 +38,7 @@ use zip::ZipWriter;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::shares::{AccessView, ShareView};
 use crate::AppState;
 
 /// Rows read per query.
@@ -53,6 +56,8 @@ devices.jsonl      your devices and their priorities, one JSON object per line
 samples.jsonl      every raw sample, every stored column, values in the unit named by `unit`
 aggregates.jsonl   the deduplicated hour/day/week/month aggregates
 insights.jsonl     your insights, with when you acknowledged them
+shares.jsonl       what you shared with clinicians, and each share's state
+share-access.jsonl every read of your shared data and every refusal
 fhir/bundle.json   the samples as a FHIR R4 Bundle of Observations (LOINC codes, UCUM units)
 ";
 
@@ -214,6 +219,25 @@ async fn write_zip(
         json_line(&mut zip, &insight)?;
     }
     sink.send(chunks).await?;
+
+    zip.start_file("shares.jsonl", options)?;
+    let now = Utc::now();
+    for grant in grants::all_owned(&tx, user).await? {
+        json_line(&mut zip, &ShareView::of(&grant, now))?;
+    }
+    zip.start_file("share-access.jsonl", options)?;
+    let mut after = 0;
+    loop {
+        let page = access::owner_page(&tx, user, after, PAGE).await?;
+        for (_, record) in &page {
+            json_line(&mut zip, &AccessView::from(record.clone()))?;
+        }
+        sink.send(chunks).await?;
+        match page.last() {
+            Some((id, _)) if page.len() as i64 == PAGE => after = *id,
+            _ => break,
+        }
+    }
 
     zip.start_file("fhir/bundle.json", options)?;
     write_bundle(&tx, user, &key, &mut zip, &sink, chunks).await?;

@@ -178,7 +178,7 @@ pub async fn revoke(
 
 /// One access record as its owner sees it.
 #[derive(Debug, Serialize)]
-struct AccessView {
+pub(crate) struct AccessView {
     at: Option<DateTime<Utc>>,
     reader_id: Option<Uuid>,
     link_id: Option<Uuid>,

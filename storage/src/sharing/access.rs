@@ -11,6 +11,7 @@ use crate::{statement, StoreError};
 
 statement!(RECORD, "access_record");
 statement!(FOR_SHARE, "access_for_share");
+statement!(OWNER_PAGE, "access_owner_page");
 statement!(ALLOW_REMOVAL, "access_allow_removal");
 statement!(ERASE_OWNER, "access_erase_owner");
 
@@ -69,24 +70,37 @@ pub async fn for_share(
     limit: i64,
 ) -> Result<Vec<AccessRecord>, StoreError> {
     let rows = query(client, FOR_SHARE, &[&share, &limit]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| AccessRecord {
-            at: r.get("at"),
-            share_id: r.get("share_id"),
-            owner_id: r.get("owner_id"),
-            reader_id: r.get("reader_id"),
-            link_id: r.get("link_id"),
-            recipient: r.get("recipient"),
-            sample_types: r.get("sample_types"),
-            range_start: r.get("range_start"),
-            range_end: r.get("range_end"),
-            client: r.get("client"),
-            action: r.get("action"),
-            outcome: r.get("outcome"),
-            reason: r.get("reason"),
-        })
-        .collect())
+    Ok(rows.iter().map(record_of).collect())
+}
+
+fn record_of(r: &tokio_postgres::Row) -> AccessRecord {
+    AccessRecord {
+        at: r.get("at"),
+        share_id: r.get("share_id"),
+        owner_id: r.get("owner_id"),
+        reader_id: r.get("reader_id"),
+        link_id: r.get("link_id"),
+        recipient: r.get("recipient"),
+        sample_types: r.get("sample_types"),
+        range_start: r.get("range_start"),
+        range_end: r.get("range_end"),
+        client: r.get("client"),
+        action: r.get("action"),
+        outcome: r.get("outcome"),
+        reason: r.get("reason"),
+    }
+}
+
+/// Up to `limit` records about `owner`'s data after record `after` (0 for the first page),
+/// oldest first, with the id of each (the next page's `after`).
+pub async fn owner_page(
+    client: &impl GenericClient,
+    owner: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, AccessRecord)>, StoreError> {
+    let rows = query(client, OWNER_PAGE, &[&owner, &after, &limit]).await?;
+    Ok(rows.iter().map(|r| (r.get("id"), record_of(r))).collect())
 }
 
 /// Removes every record about `owner`'s data, with the account (erasure).

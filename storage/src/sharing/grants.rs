@@ -11,6 +11,7 @@ use crate::sql::{execute, query, query_opt};
 use crate::{statement, StoreError};
 
 statement!(OWNED, "grants_owned");
+statement!(ALL_OWNED, "grants_all_owned");
 statement!(FIND, "grants_find");
 statement!(BY_CODE, "grants_by_code");
 statement!(REDEEMED_BY, "grants_redeemed_by");
@@ -60,6 +61,12 @@ impl From<&Row> for Grant {
 /// than [`VISIBLE_AFTER_END_DAYS`] ago.
 pub async fn owned(client: &impl GenericClient, owner: Uuid) -> Result<Vec<Grant>, StoreError> {
     let rows = query(client, OWNED, &[&owner, &VISIBLE_AFTER_END_DAYS]).await?;
+    Ok(rows.iter().map(Grant::from).collect())
+}
+
+/// Every grant of the owner, ended or not, oldest first (their export).
+pub async fn all_owned(client: &impl GenericClient, owner: Uuid) -> Result<Vec<Grant>, StoreError> {
+    let rows = query(client, ALL_OWNED, &[&owner]).await?;
     Ok(rows.iter().map(Grant::from).collect())
 }
 
