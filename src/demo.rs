@@ -2,7 +2,8 @@
 //! gateway and an aggregation processor in this process, signs up demo users, syncs their
 //! devices' samples over HTTP exactly as phones would, waits until the processor has caught
 //! up with the log, and prints each user's daily totals as the query API returns them, next
-//! to what a naive sum of the raw samples would have claimed.
+//! to what a naive sum of the raw samples would have claimed; then one of them shares a few
+//! days with a clinician (see `demo_sharing`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,6 +155,17 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     for (user, token) in users.iter().zip(&sessions) {
         print_user(&client, &gateway_url, &database_url, user, token).await?;
+    }
+    if let (Some(user), Some(token)) = (users.first(), sessions.first()) {
+        crate::demo_sharing::run(crate::demo_sharing::Scene {
+            client: &client,
+            base: &gateway_url,
+            database_url: &database_url,
+            owner_token: token,
+            owner_name: &user.name,
+            days: &user.days,
+        })
+        .await?;
     }
     shutdown.cancel();
     processor_task.await.context("processor task")??;

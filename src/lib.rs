@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod demo;
+mod demo_sharing;
 pub mod keys;
 pub mod progress;
 pub mod providers;
