@@ -163,6 +163,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             database_url: &database_url,
             owner_token: token,
             owner_name: &user.name,
+            timezone: &user.timezone,
             days: &user.days,
         })
         .await?;

@@ -15,6 +15,8 @@ pub struct Scene<'a> {
     pub database_url: &'a str,
     pub owner_token: &'a str,
     pub owner_name: &'a str,
+    /// The owner's zone: the clinician sees the owner's local days.
+    pub timezone: &'a str,
     pub days: &'a [NaiveDate],
 }
 
@@ -25,8 +27,10 @@ pub async fn run(scene: Scene<'_>) -> Result<()> {
         database_url,
         owner_token,
         owner_name,
+        timezone,
         days,
     } = scene;
+    let zone: chrono_tz::Tz = timezone.parse()?;
     let (Some(first), Some(last)) = (days.iter().rev().nth(2), days.last()) else {
         return Ok(());
     };
@@ -81,9 +85,13 @@ pub async fn run(scene: Scene<'_>) -> Result<()> {
     };
     let rows = call(read()).await?;
     for row in rows.as_array().into_iter().flatten() {
+        let start: chrono::DateTime<chrono::Utc> = row["period_start"]
+            .as_str()
+            .context("period_start")?
+            .parse()?;
         println!(
             "  the clinician sees {}: {:.0} steps",
-            row["period_start"].as_str().unwrap_or("?"),
+            start.with_timezone(&zone).date_naive(),
             row["value"].as_f64().unwrap_or_default()
         );
     }
