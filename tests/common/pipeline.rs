@@ -368,6 +368,12 @@ impl Pipeline {
             response.text().await.unwrap()
         );
         let user: Value = response.json().await.unwrap();
+        let user_id = user["id"].as_str().unwrap().to_string();
+        self.sign_in(user_id, &email, &password).await
+    }
+
+    /// Signs `user_id` in with its email and password.
+    pub async fn sign_in(&self, user_id: String, email: &str, password: &str) -> Session {
         let response = self
             .http
             .post(self.url("/api/v1/sessions"))
@@ -375,10 +381,10 @@ impl Pipeline {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200);
+        assert_eq!(response.status(), 200, "sign-in");
         let session: Value = response.json().await.unwrap();
         Session {
-            user_id: user["id"].as_str().unwrap().to_string(),
+            user_id,
             token: session["token"].as_str().unwrap().to_string(),
             base_url: self.base_url.clone(),
             http: self.http.clone(),
@@ -401,21 +407,7 @@ impl Pipeline {
         .await
         .expect("the provider is added");
         let password = added.password.expect("a new account has a password");
-        let response = self
-            .http
-            .post(self.url("/api/v1/sessions"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "the provider signs in");
-        let session: Value = response.json().await.unwrap();
-        let session = Session {
-            user_id: added.id.to_string(),
-            token: session["token"].as_str().unwrap().to_string(),
-            base_url: self.base_url.clone(),
-            http: self.http.clone(),
-        };
+        let session = self.sign_in(added.id.to_string(), &email, &password).await;
         (session, email)
     }
 
