@@ -42,6 +42,8 @@ pub enum Command {
     /// Reading the topics.
     #[command(subcommand)]
     Topic(Topic),
+    /// How far each processor group is behind, per partition (DATABASE_URL, KAFKA_BROKERS).
+    Lag(LagArgs),
     /// Clinicians' accounts, made by an operator.
     #[command(subcommand)]
     Providers(Providers),
@@ -97,6 +99,19 @@ pub struct RedriveArgs {
     pub topic_prefix: String,
 }
 
+#[derive(Debug, Clone, clap::Args)]
+pub struct LagArgs {
+    /// Only this consumer group.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Where the processors store their positions.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true,
+          value_parser = healthpipe_config::database_url)]
+    pub database_url: String,
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:59092")]
+    pub kafka_brokers: String,
+}
+
 /// Where `migrate` applies the schema and creates the topics.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MigrateArgs {
@@ -132,7 +147,8 @@ impl Cli {
             | Command::DeadLetter(_)
             | Command::Keys(_)
             | Command::Topic(_)
-            | Command::Providers(_) => LogFormat::Text,
+            | Command::Providers(_)
+            | Command::Lag(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -163,6 +179,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::DeadLetter(DeadLetter::Redrive(args)) => redrive(args).await,
         Command::Keys(Keys::Rotate(args)) => crate::keys::rotate(args).await,
         Command::Providers(Providers::Add(args)) => crate::providers::add(args).await,
+        Command::Lag(args) => lag(args).await,
         Command::Topic(Topic::Read(args)) => {
             let printed = crate::topic::read(*args, &mut std::io::stdout().lock()).await?;
             eprintln!("{printed} messages");
@@ -256,4 +273,39 @@ fn shutdown_signal() -> CancellationToken {
         trigger.cancel();
     });
     token
+}
+
+/// Prints one line per group, topic and partition, and each group's total.
+async fn lag(args: LagArgs) -> Result<()> {
+    let rows = crate::progress::lag_by_partition(
+        &args.database_url,
+        &args.kafka_brokers,
+        args.group.as_deref(),
+    )
+    .await?;
+    if rows.is_empty() {
+        println!("no consumer group has applied anything yet");
+        return Ok(());
+    }
+    println!(
+        "{:<32} {:<40} {:>9} {:>12} {:>12} {:>10}",
+        "group", "topic", "partition", "position", "log end", "lag"
+    );
+    let mut totals: std::collections::BTreeMap<&str, i64> = Default::default();
+    for row in &rows {
+        println!(
+            "{:<32} {:<40} {:>9} {:>12} {:>12} {:>10}",
+            row.group,
+            row.topic,
+            row.partition,
+            row.next_offset,
+            row.log_end,
+            row.lag()
+        );
+        *totals.entry(row.group.as_str()).or_default() += row.lag();
+    }
+    for (group, total) in totals {
+        println!("{group}: {total} messages behind");
+    }
+    Ok(())
 }

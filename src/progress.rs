@@ -56,6 +56,65 @@ pub async fn behind(
         .sum())
 }
 
+/// How far one group is behind in one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    /// The next offset the group applies (its stored position; 0 before its first batch).
+    pub next_offset: i64,
+    /// Where the partition's next message goes.
+    pub log_end: i64,
+}
+
+impl PartitionLag {
+    pub fn lag(&self) -> i64 {
+        (self.log_end - self.next_offset).max(0)
+    }
+}
+
+/// Every group with stored positions (in PostgreSQL, where the processors keep them),
+/// against the end of every partition of the topics it reads; `group` picks one.
+pub async fn lag_by_partition(
+    database_url: &str,
+    brokers: &str,
+    group: Option<&str>,
+) -> Result<Vec<PartitionLag>> {
+    let pool = healthpipe_storage::connect(database_url, 1)?;
+    let stored = offsets::all(&pool.get().await?).await?;
+    let mut by_group_topic: std::collections::BTreeMap<(String, String), HashMap<i32, i64>> =
+        Default::default();
+    for (topic, position) in stored {
+        if group.is_some_and(|g| g != position.group) {
+            continue;
+        }
+        by_group_topic
+            .entry((position.group, topic))
+            .or_default()
+            .insert(position.partition, position.next_offset);
+    }
+    let mut out = Vec::new();
+    let mut ends_of: HashMap<String, Vec<(i32, i64)>> = HashMap::new();
+    for ((group, topic), next) in by_group_topic {
+        if !ends_of.contains_key(&topic) {
+            ends_of.insert(topic.clone(), log_ends(brokers, &topic).await?);
+        }
+        let mut ends = ends_of[&topic].clone();
+        ends.sort_unstable();
+        for (partition, log_end) in ends {
+            out.push(PartitionLag {
+                group: group.clone(),
+                topic: topic.clone(),
+                partition,
+                next_offset: next.get(&partition).copied().unwrap_or(0),
+                log_end,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Polls `lag` until it is zero.
 pub async fn wait_until_caught_up(
     database_url: &str,

@@ -386,3 +386,52 @@ async fn a_consumer_out_of_its_group_is_replaced_and_then_the_processor_gives_up
         metric("healthpipe_kafka_client_replacements_total{client=\"consumer\"}") - before;
     assert!(replaced >= 3.0, "{replaced} replacements");
 }
+
+/// `healthpipe lag`: per group and partition, what the group has not applied yet, from its
+/// positions in PostgreSQL against the log's ends; it drains when the processor runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lag_is_reported_per_group_and_partition_and_drains() {
+    let pipeline = Pipeline::without_processor().await;
+    let group = pipeline.processor_config().group_id;
+    let lag = || async {
+        healthpipe::progress::lag_by_partition(
+            &pipeline.database_url,
+            &pipeline.kafka_brokers,
+            Some(&group),
+        )
+        .await
+        .unwrap()
+    };
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", &unique("phone")).await;
+    sync(&user, &phone, steps(100, 8)).await;
+    let run = || {
+        let token = CancellationToken::new();
+        let running = tokio::spawn(healthpipe_processors::run_aggregation(
+            pipeline.processor_config(),
+            token.child_token(),
+        ));
+        (token, running)
+    };
+    let (stop, running) = run();
+    pipeline.settle_aggregation().await;
+    stop.cancel();
+    running.await.unwrap().unwrap();
+    let caught_up = lag().await;
+    assert!(!caught_up.is_empty());
+    assert!(caught_up.iter().all(|p| p.lag() == 0), "{caught_up:?}");
+
+    // Two more syncs while no processor runs: two messages behind, in the user's partition.
+    sync(&user, &phone, steps(50, 9)).await;
+    sync(&user, &phone, steps(25, 10)).await;
+    let behind: Vec<_> = lag().await.into_iter().filter(|p| p.lag() > 0).collect();
+    assert_eq!(behind.len(), 1, "{behind:?}");
+    assert_eq!(behind[0].lag(), 2);
+    assert_eq!(behind[0].topic, pipeline.topics.user_events);
+
+    let (stop, running) = run();
+    pipeline.settle_aggregation().await;
+    assert!(lag().await.iter().all(|p| p.lag() == 0));
+    stop.cancel();
+    running.await.unwrap().unwrap();
+}

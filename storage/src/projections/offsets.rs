@@ -19,6 +19,7 @@ statement!(LOAD, "offsets_load");
 statement!(ON_TOPIC, "offsets_on_topic");
 statement!(PLACE, "offsets_place");
 statement!(GROUPS_ON, "offsets_groups_on");
+statement!(ALL, "offsets_all");
 
 /// Locks the rows of `partitions` for this transaction and returns their next offsets.
 pub async fn lock(
@@ -95,6 +96,22 @@ async fn write(
     let (partitions, offsets): (Vec<i32>, Vec<i64>) = next.iter().map(|(p, o)| (*p, *o)).unzip();
     execute(tx, sql, &[&group, &topic, &partitions, &offsets]).await?;
     Ok(())
+}
+
+/// Every group's stored position in every partition, by group, topic and partition.
+pub async fn all<C: GenericClient>(client: &C) -> Result<Vec<(String, Position)>, StoreError> {
+    let rows = query(client, ALL, &[]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let position = Position {
+                group: r.get(0),
+                partition: r.get(2),
+                next_offset: r.get(3),
+            };
+            (r.get(1), position)
+        })
+        .collect())
 }
 
 /// The groups with positions on `topic`.
