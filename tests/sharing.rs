@@ -3,8 +3,9 @@
 //! (checked value by value against the owner's own aggregates, and as a FHIR R4 Bundle
 //! validated by fhir.resources), the denial matrix (each refusal 403 or 404 with no data, and
 //! each in the access log), revocation that holds while the projection lags, expiry by the
-//! clock, the 30-day rule of the owner's list, the append-only access log, and a replay that
-//! rebuilds the share grants.
+//! clock, the 30-day rule of the owner's list, the append-only access log, the export of
+//! shares and their log, a replay that rebuilds the share grants, and SMART Health Links
+//! opened with jwcrypto (passcode attempts, death with the grant).
 
 mod common;
 
