@@ -337,7 +337,7 @@ async fn sync_user(client: &reqwest::Client, base: &str, user: &DemoUser) -> Res
     Ok(token)
 }
 
-async fn expect_ok(response: reqwest::Response) -> Result<Value> {
+pub(crate) async fn expect_ok(response: reqwest::Response) -> Result<Value> {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {

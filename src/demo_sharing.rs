@@ -151,13 +151,7 @@ async fn token(
 }
 
 async fn call(request: reqwest::RequestBuilder) -> Result<Value> {
-    let response = request.send().await?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        anyhow::bail!("gateway answered {status}: {body}");
-    }
-    Ok(body)
+    crate::demo::expect_ok(request.send().await?).await
 }
 
 /// A refusal as one line: its status and message.

@@ -61,15 +61,7 @@ pub struct ProfilePatch {
 /// Role: none (anyone may sign up, as a user: `role`, if given, must be `user`). 201, 409
 /// for a taken email, 422 for invalid fields.
 pub async fn create_user(state: Arc<AppState>, body: NewUser) -> Result<impl Reply, ApiError> {
-    if !body.email.contains('@')
-        || body.email.contains('\0')
-        || body.email.chars().count() > MAX_EMAIL_CHARS
-    {
-        return Err(ApiError::Unprocessable(format!(
-            "email: an address with @, at most {MAX_EMAIL_CHARS} characters"
-        )));
-    }
-    let email = body.email.trim().to_lowercase();
+    let email = check_email("email", &body.email)?;
     if body.password.chars().count() < MIN_PASSWORD_LEN {
         return Err(ApiError::Unprocessable(format!(
             "password: at least {MIN_PASSWORD_LEN} characters"
@@ -276,15 +268,33 @@ async fn load_user(state: &AppState, id: Uuid) -> Result<User, ApiError> {
     users::find(&db, id).await?.ok_or(ApiError::Unauthorized)
 }
 
-/// A display name: 1 to 200 characters, not only white space (stored trimmed), no NUL.
+/// A display name: see [`check_text`].
 fn check_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() || raw.chars().count() > 200 || raw.contains('\0') {
-        return Err(ApiError::Unprocessable(
-            "name: 1 to 200 characters, not only white space".into(),
-        ));
+    check_text("name", raw)
+}
+
+/// Text a person types (a name, a label, an identifier): 1 to 200 characters, not only
+/// white space, no NUL (PostgreSQL text cannot hold it); the value trimmed. The 422 names
+/// `field`.
+pub(crate) fn check_text(field: &str, raw: &str) -> Result<String, ApiError> {
+    let text = raw.trim();
+    if text.is_empty() || raw.chars().count() > 200 || raw.contains('\0') {
+        return Err(ApiError::Unprocessable(format!(
+            "{field}: 1 to 200 characters, not only white space"
+        )));
     }
-    Ok(name.to_string())
+    Ok(text.to_string())
+}
+
+/// An email address as accounts and shares hold it: an `@`, no NUL, at most
+/// [`MAX_EMAIL_CHARS`]; the value trimmed and lower-cased. The 422 names `field`.
+pub(crate) fn check_email(field: &str, raw: &str) -> Result<String, ApiError> {
+    if !raw.contains('@') || raw.contains('\0') || raw.chars().count() > MAX_EMAIL_CHARS {
+        return Err(ApiError::Unprocessable(format!(
+            "{field}: an address with @, at most {MAX_EMAIL_CHARS} characters"
+        )));
+    }
+    Ok(raw.trim().to_lowercase())
 }
 
 fn parse_timezone(name: &str) -> Result<String, ApiError> {

@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use healthpipe_domain::Role;
 use healthpipe_storage::accounts::sessions;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -79,6 +79,15 @@ pub(crate) fn new_salt() -> SaltString {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     SaltString::encode_b64(&bytes).expect("16 bytes make a valid salt")
+}
+
+/// `N` bytes from the OS's random source (access codes, link secrets, generated passwords).
+pub(crate) fn os_random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS's random source answers");
+    bytes
 }
 
 /// A new random bearer token and the digest stored for it.

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use warp::http::StatusCode;
 use warp::Reply;
 
+use crate::accounts::check_text;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::outbox;
@@ -66,16 +67,9 @@ pub async fn register(
         .device_type
         .parse()
         .map_err(|e: UnknownDeviceType| ApiError::Unprocessable(format!("device_type: {e}")))?;
-    for (field, value) in [
-        ("device_name", &body.device_name),
-        ("device_identifier", &body.device_identifier),
-    ] {
-        if value.trim().is_empty() || value.chars().count() > 200 || value.contains('\0') {
-            return Err(ApiError::Unprocessable(format!(
-                "{field}: 1 to 200 characters, not only white space"
-            )));
-        }
-    }
+    // Stored as sent: the rule only checks them.
+    check_text("device_name", &body.device_name)?;
+    check_text("device_identifier", &body.device_identifier)?;
     let type_priorities = check_type_priorities(body.type_priorities.unwrap_or_default())?;
     let priority = body.priority.map(|p| p.0);
     if let Some(existing) = find_by_identifier(&state, user.id, &body.device_identifier).await? {

@@ -17,10 +17,11 @@ use base64::Engine;
 use chrono::Utc;
 use healthpipe_crypto::jwe::{self, JweKey};
 use healthpipe_domain::sharing::{ShareState, Slice};
+use healthpipe_domain::Period;
+use healthpipe_storage::reads::profiles;
 use healthpipe_storage::sharing::access::AccessRecord;
 use healthpipe_storage::sharing::grants::{self, Grant};
 use healthpipe_storage::sharing::links::{self, Link};
-use rand::TryRngCore;
 use serde::Deserialize;
 use uuid::Uuid;
 use warp::http::StatusCode;
@@ -64,8 +65,8 @@ pub async fn create(
     body: NewLink,
 ) -> Result<impl Reply, ApiError> {
     let grant = load_owned(&state, &user, share_id).await?;
-    let now = Utc::now();
-    if let ended @ (ShareState::Revoked | ShareState::Expired) = facts(&grant).state(now) {
+    let facts = facts(&grant);
+    if let ended @ (ShareState::Revoked | ShareState::Expired) = facts.state(Utc::now()) {
         return Err(ApiError::Conflict(format!(
             "the share is {}: it can have no new link",
             ended.as_str()
@@ -81,11 +82,12 @@ pub async fn create(
         Some(p) => Some(auth::hash_password(&state.password_hashing, p).await?),
     };
     let whole = Slice {
-        types: facts(&grant).sample_types,
+        types: facts.sample_types,
         from: grant.date_start,
         to: grant.date_end,
     };
-    let file = bundle(&state, &grant, &whole, healthpipe_domain::Period::Day).await?;
+    let zone = profiles::zone(&state.db.get().await?, grant.owner).await?;
+    let file = bundle(&state, &grant, (&whole, Period::Day, zone)).await?;
     let key = JweKey::generate();
     let passcode_required = passcode_hash.is_some();
     let link = Link {
@@ -138,12 +140,14 @@ pub async fn manifest(
     body: ManifestRequest,
 ) -> Result<warp::reply::Response, ApiError> {
     let recipient: String = body.recipient.chars().take(200).collect();
-    let found = match links::find(&state.db.get().await?, &manifest_id).await? {
-        Some(link) => {
-            let grant = grants::find(&state.db.get().await?, link.share_id).await?;
-            grant.map(|g| (link, g))
+    let found = {
+        let db = state.db.get().await?;
+        match links::find(&db, &manifest_id).await? {
+            Some(link) => grants::find(&db, link.share_id)
+                .await?
+                .map(|grant| (link, grant)),
+            None => None,
         }
-        None => None,
     };
     let Some((link, grant)) = found else {
         return Err(ApiError::NotFound("no such link".into()));
@@ -213,9 +217,5 @@ fn record(link: &Link, grant: &Grant, client: Option<IpAddr>, recipient: &str) -
 
 /// 256 bits from the OS's random source, base64url: the manifest URL's last segment.
 fn random_segment() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the OS's random source answers");
-    URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(auth::os_random::<32>())
 }

@@ -9,10 +9,10 @@ use healthpipe_domain::Role;
 use healthpipe_storage::accounts::users::{self, NewAccount, Registration, User};
 use healthpipe_storage::sharing::providers;
 use healthpipe_storage::{Pool, StoreError};
-use rand::TryRngCore;
 use uuid::Uuid;
 
-use crate::accounts::MAX_EMAIL_CHARS;
+use crate::accounts::{check_email, check_text};
+use crate::error::ApiError;
 
 /// Who to add.
 #[derive(Debug, Clone)]
@@ -43,26 +43,17 @@ pub enum ProviderError {
 
 /// Adds (or verifies again) the provider account of `p.email`.
 pub async fn add(db: &Pool, p: &NewProvider) -> Result<Added, ProviderError> {
-    let email = p.email.trim().to_lowercase();
-    if !email.contains('@') || email.chars().count() > MAX_EMAIL_CHARS {
-        return Err(ProviderError::Invalid(format!(
-            "--email: an address with @, at most {MAX_EMAIL_CHARS} characters"
-        )));
-    }
-    for (flag, value) in [("--name", &p.name), ("--organisation", &p.organisation)] {
-        if value.trim().is_empty() || value.chars().count() > 200 || value.contains('\0') {
-            return Err(ProviderError::Invalid(format!(
-                "{flag}: 1 to 200 characters, not only white space"
-            )));
-        }
-    }
+    let invalid = |e: ApiError| ProviderError::Invalid(e.to_string());
+    let email = check_email("--email", &p.email).map_err(invalid)?;
+    let name = check_text("--name", &p.name).map_err(invalid)?;
+    let organisation = check_text("--organisation", &p.organisation).map_err(invalid)?;
     let mut client = db.get().await.map_err(StoreError::from)?;
     if let Some((id, _)) = users::credentials(&client, &email).await? {
         let existing = users::find(&client, id).await?;
         if existing.is_none_or(|u| u.role != Role::Provider.as_str()) {
             return Err(ProviderError::UserAccount(email));
         }
-        providers::verify(&client, id, p.organisation.trim()).await?;
+        providers::verify(&client, id, &organisation).await?;
         return Ok(Added { id, password: None });
     }
     let password = new_password();
@@ -70,7 +61,7 @@ pub async fn add(db: &Pool, p: &NewProvider) -> Result<Added, ProviderError> {
     let user = User {
         id: Uuid::new_v4(),
         email: email.clone(),
-        name: p.name.trim().to_string(),
+        name,
         timezone: "UTC".into(),
         role: Role::Provider.as_str().into(),
     };
@@ -87,7 +78,7 @@ pub async fn add(db: &Pool, p: &NewProvider) -> Result<Added, ProviderError> {
             "{email} was taken meanwhile; run the command again"
         )));
     }
-    providers::verify(&tx, user.id, p.organisation.trim()).await?;
+    providers::verify(&tx, user.id, &organisation).await?;
     tx.commit()
         .await
         .map_err(|e| StoreError::from_postgres("commit", &e))?;
@@ -100,10 +91,7 @@ pub async fn add(db: &Pool, p: &NewProvider) -> Result<Added, ProviderError> {
 /// 120 bits from the OS's random source, as 24 base-32 characters.
 fn new_password() -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789!";
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the OS's random source answers");
+    let bytes: [u8; 24] = crate::auth::os_random();
     bytes
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(b & 31)]))

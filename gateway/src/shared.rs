@@ -375,7 +375,7 @@ pub async fn fhir(
     params: Params,
 ) -> Result<impl Reply, ApiError> {
     let read = Read::open(&state, &user, client, "fhir", share_id, &params, false).await?;
-    let bundle = bundle(&state, &read.grant, &read.slice, read.period).await?;
+    let bundle = bundle(&state, &read.grant, (&read.slice, read.period, read.zone)).await?;
     read.allowed(&state).await?;
     Ok(warp::reply::with_header(
         warp::reply::json(&bundle),
@@ -408,15 +408,13 @@ async fn buckets_inside(
 }
 
 /// `slice` of `grant`'s owner as a FHIR R4 `searchset` Bundle: the Patient, then an
-/// Observation per bucket of `period` in time order (blood pressure as panels). Shared
-/// reads and SMART Health Links answer the same Bundle.
+/// Observation per bucket of `period` (in the owner's `zone`) in time order (blood pressure
+/// as panels). Shared reads and SMART Health Links answer the same Bundle.
 pub(crate) async fn bundle(
     state: &AppState,
     grant: &Grant,
-    slice: &Slice,
-    period: Period,
+    (slice, period, zone): (&Slice, Period, Tz),
 ) -> Result<serde_json::Value, ApiError> {
-    let zone = profiles::zone(&state.db.get().await?, grant.owner).await?;
     let mut all = Vec::new();
     for sample_type in &slice.types {
         for (row, end) in

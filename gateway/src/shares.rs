@@ -7,29 +7,27 @@
 //! applies it: the gateway records it in `share_revocations` in the request, and every read
 //! checks both.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use data_encoding::{Encoding, Specification};
 use healthpipe_domain::sharing::GrantFacts;
 use healthpipe_domain::SampleType;
 use healthpipe_schemas::{ShareGranted, ShareRevoked};
 use healthpipe_storage::sharing::access::{self, AccessRecord};
 use healthpipe_storage::sharing::grants::{self, Grant};
-use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use warp::http::StatusCode;
 use warp::Reply;
 
-use crate::accounts::MAX_EMAIL_CHARS;
+use crate::accounts::{check_email, check_text};
 use crate::auth::{self, AuthUser};
 use crate::error::ApiError;
 use crate::{applied, outbox, AppState};
 
 /// The longest a grant may run: a year from its making.
 pub const MAX_VALIDITY_DAYS: i64 = 366;
-/// The longest label.
-pub const MAX_LABEL_CHARS: usize = 200;
 /// Access-log records one answer shows at most (the newest).
 const ACCESS_LOG_LIMIT: i64 = 1_000;
 
@@ -255,12 +253,7 @@ struct CheckedShare {
 
 fn checked(body: NewShare, now: DateTime<Utc>) -> Result<CheckedShare, ApiError> {
     let unprocessable = |m: String| Err(ApiError::Unprocessable(m));
-    let email = body.recipient_email.trim().to_lowercase();
-    if !email.contains('@') || email.contains('\0') || email.chars().count() > MAX_EMAIL_CHARS {
-        return unprocessable(format!(
-            "recipient_email: an address with @, at most {MAX_EMAIL_CHARS} characters"
-        ));
-    }
+    let email = check_email("recipient_email", &body.recipient_email)?;
     if body.data_types.is_empty() {
         return unprocessable("data_types: at least one sample type".into());
     }
@@ -286,12 +279,7 @@ fn checked(body: NewShare, now: DateTime<Utc>) -> Result<CheckedShare, ApiError>
             "expires_at: in the future, at most {MAX_VALIDITY_DAYS} days from now"
         ));
     }
-    let label = body.label.trim().to_string();
-    if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS || label.contains('\0') {
-        return unprocessable(format!(
-            "label: 1 to {MAX_LABEL_CHARS} characters, not only white space"
-        ));
-    }
+    let label = check_text("label", &body.label)?;
     Ok(CheckedShare {
         recipient_email: email,
         types,
@@ -305,26 +293,19 @@ fn checked(body: NewShare, now: DateTime<Utc>) -> Result<CheckedShare, ApiError>
 /// 160 bits from the OS's random source, as 32 base-32 characters (no 0/O or 1/I to
 /// mistake when read aloud), in groups of four.
 fn access_code() -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut bytes = [0u8; 20];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the OS's random source answers");
-    let mut bits = 0u32;
-    let mut held = 0;
-    let mut out = String::with_capacity(39);
-    for byte in bytes {
-        bits = (bits << 8) | u32::from(byte);
-        held += 8;
-        while held >= 5 {
-            held -= 5;
-            if !out.is_empty() && out.len() % 5 == 4 {
-                out.push('-');
-            }
-            out.push(char::from(ALPHABET[((bits >> held) & 31) as usize]));
-        }
-    }
-    out
+    static CODE: LazyLock<Encoding> = LazyLock::new(|| {
+        let mut spec = Specification::new();
+        spec.symbols.push_str("ABCDEFGHJKLMNPQRSTUVWXYZ23456789");
+        spec.encoding()
+            .expect("32 distinct symbols make a base-32 encoding")
+    });
+    let letters = CODE.encode(&auth::os_random::<20>());
+    let groups: Vec<&str> = letters
+        .as_bytes()
+        .chunks(4)
+        .map(|group| std::str::from_utf8(group).expect("ASCII symbols"))
+        .collect();
+    groups.join("-")
 }
 
 /// The SHA-256 (hex) of a code as typed: case, spaces and dashes do not matter.
@@ -334,10 +315,7 @@ pub fn code_digest(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    auth::token_digest(&normal)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(auth::token_digest(&normal))
 }
 
 #[cfg(test)]
