@@ -25,19 +25,20 @@ pub async fn log_ends(brokers: &str, topic: &str) -> Result<Vec<(i32, i64)>> {
         .create()
         .context("kafka client")?;
     let topic_name = topic.to_string();
-    tokio::task::spawn_blocking(move || -> Result<Vec<(i32, i64)>> {
-        let metadata = consumer.fetch_metadata(Some(&topic_name), Duration::from_secs(10))?;
-        let mut ends = Vec::new();
-        for t in metadata.topics() {
-            for p in t.partitions() {
-                let (_, high) =
-                    consumer.fetch_watermarks(&topic_name, p.id(), Duration::from_secs(10))?;
-                ends.push((p.id(), high));
-            }
+    tokio::task::spawn_blocking(move || ends_of(&consumer, &topic_name)).await?
+}
+
+/// [`log_ends`] with a client of the caller's (blocking: call it off the async threads).
+pub fn ends_of(consumer: &BaseConsumer, topic: &str) -> Result<Vec<(i32, i64)>> {
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut ends = Vec::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let (_, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
+            ends.push((p.id(), high));
         }
-        Ok(ends)
-    })
-    .await?
+    }
+    Ok(ends)
 }
 
 /// Messages before `ends` (partition, offset) of `topic` that `group` has not applied yet.

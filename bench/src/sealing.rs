@@ -82,7 +82,7 @@ impl Side {
                 continue;
             }
             return Ok(match codec.written(payload).await? {
-                Written::Sealed { .. } => true,
+                Written::Sealed => true,
                 Written::InClear(_) => false,
                 Written::Erasure => bail!("an erasure named SamplesRecorded"),
             });

@@ -92,7 +92,7 @@ static CURRENT_SAMPLES_FORM: LazyLock<Option<String>> = LazyLock::new(|| {
 /// The same fields under the event's name: a `SamplesRecorded` written in clear before
 /// encryption, whose binary encoding is the content's.
 static CLEAR_SAMPLES_FORM: LazyLock<Option<String>> = LazyLock::new(|| {
-    Schema::parse_str(&SamplesRecorded::CONTENT_SCHEMA.replace(CONTENT_NAMESPACE, EVENTS_NAMESPACE))
+    Schema::parse_str(&in_clear_form(SamplesRecorded::CONTENT_SCHEMA))
         .ok()
         .map(|s| s.canonical_form())
 });
@@ -155,7 +155,7 @@ impl EventCodec {
                 reason: format!("its content schema does not say {CONTENT_NAMESPACE}"),
             });
         }
-        let schema = E::CONTENT_SCHEMA.replace(CONTENT_NAMESPACE, EVENTS_NAMESPACE);
+        let schema = in_clear_form(E::CONTENT_SCHEMA);
         let strategy = SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
             topic.to_string(),
             SuppliedSchema::new(Some(E::FULL_NAME.to_string()), SchemaType::Avro, schema),
@@ -194,9 +194,7 @@ impl EventCodec {
             return Ok(Written::Erasure);
         }
         match sealed_part(&name, &value)? {
-            Some(sealed) => Ok(Written::Sealed {
-                user_id: sealed.user_id,
-            }),
+            Some(_) => Ok(Written::Sealed),
             None => Ok(Written::InClear(Box::new(user_event(&name, &value)?))),
         }
     }
@@ -400,8 +398,8 @@ fn split_header(bytes: &[u8]) -> Option<(u32, &[u8])> {
 /// How a message of the per-user stream was written (see [`EventCodec::written`]).
 #[derive(Debug)]
 pub enum Written {
-    /// Sealed with the data key of `user_id`.
-    Sealed { user_id: String },
+    /// Sealed with its user's data key.
+    Sealed,
     /// In clear, before encryption.
     InClear(Box<UserEvent>),
     /// An erasure, which is never sealed.
@@ -540,6 +538,12 @@ fn content_strategy<E: Event>() -> SubjectNameStrategy {
 /// The namespace line of the content schemas, and of the events' (clear) ones.
 const CONTENT_NAMESPACE: &str = r#""namespace": "healthpipe.content""#;
 const EVENTS_NAMESPACE: &str = r#""namespace": "healthpipe.events""#;
+
+/// A content schema as events were written before encryption: its fields under the
+/// event's name.
+fn in_clear_form(content_schema: &str) -> String {
+    content_schema.replace(CONTENT_NAMESPACE, EVENTS_NAMESPACE)
+}
 
 fn strategy<E: Event>(topic: &str) -> SubjectNameStrategy {
     SubjectNameStrategy::TopicRecordNameStrategyWithSchema(

@@ -136,7 +136,7 @@ impl Copy {
         .await?;
         let (reader, source_ends) = blocking(reader, {
             let source = source.to_string();
-            move |c| ends(c, &source, &source_partitions)
+            move |c| ends(c, &source)
         })
         .await?;
         let starts: Vec<(i32, Offset)> = resume
@@ -200,7 +200,7 @@ impl Copy {
             let user = user_of(message).map(|u| u.to_string()).unwrap_or_default();
             let erased = matches!(ring.get(&user), Lookup::Gone);
             let copied = match self.codec.written(payload).await {
-                Ok(Written::InClear(_) | Written::Sealed { .. }) if erased => None,
+                Ok(Written::InClear(_) | Written::Sealed) if erased => None,
                 Ok(Written::InClear(event)) => {
                     let Lookup::Key(key) = ring.get(event.user_id()) else {
                         bail!(
@@ -217,7 +217,7 @@ impl Copy {
                             .await?,
                     )
                 }
-                Ok(Written::Sealed { .. } | Written::Erasure) | Err(_) => {
+                Ok(Written::Sealed | Written::Erasure) | Err(_) => {
                     report.copied += 1;
                     Some(payload.to_vec())
                 }
@@ -338,13 +338,10 @@ fn read_one(
 }
 
 /// The end offset of each partition: where its next message goes.
-fn ends(consumer: &BaseConsumer, topic: &str, partitions: &[i32]) -> Result<HashMap<i32, i64>> {
-    let mut ends = HashMap::new();
-    for &partition in partitions {
-        let (_, high) = consumer.fetch_watermarks(topic, partition, KAFKA_TIMEOUT)?;
-        ends.insert(partition, high);
-    }
-    Ok(ends)
+fn ends(consumer: &BaseConsumer, topic: &str) -> Result<HashMap<i32, i64>> {
+    Ok(crate::progress::ends_of(consumer, topic)?
+        .into_iter()
+        .collect())
 }
 
 /// Runs a blocking Kafka call on `consumer` off the runtime's threads; hands it back.
@@ -416,8 +413,7 @@ async fn switch(
     .await?;
     let (_, now) = blocking(reader, {
         let source = source.to_string();
-        let partitions: Vec<i32> = copied_to.keys().copied().collect();
-        move |c| ends(c, &source, &partitions)
+        move |c| ends(c, &source)
     })
     .await?;
     if now != *copied_to {
