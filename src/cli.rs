@@ -47,6 +47,13 @@ pub enum Command {
     /// Clinicians' accounts, made by an operator.
     #[command(subcommand)]
     Providers(Providers),
+    /// Remove what the retention horizons no longer keep (DATABASE_URL): raw samples after
+    /// 7 years, hourly aggregates and insights after 2, ended shares after 30 days, ...
+    Retention(crate::retention::RetentionArgs),
+    /// Rebuild a projection from the topics into a schema of its own while the live one keeps
+    /// serving; `--switch` swaps it in atomically.
+    #[command(subcommand)]
+    Replay(crate::replay::ReplayCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,7 +155,9 @@ impl Cli {
             | Command::Keys(_)
             | Command::Topic(_)
             | Command::Providers(_)
-            | Command::Lag(_) => LogFormat::Text,
+            | Command::Lag(_)
+            | Command::Retention(_)
+            | Command::Replay(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -180,6 +189,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keys(Keys::Rotate(args)) => crate::keys::rotate(args).await,
         Command::Providers(Providers::Add(args)) => crate::providers::add(args).await,
         Command::Lag(args) => lag(args).await,
+        Command::Retention(args) => crate::retention::run(args, shutdown_signal()).await,
+        Command::Replay(command) => crate::replay::run(command, shutdown_signal()).await,
         Command::Topic(Topic::Read(args)) => {
             let printed = crate::topic::read(*args, &mut std::io::stdout().lock()).await?;
             eprintln!("{printed} messages");

@@ -101,6 +101,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         announce_changes: true,
         keys,
         key_store_url: None,
+        retention_day: None,
         kafka_security: Default::default(),
     };
     let insights = healthpipe_processors::ProcessorConfig {

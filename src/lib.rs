@@ -9,6 +9,8 @@ mod demo_sharing;
 pub mod keys;
 pub mod progress;
 pub mod providers;
+pub mod replay;
+pub mod retention;
 pub mod telemetry;
 pub mod topic;
 pub mod topics;

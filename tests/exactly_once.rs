@@ -550,17 +550,19 @@ async fn replay_into_an_empty_database_gives_identical_tables() {
 
     let a = connect(&pipeline.database_url).await;
     let b = connect(&replay_db).await;
-    let mut differing = Vec::new();
-    for (table, columns) in PROJECTION_TABLES {
-        let (sum_a, rows_a) = checksum(&a, table, columns).await;
-        let (sum_b, rows_b) = checksum(&b, table, columns).await;
-        assert!(rows_a > 0, "{table} is empty: nothing was compared");
-        if (sum_a.as_str(), rows_a) != (sum_b.as_str(), rows_b) {
-            differing.push(format!(
-                "{table}: {rows_a} rows md5 {sum_a} vs replay {rows_b} rows md5 {sum_b}"
-            ));
-        }
-    }
+    let differing = common::checksums::differences(
+        (&a, "public"),
+        (&b, "public"),
+        &[
+            "aggregates",
+            "samples",
+            "sample_index",
+            "sync_versions",
+            "device_rankings",
+            "user_profiles",
+        ],
+    )
+    .await;
     assert!(
         differing.is_empty(),
         "the replay differs:\n{}",
@@ -667,47 +669,4 @@ impl Instance {
             let _ = self.task.await;
         }
     }
-}
-
-/// The projection tables and the columns that are a function of the log (no `updated_at`
-/// or other wall-clock columns).
-const PROJECTION_TABLES: [(&str, &str); 6] = [
-    (
-        "aggregates",
-        "user_id, sample_type, period, period_start, value, min_value, max_value, sample_count",
-    ),
-    (
-        "samples",
-        "user_id, sample_id, device_id, sample_type, value, start_time, end_time, \
-         utc_offset_seconds, source_app, sync_identifier, sync_version, metadata, counted_fraction, \
-         details",
-    ),
-    (
-        "sample_index",
-        "user_id, sample_id, sample_type, start_time, end_time, deleted",
-    ),
-    (
-        "sync_versions",
-        "user_id, sync_identifier, version, sample_id",
-    ),
-    (
-        "device_rankings",
-        "user_id, device_id, device_type, priority, type_priorities",
-    ),
-    ("user_profiles", "user_id, timezone"),
-];
-
-/// (md5 of the sorted rows as text, row count) of `columns` of `table`.
-async fn checksum(client: &tokio_postgres::Client, table: &str, columns: &str) -> (String, i64) {
-    let row = client
-        .query_one(
-            &format!(
-                "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), ''), count(*) \
-                 FROM (SELECT {columns} FROM {table}) t"
-            ),
-            &[],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("checksum of {table}: {e}"));
-    (row.get(0), row.get(1))
 }

@@ -52,6 +52,7 @@ pub mod ids;
 pub mod insights;
 pub mod priority;
 pub mod ranking;
+pub mod retention;
 pub mod role;
 pub mod sample;
 pub mod sample_type;
@@ -77,6 +78,7 @@ pub use insights::{
 };
 pub use priority::Priority;
 pub use ranking::{DevicePriority, DeviceRanking};
+pub use retention::Horizons;
 pub use role::{Role, UnknownRole};
 pub use sample::{clean_up, sync_replacement, Sample, SyncReplacement};
 pub use sample_type::{AggregationKind, SampleType, TypeSpec, UnknownSampleType, TYPES};

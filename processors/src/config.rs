@@ -54,6 +54,8 @@ pub struct ProcessorConfig {
     /// are. Set it to replay the log into another database: the key store is not a
     /// projection, and the replay reads the live one.
     pub key_store_url: Option<String>,
+    /// The UTC day whose retention horizons the projections apply; `None`: the current day.
+    pub retention_day: Option<chrono::NaiveDate>,
 }
 
 /// The processors' environment, as clap declares and documents it.
@@ -92,6 +94,10 @@ struct Settings {
     #[arg(long, env = "KEY_STORE_DATABASE_URL", hide_env_values = true,
           value_parser = healthpipe_config::database_url)]
     key_store_url: Option<String>,
+    /// Apply the retention horizons of this UTC day (YYYY-MM-DD) instead of today's, to
+    /// rehearse a retention run or to replay as of the day one ran [default: today].
+    #[arg(long, env = "RETENTION_AS_OF")]
+    retention_as_of: Option<chrono::NaiveDate>,
 }
 
 impl Settings {
@@ -118,6 +124,7 @@ impl Settings {
             announce_changes: self.announce_changes,
             keys: self.keys,
             key_store_url: self.key_store_url,
+            retention_day: self.retention_as_of,
         }
     }
 }

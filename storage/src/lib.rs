@@ -7,7 +7,8 @@
 //! - [`accounts`]: users, sessions, devices, idempotency keys (written by the gateway);
 //! - [`projections`]: what the processors materialise from the log (samples, the sample
 //!   index, aggregates, profiles and rankings, insights, consumer offsets);
-//! - [`reads`]: what the query, explain and summary endpoints read from the projections.
+//! - [`reads`]: what the query, explain and summary endpoints read from the projections;
+//! - [`retention`]: removing what the retention horizons no longer keep.
 //!
 //! Errors are classified once, by SQLSTATE, in [`error`]: callers decide to retry, to
 //! dead-letter or to stop on the class, never on a message text. The schema registry, a
@@ -21,6 +22,8 @@ pub mod migrations;
 pub mod pool;
 pub mod projections;
 pub mod reads;
+pub mod replay;
+pub mod retention;
 pub mod sharing;
 pub mod sql;
 

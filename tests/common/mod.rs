@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod checksums;
 pub mod fhir;
 mod pipeline;
 pub mod query;

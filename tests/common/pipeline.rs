@@ -184,6 +184,7 @@ impl Pipeline {
             announce_changes: true,
             keys: self.key_settings(),
             key_store_url: None,
+            retention_day: None,
             kafka_security: Default::default(),
         }
     }

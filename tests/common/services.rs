@@ -22,7 +22,7 @@ pub struct Service {
 
 /// The environment every service of `pipeline` shares: its database, broker, topics, and a
 /// short stall window, so a stuck Kafka client is replaced within the test's time.
-fn shared_env(pipeline: &Pipeline, stall_secs: u64) -> Vec<(String, String)> {
+pub fn shared_env(pipeline: &Pipeline, stall_secs: u64) -> Vec<(String, String)> {
     let keys = pipeline
         .key_settings()
         .key_encryption_keys_file
@@ -167,6 +167,27 @@ impl Service {
 
 /// The `healthpipe` binary the services run: this build's, or `HEALTHPIPE_SERVICES_BIN` (to
 /// run the suite against another build, e.g. an older one, and see what it catches).
+/// Runs `healthpipe <args>` to its end with `pipeline`'s environment and `extra` on top;
+/// panics with its output unless it succeeds, and returns its standard output.
+pub fn run_command(pipeline: &Pipeline, args: &[&str], extra: &[(&str, &str)]) -> String {
+    let output = Command::new(binary())
+        .args(args)
+        .envs(shared_env(pipeline, 30))
+        .envs(extra.iter().copied())
+        .output()
+        .expect("the healthpipe binary runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert!(
+        output.status.success(),
+        "healthpipe {args:?} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    stdout
+}
+
 fn binary() -> PathBuf {
     std::env::var_os("HEALTHPIPE_SERVICES_BIN")
         .map(PathBuf::from)

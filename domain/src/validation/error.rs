@@ -40,6 +40,15 @@ pub enum ValidationError {
         end: DateTime<FixedOffset>,
         now: DateTime<Utc>,
     },
+    #[error(
+        "end {end} is on or before {}, the start of the {} years of samples kept",
+        .horizon.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        crate::retention::SAMPLE_YEARS
+    )]
+    BeyondRetention {
+        end: DateTime<FixedOffset>,
+        horizon: DateTime<Utc>,
+    },
     #[error("start {start} is before {}", earliest_start().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
     StartTooEarly { start: DateTime<FixedOffset> },
     #[error("the sample lasts {}, longer than the {} allowed for {sample_type}", human(*.duration), human(*.max))]
@@ -61,6 +70,7 @@ impl ValidationError {
             ValidationError::EndBeforeStart { .. } => "end_before_start",
             ValidationError::EndInFuture { .. } => "end_in_future",
             ValidationError::StartTooEarly { .. } => "start_too_early",
+            ValidationError::BeyondRetention { .. } => "beyond_retention",
             ValidationError::TooLong { .. } => "duration_too_long",
         }
     }

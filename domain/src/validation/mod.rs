@@ -11,6 +11,7 @@ mod error;
 use chrono::{DateTime, FixedOffset, TimeDelta, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::retention::Horizons;
 use crate::sample_type::SampleType;
 use crate::units::Unit;
 pub use error::ValidationError;
@@ -94,6 +95,14 @@ pub fn validate(raw: &RawSample<'_>, now: DateTime<Utc>) -> Result<ValidSample, 
     }
     if raw.start.to_utc() < earliest_start() {
         return Err(ValidationError::StartTooEarly { start: raw.start });
+    }
+    // The processors would drop it (see `crate::retention`): say so instead of a silent 200.
+    let horizon = Horizons::on(now.date_naive()).samples;
+    if raw.end.to_utc() <= horizon {
+        return Err(ValidationError::BeyondRetention {
+            end: raw.end,
+            horizon,
+        });
     }
     let duration = raw.end - raw.start;
     if duration > sample_type.max_duration() {
@@ -297,12 +306,38 @@ mod tests {
             "2000-01-01T00:30:00Z",
         ));
         assert_eq!(e.unwrap_err().code(), "start_too_early");
-        assert!(check(raw(
+        // The earliest start itself is accepted (on a day it is still within retention).
+        let in_2000 = at("2000-06-01T00:00:00Z").to_utc();
+        let first = raw(
             "STEPS",
             1.0,
             "count",
             "2000-01-01T00:00:00Z",
-            "2000-01-01T00:00:00Z"
+            "2000-01-01T00:00:00Z",
+        );
+        assert!(validate(&first, in_2000).is_ok());
+    }
+
+    /// Samples the processors would drop as older than the retention period are refused with
+    /// a reason, on both sides of the horizon (2019-05-04T00:00Z on 2026-05-04).
+    #[test]
+    fn samples_beyond_retention_are_refused() {
+        let e = check(raw(
+            "STEPS",
+            1.0,
+            "count",
+            "2019-05-03T23:00:00Z",
+            "2019-05-04T00:00:00Z",
+        ))
+        .unwrap_err();
+        assert_eq!(e.code(), "beyond_retention");
+        assert!(e.to_string().contains("7 years"), "{e}");
+        assert!(check(raw(
+            "STEPS",
+            1.0,
+            "count",
+            "2019-05-03T23:00:00Z",
+            "2019-05-04T00:00:01Z"
         ))
         .is_ok());
     }

@@ -10,10 +10,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use deadpool_postgres::Transaction;
 use healthpipe_crypto::Keyring;
-use healthpipe_domain::AggregateRow;
+use healthpipe_domain::{AggregateRow, Horizons};
 use healthpipe_schemas::typed::UserEvent;
 use healthpipe_schemas::{EventCodec, Opened};
 use healthpipe_storage::details::{self, SampleDetails};
@@ -38,6 +39,8 @@ pub struct Aggregation {
     /// Where changed buckets are announced (`AggregatesUpdated`); `None` while rebuilding a
     /// database whose announcements are already on the topic.
     pub changes_topic: Option<String>,
+    /// The UTC day whose retention horizons apply; `None`: the current day.
+    pub retention_day: Option<NaiveDate>,
 }
 
 #[async_trait]
@@ -150,7 +153,10 @@ impl Aggregation {
     ) -> Result<Option<Recomputed>, ProcessorError> {
         let mentioned = plan::mentioned(events.iter().copied());
         let known = samples::load_known(tx, &mentioned.ids, &mentioned.syncs).await?;
-        let mut plan = Plan::build(events.iter().copied(), known);
+        let horizons = self
+            .retention_day
+            .map_or_else(Horizons::today, Horizons::on);
+        let mut plan = Plan::build(events.iter().copied(), known, &horizons);
         seal_details(&mut plan.inserts, keys)?;
         write(tx, &plan).await?;
 
@@ -177,7 +183,7 @@ impl Aggregation {
             .collect();
         let zones = profiles::zones(tx, &users).await?;
         let rankings = profiles::device_rankings(tx, &users).await?;
-        let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones);
+        let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones, &horizons);
         let replace: Vec<&Replace> = jobs.iter().flat_map(|j| &j.replace).collect();
         let old = aggregates::delete(tx, &replace).await?;
         let jobs = Arc::new(jobs);

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use healthpipe_domain::{sync_replacement, Priority, SampleType, SyncReplacement};
+use healthpipe_domain::{sync_replacement, Horizons, Priority, SampleType, SyncReplacement};
 use healthpipe_schemas::typed::{RecordedSample, UserEvent};
 use healthpipe_storage::projections::profiles::DeviceRow;
 use healthpipe_storage::projections::samples::{
@@ -118,20 +118,22 @@ fn device_row(
 }
 
 impl Plan {
-    /// Applies `events` in order on top of `known`.
+    /// Applies `events` in order on top of `known`, leaving out what lies beyond the
+    /// retention `horizons` (samples too old to keep, share grants ended too long ago).
     pub fn build<'a>(
         events: impl IntoIterator<Item = &'a UserEvent>,
         mut known: KnownState,
+        horizons: &Horizons,
     ) -> Plan {
         let mut plan = Plan::default();
         for event in events {
-            plan.apply(event, &mut known);
+            plan.apply(event, &mut known, horizons);
         }
         plan.finish(known);
         plan
     }
 
-    fn apply(&mut self, event: &UserEvent, known: &mut KnownState) {
+    fn apply(&mut self, event: &UserEvent, known: &mut KnownState, horizons: &Horizons) {
         let user = Uuid::from(event.user_id());
         match event {
             UserEvent::UserRegistered(e) => {
@@ -163,7 +165,11 @@ impl Plan {
             }
             UserEvent::SamplesRecorded(e) => {
                 let device = Uuid::from(e.device_id);
-                for sample in &e.samples {
+                for sample in e
+                    .samples
+                    .iter()
+                    .filter(|s| horizons.keeps_sample(s.end_time))
+                {
                     self.record(user, device, sample, known);
                 }
             }
@@ -172,6 +178,7 @@ impl Plan {
                     self.delete(user, (*id).into(), known);
                 }
             }
+            UserEvent::ShareGranted(e) if !horizons.keeps_share(e.expires_at) => {}
             UserEvent::ShareGranted(e) => self.shares.push(ShareChange::Grant(GrantRow {
                 share_id: e.share_id,
                 user_id: user,
@@ -193,6 +200,11 @@ impl Plan {
                 provider_id: e.provider_id.into(),
                 at: e.redeemed_at,
             }),
+            UserEvent::ShareRevoked(e) if !horizons.keeps_share(e.revoked_at) => {
+                self.shares.push(ShareChange::Forget {
+                    share_id: e.share_id,
+                })
+            }
             UserEvent::ShareRevoked(e) => self.shares.push(ShareChange::Revoke {
                 share_id: e.share_id,
                 at: e.revoked_at,

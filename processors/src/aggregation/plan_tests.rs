@@ -17,6 +17,13 @@ use super::*;
 const USER: Uuid = Uuid::from_u128(1);
 const DEVICE: Uuid = Uuid::from_u128(2);
 
+/// A plan with horizons long before every test's data (on 2026-05-04 samples of 2019-05-04
+/// and later are kept).
+fn build<'a>(events: impl IntoIterator<Item = &'a typed::UserEvent>, known: KnownState) -> Plan {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 5, 4).unwrap();
+    Plan::build(events, known, &Horizons::on(today))
+}
+
 fn at(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, hour, 0, 0).unwrap()
 }
@@ -96,7 +103,7 @@ fn the_first_occurrence_of_an_id_wins_within_a_batch() {
         recorded(vec![sample(7, 8, 100.0)]),
         recorded(vec![sample(7, 9, 999.0)]),
     ];
-    let plan = Plan::build(&typed(&events), KnownState::default());
+    let plan = build(&typed(&events), KnownState::default());
     assert_eq!(inserted_values(&plan), vec![100.0]);
     assert_eq!(plan.index_inserts.len(), 1);
     assert!(plan.tombstones.is_empty());
@@ -104,7 +111,7 @@ fn the_first_occurrence_of_an_id_wins_within_a_batch() {
 
 #[test]
 fn an_id_already_stored_is_ignored() {
-    let plan = Plan::build(
+    let plan = build(
         &typed(&[recorded(vec![sample(7, 8, 100.0)])]),
         stored(7, 8, false),
     );
@@ -117,7 +124,7 @@ fn an_id_already_stored_is_ignored() {
 
 #[test]
 fn deleting_a_stored_sample_removes_it_and_leaves_a_tombstone() {
-    let plan = Plan::build(&typed(&[deleted(&[7, 8])]), stored(7, 8, false));
+    let plan = build(&typed(&[deleted(&[7, 8])]), stored(7, 8, false));
     assert_eq!(plan.deletes, vec![(USER, Uuid::from_u128(7), at(8))]);
     assert!(plan.index_inserts.is_empty());
     assert_eq!(plan.tombstones, vec![(USER, Uuid::from_u128(7))]);
@@ -132,7 +139,7 @@ fn a_sample_recorded_and_deleted_in_one_batch_is_never_stored_and_stays_deleted(
         deleted(&[7]),
         recorded(vec![sample(7, 8, 100.0)]),
     ];
-    let plan = Plan::build(&typed(&events), KnownState::default());
+    let plan = build(&typed(&events), KnownState::default());
     assert!(plan.inserts.is_empty());
     assert!(plan.deletes.is_empty());
     assert!(plan.tombstones.is_empty());
@@ -145,7 +152,7 @@ fn a_sample_recorded_and_deleted_in_one_batch_is_never_stored_and_stays_deleted(
 
 #[test]
 fn a_re_sent_deleted_sample_stays_deleted() {
-    let plan = Plan::build(
+    let plan = build(
         &typed(&[recorded(vec![sample(7, 8, 100.0)])]),
         stored(7, 8, true),
     );
@@ -160,7 +167,7 @@ fn a_higher_sync_version_replaces_and_a_lower_or_equal_one_is_ignored() {
         recorded(vec![synced(2, 2, 10)]),
         recorded(vec![synced(3, 4, 11)]),
     ];
-    let plan = Plan::build(&typed(&events), KnownState::default());
+    let plan = build(&typed(&events), KnownState::default());
     let ids: Vec<Uuid> = plan.inserts.iter().map(|r| r.sample_id).collect();
     assert_eq!(
         ids,
@@ -185,7 +192,7 @@ fn a_replacement_of_a_stored_version_deletes_the_stored_sample() {
     known
         .sync_versions
         .insert((USER, "hk-1".into()), (1, Uuid::from_u128(1)));
-    let plan = Plan::build(&typed(&[recorded(vec![synced(2, 2, 12)])]), known);
+    let plan = build(&typed(&[recorded(vec![synced(2, 2, 12)])]), known);
     assert_eq!(plan.deletes, vec![(USER, Uuid::from_u128(1), at(8))]);
     assert_eq!(inserted_values(&plan), vec![10.0]);
 }
@@ -197,7 +204,7 @@ fn windows_span_every_touched_sample_of_a_type() {
         sample(2, 3, 1.0),
         sample(3, 9, 1.0),
     ])];
-    let plan = Plan::build(&typed(&events), KnownState::default());
+    let plan = build(&typed(&events), KnownState::default());
     let window = plan.windows[&(USER, SampleType::Steps)];
     assert_eq!((window.from, window.to), (at(3), at(15)));
 }
@@ -221,10 +228,28 @@ fn zone_and_priority_changes_mark_what_to_recompute() {
             changed_at: 0,
         }),
     ];
-    let plan = Plan::build(&typed(&events), KnownState::default());
+    let plan = build(&typed(&events), KnownState::default());
     assert!(plan.rebucket_users.contains(&USER));
     assert_eq!(plan.profiles[&USER], "Asia/Kolkata");
     assert!(plan.reranked_devices.contains(&(USER, DEVICE)));
     assert_eq!(plan.devices[&(USER, DEVICE)].priority, 5);
     assert_eq!(plan.devices[&(USER, DEVICE)].type_priorities["STEPS"], 7);
+}
+
+/// Samples ending on or before the retention horizon are left out as if never sent, so a
+/// replay after a retention run writes what the live database kept (see
+/// `healthpipe_domain::retention`).
+#[test]
+fn samples_beyond_the_retention_horizon_are_left_out() {
+    let events = [recorded(vec![sample(1, 8, 10.0), sample(2, 9, 20.0)])];
+    // Sample 1 covers 08:00-09:00, sample 2 09:00-10:00; the horizon falls at 09:00.
+    let horizons = Horizons {
+        samples: at(9),
+        ..Horizons::on(chrono::NaiveDate::from_ymd_opt(2033, 5, 4).unwrap())
+    };
+    let plan = Plan::build(&typed(&events), KnownState::default(), &horizons);
+    let ids: Vec<Uuid> = plan.inserts.iter().map(|r| r.sample_id).collect();
+    assert_eq!(ids, vec![Uuid::from_u128(2)]);
+    assert_eq!(plan.index_inserts.len(), 1);
+    assert_eq!(plan.windows[&(USER, SampleType::Steps)].from, at(9));
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{
     aggregate_user, bucket_start, next_bucket_start, AggregateRow, AggregationKind, DeviceRanking,
-    Period, Sample, SampleType,
+    Horizons, Period, Sample, SampleType,
 };
 use healthpipe_storage::projections::aggregates::Replace;
 use healthpipe_storage::projections::samples::SampleRange;
@@ -65,11 +65,14 @@ impl Chunk {
 }
 
 /// Plans the recomputation of `windows`; users in `rebucket` have every row replaced (their
-/// zone changed, so even bucket boundaries moved).
+/// zone changed, so even bucket boundaries moved). Buckets before `horizons`' first open
+/// bucket of each period are left as they are: their samples are gone (see
+/// `healthpipe_domain::retention`).
 pub fn jobs(
     windows: &HashMap<(Uuid, SampleType), Window>,
     rebucket: &HashSet<Uuid>,
     zones: &HashMap<Uuid, Tz>,
+    horizons: &Horizons,
 ) -> Vec<Job> {
     windows
         .iter()
@@ -93,11 +96,12 @@ pub fn jobs(
                             next_bucket_start(period, window.to, tz),
                         )
                     };
+                    let open = horizons.first_open_bucket(period, tz);
                     Replace {
                         user,
                         sample_type,
                         period: period.as_str(),
-                        from,
+                        from: from.max(open).min(to),
                         to,
                     }
                 })
@@ -219,6 +223,11 @@ fn far_future() -> DateTime<Utc> {
 mod tests {
     use super::*;
 
+    /// Horizons far enough back to change nothing.
+    fn long_ago() -> Horizons {
+        Horizons::on(chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap())
+    }
+
     fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
     }
@@ -237,7 +246,7 @@ mod tests {
             },
         )]);
         let zones = HashMap::from([(user, tz)]);
-        let jobs = jobs(&windows, &HashSet::from([user]), &zones);
+        let jobs = jobs(&windows, &HashSet::from([user]), &zones, &long_ago());
         let chunks = chunks(&jobs, &zones);
         assert!(chunks.len() >= 36, "{} chunks", chunks.len());
         assert_eq!(chunks[0].from, jobs[0].compute_from);
@@ -270,7 +279,7 @@ mod tests {
                 to: at(2026, 11, 10) + TimeDelta::hours(1),
             },
         )]);
-        let jobs = jobs(&windows, &HashSet::new(), &zones);
+        let jobs = jobs(&windows, &HashSet::new(), &zones, &long_ago());
         let chunks = chunks(&jobs, &zones);
         assert_eq!(chunks.len(), 1);
         let month = jobs[0]

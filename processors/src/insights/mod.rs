@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::Transaction;
 use healthpipe_crypto::Keyring;
+use healthpipe_domain::Horizons;
 use healthpipe_schemas::{
     typed, AggregatesUpdated, Event, EventCodec, InsightAcknowledged, InsightRaised, Opened,
     Topics, UserErased,
@@ -36,6 +37,8 @@ pub struct Insights {
     producer: EventProducer,
     changes_topic: String,
     insights_topic: String,
+    /// The UTC day whose retention horizons apply; `None`: the current day.
+    retention_day: Option<chrono::NaiveDate>,
 }
 
 /// What the insights processor reads.
@@ -65,6 +68,7 @@ impl Insights {
             producer: EventProducer::new(config)?,
             changes_topic: topics.aggregates_updated.clone(),
             insights_topic: topics.insights.clone(),
+            retention_day: config.retention_day,
         })
     }
 }
@@ -77,12 +81,18 @@ fn event_time(e: &Change<'_>) -> Option<DateTime<Utc>> {
         .and_then(DateTime::from_timestamp_micros)
 }
 
-/// The acknowledgements of a batch, the first of each (user, insight) in log order.
-fn acknowledgements(events: &[&Sourced<Input>]) -> HashMap<(Uuid, Uuid), DateTime<Utc>> {
+/// The acknowledgements of a batch, the first of each (user, insight) in log order, leaving
+/// out those older than retention keeps.
+fn acknowledgements(
+    events: &[&Sourced<Input>],
+    horizons: &Horizons,
+) -> HashMap<(Uuid, Uuid), DateTime<Utc>> {
     let mut out = HashMap::new();
     for e in events {
         if let Input::Acknowledged { user, insight, at } = e.event {
-            out.entry((user, insight)).or_insert(at);
+            if at >= horizons.insights {
+                out.entry((user, insight)).or_insert(at);
+            }
         }
     }
     out
@@ -181,7 +191,10 @@ impl Insights {
         events: &[&Sourced<Input>],
         keys: &Keyring,
     ) -> Result<(), ProcessorError> {
-        insight_store::acknowledge(tx, &acknowledgements(events)).await?;
+        let horizons = self
+            .retention_day
+            .map_or_else(Horizons::today, Horizons::on);
+        insight_store::acknowledge(tx, &acknowledgements(events, &horizons)).await?;
         let events: Vec<Change<'_>> = events
             .iter()
             .filter_map(|e| match &e.event {
@@ -206,7 +219,10 @@ impl Insights {
                 versions.extend(state.apply(e.event, event_time(e)));
             }
         }
-        store::save(tx, &states, &versions).await?;
+        // Versions older than retention keeps (a replay of old events) are neither written
+        // nor published.
+        versions.retain(|v| v.updated_at >= horizons.insights);
+        store::save(tx, &states, &versions, &horizons).await?;
         if versions.is_empty() {
             return Ok(());
         }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono_tz::Tz;
 use deadpool_postgres::Transaction;
+use healthpipe_domain::Horizons;
 use healthpipe_storage::projections::insights::{self, InsightRow, InsightUser, Wanted};
 use healthpipe_storage::StoreError;
 use uuid::Uuid;
@@ -42,11 +43,13 @@ pub async fn load(
 }
 
 /// Writes the users' zones and evaluation times, the changed input rows and the final
-/// version of every insight the batch touched.
+/// version of every insight the batch touched, leaving out input rows older than retention
+/// keeps (`healthpipe_domain::retention`).
 pub async fn save(
     tx: &Transaction<'_>,
     states: &HashMap<Uuid, UserState>,
     versions: &[InsightRow],
+    horizons: &Horizons,
 ) -> Result<(), StoreError> {
     let evaluated: Vec<InsightUser> = states
         .values()
@@ -64,6 +67,7 @@ pub async fn save(
         .flat_map(|s| {
             s.changed_inputs
                 .iter()
+                .filter(|(key, _)| key.2 >= horizons.insight_inputs)
                 .map(move |(key, row)| (s.user, key, row.as_ref()))
         })
         .collect();

@@ -46,6 +46,7 @@ pub async fn run_aggregation(
         changes_topic: config
             .announce_changes
             .then(|| topics.aggregates_updated.clone()),
+        retention_day: config.retention_day,
     };
     let side = SideTasks::new(&shutdown);
     run(

@@ -14,3 +14,15 @@ pub mod profiles;
 pub mod samples;
 pub mod shares;
 pub mod ticks;
+
+/// The tables the aggregation processor writes (besides its positions in `consumer_offsets`):
+/// what a replay of that projection rebuilds and swaps in.
+pub const AGGREGATION_TABLES: [&str; 7] = [
+    "samples",
+    "sample_index",
+    "sync_versions",
+    "aggregates",
+    "device_rankings",
+    "user_profiles",
+    "share_grants",
+];

@@ -14,6 +14,7 @@ use crate::{statement, StoreError};
 statement!(GRANT, "shares_grant");
 statement!(REDEEM, "shares_redeem");
 statement!(REVOKE, "shares_revoke");
+statement!(FORGET, "shares_forget");
 
 /// A grant as `ShareGranted` made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +43,11 @@ pub enum ShareChange {
     Revoke {
         share_id: Uuid,
         at: DateTime<Utc>,
+    },
+    /// The grant ended longer ago than retention keeps grants (see
+    /// `healthpipe_domain::retention`): its row goes.
+    Forget {
+        share_id: Uuid,
     },
 }
 
@@ -74,6 +80,7 @@ pub async fn apply(tx: &Transaction<'_>, changes: &[ShareChange]) -> Result<(), 
                 at,
             } => execute(tx, REDEEM, &[share_id, provider_id, at]).await?,
             ShareChange::Revoke { share_id, at } => execute(tx, REVOKE, &[share_id, at]).await?,
+            ShareChange::Forget { share_id } => execute(tx, FORGET, &[share_id]).await?,
         };
     }
     Ok(())

@@ -1,0 +1,2 @@
+-- $1 schema: see migration 0016.
+SELECT healthpipe_replay_drop($1)
