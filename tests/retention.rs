@@ -346,3 +346,31 @@ async fn checksums(client: &tokio_postgres::Client) -> Vec<(String, i64)> {
     }
     out
 }
+
+/// A sample that ends beyond today's raw-sample horizon is refused with its reason, not
+/// taken and silently dropped by the processors; one just inside is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_gateway_refuses_samples_beyond_retention() {
+    let pipeline = Pipeline::without_processor().await;
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", &unique("phone")).await;
+    let horizon = Horizons::today().samples;
+    let response = user
+        .post(
+            &format!("/api/v1/devices/{phone}/sync"),
+            json!({"samples": [
+                steps_at(&uuid::Uuid::from_u128(1).to_string(), 10.0, horizon - Duration::minutes(31)),
+                steps_at(&uuid::Uuid::from_u128(2).to_string(), 10.0, horizon - Duration::minutes(29)),
+            ]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!((body["synced"].clone(), body["errors"].clone()), (json!(1), json!(1)), "{body}");
+    let detail = &body["error_details"][0];
+    assert_eq!(detail["index"], 0, "{body}");
+    assert!(
+        detail.to_string().contains("7 years"),
+        "the reason names the retention: {detail}"
+    );
+}

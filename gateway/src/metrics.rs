@@ -27,7 +27,7 @@ pub static IN_FLIGHT: LazyLock<IntGauge> = LazyLock::new(|| {
 
 /// `outcome`: `accepted`, or why a sample was rejected: a `ValidationError::code()` of the domain
 /// (`unknown_type`, `unknown_unit`, `value_not_finite`, `value_out_of_range`,
-/// `end_before_start`, `end_in_future`, `start_too_early`, `duration_too_long`) or one of the
+/// `end_before_start`, `end_in_future`, `start_too_early`, `beyond_retention`, `duration_too_long`) or one of the
 /// gateway's own (`malformed_sample`, `invalid_id`, `invalid_sync_version`, `invalid_text`,
 /// `text_too_long`).
 pub static SAMPLES: LazyLock<IntCounterVec> = LazyLock::new(|| {
