@@ -230,3 +230,59 @@ async fn a_replay_rebuilds_the_projection_and_switches_in_while_readers_read() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// `--from` replays only what was appended from that time on: an analyst's slice, beside the
+/// live tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replay_from_a_time_holds_only_the_events_appended_since() {
+    let pipeline = Pipeline::start().await;
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", &unique("phone")).await;
+    sync(&user, &phone, october(1, 5, 100.0)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let from = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let later = october(2, 3, 200.0);
+    let later_ids: std::collections::BTreeSet<String> = later
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    sync(&user, &phone, later).await;
+    pipeline.settle_aggregation().await;
+
+    run_command(
+        &pipeline,
+        &[
+            "replay",
+            "aggregation",
+            "--into",
+            "slice",
+            "--from",
+            &from.to_rfc3339(),
+            "--quiet",
+        ],
+        &[],
+    );
+    let client = db(&pipeline).await;
+    let ids = |schema: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query(
+                    &format!("SELECT sample_id::text FROM {schema}.samples"),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<std::collections::BTreeSet<String>>()
+        }
+    };
+    assert_eq!(ids("slice").await, later_ids);
+    assert_eq!(
+        ids("public").await.len(),
+        16,
+        "the live tables keep everything"
+    );
+}

@@ -366,7 +366,11 @@ async fn the_gateway_refuses_samples_beyond_retention() {
         .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
-    assert_eq!((body["synced"].clone(), body["errors"].clone()), (json!(1), json!(1)), "{body}");
+    assert_eq!(
+        (body["synced"].clone(), body["errors"].clone()),
+        (json!(1), json!(1)),
+        "{body}"
+    );
     let detail = &body["error_details"][0];
     assert_eq!(detail["index"], 0, "{body}");
     assert!(
