@@ -48,7 +48,8 @@ pub struct ReplayArgs {
     /// a replay into an existing one resumes where it stopped.
     #[arg(long)]
     pub into: String,
-    /// Replay from the start of the topic (the default).
+    /// Replay from the start of the topic (the default; a replay into a schema that exists
+    /// resumes where it stopped).
     #[arg(long, conflicts_with = "from")]
     pub from_beginning: bool,
     /// Replay only the events appended from this time on (RFC 3339): an analyst's slice, never
@@ -158,9 +159,9 @@ pub async fn aggregation(
         }
     }
     let ends = crate::progress::log_ends(&live.kafka_brokers, &topic).await?;
+    let started = stored(&replay_pool, &config.group_id, &topic).await?;
     let token = shutdown.child_token();
     let processor = spawn_processor(config.clone(), token.clone());
-    let started = stored(&replay_pool, &config.group_id, &topic).await?;
     let total: i64 = ends
         .iter()
         .map(|(p, end)| (end - started.get(p).copied().unwrap_or(0)).max(0))
