@@ -9,6 +9,7 @@ mod demo_sharing;
 pub mod keys;
 pub mod progress;
 pub mod providers;
+pub mod schema_registration;
 pub mod telemetry;
 pub mod topic;
 pub mod topics;
