@@ -289,7 +289,7 @@ async fn each_service_runs_under_a_role_granted_only_what_it_needs() {
         Service::split_registry(&[("DATABASE_URL", &registry_db)], &logs, &http).await;
 
     // The migration job as the migrator: schema, topics, and every event schema registered.
-    let migrated = Command::new(env!("CARGO_BIN_EXE_healthpipe"))
+    let migrated = Command::new(common::services::binary())
         .arg("migrate")
         .env("DATABASE_URL", roles.url(&owner_url, "migrator"))
         .env("KAFKA_BROKERS", &stack().kafka_brokers)
@@ -536,8 +536,9 @@ async fn the_binary_serves_as_uid_10001_on_a_read_only_root_of_its_own() {
     );
 
     // The image carries the release build of this same code; the test runs the build cargo
-    // made for it, with nothing else in its root: no shell, no package manager, no /tmp.
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_healthpipe"));
+    // made for it (`CARGO_BIN_EXE_healthpipe`, unless HEALTHPIPE_SERVICES_BIN names another),
+    // with nothing else in its root: no shell, no package manager, no /tmp.
+    let binary = common::services::binary();
     let root = std::env::temp_dir().join(unique("image-root"));
     let mut mounts = vec![(binary.clone(), PathBuf::from("/usr/local/bin/healthpipe"))];
     mounts.extend(
@@ -664,4 +665,137 @@ async fn the_binary_serves_as_uid_10001_on_a_read_only_root_of_its_own() {
     child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_file(&log_path);
+}
+
+/// Runs `scripts/check-deploy` on the manifests folder `k8s`; its status and output.
+fn check_deploy(k8s: &Path) -> (bool, String) {
+    let python = std::env::var("HEALTHPIPE_PYTHON").expect(
+        "HEALTHPIPE_PYTHON: the venv of tests/clients/install, with check-deploy's tools \
+         (scripts/test sets it)",
+    );
+    let output = Command::new("bash")
+        .arg(repo_root().join("scripts/check-deploy"))
+        .arg(k8s)
+        .env("HEALTHPIPE_PYTHON", python)
+        .output()
+        .expect("scripts/check-deploy runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// A copy of k8s/ in a scratch folder. The Grafana dashboard is stood in for when the
+/// checkout has none yet (tests/dashboard.rs checks the real one; here only its presence
+/// matters).
+fn manifests_copy() -> PathBuf {
+    let copy = std::env::temp_dir().join(unique("k8s"));
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(repo_root().join("k8s"))
+        .arg(&copy)
+        .status()
+        .expect("cp runs");
+    assert!(status.success(), "copying k8s/");
+    let dashboard = copy.join("grafana-dashboard.json");
+    if !dashboard.exists() {
+        std::fs::write(&dashboard, r#"{"title": "stand-in"}"#).unwrap();
+    }
+    copy
+}
+
+/// [`manifests_copy`] with `file` changed by `change`.
+fn manifests_with(file: &str, change: impl FnOnce(String) -> String) -> PathBuf {
+    let copy = manifests_copy();
+    let path = copy.join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let changed = change(text.clone());
+    assert_ne!(changed, text, "the change to {file} changed nothing");
+    std::fs::write(&path, changed).unwrap();
+    copy
+}
+
+/// A file of k8s/, how to break it, and what check-deploy says about it.
+type Break = (&'static str, fn(String) -> String, &'static str);
+
+#[test]
+fn check_deploy_passes_the_manifests_and_fails_loudly_on_every_kind_of_break() {
+    let copy = manifests_copy();
+    let (ok, output) = check_deploy(&copy);
+    assert!(ok, "the manifests as they are: {output}");
+    assert!(output.contains("objects valid"), "{output}");
+    let _ = std::fs::remove_dir_all(&copy);
+
+    let breaks: [Break; 7] = [
+        // A field the KEDA CRD does not declare (the API server would drop it).
+        (
+            "aggregation.yaml",
+            |t| {
+                t.replace(
+                    "  cooldownPeriod: 300",
+                    "  cooldownPeriod: 300\n  cooldown: 300",
+                )
+            },
+            "crds/keda.sh_scaledobjects.yaml: spec: Additional properties",
+        ),
+        // A number where the CRD wants a string.
+        (
+            "insights.yaml",
+            |t| t.replace(r#"threshold: "5000""#, "threshold: 5000"),
+            "threshold: 5000 is not of type 'string'",
+        ),
+        // An API version the vendored Strimzi CRD does not serve.
+        (
+            "kafka-topics.yaml",
+            |t| t.replacen("kafka.strimzi.io/v1\n", "kafka.strimzi.io/v1beta2\n", 1),
+            "kafka.strimzi.io/v1beta2 is not a version of KafkaTopic",
+        ),
+        // A misspelt field of a built-in kind.
+        (
+            "gateway.yaml",
+            |t| t.replace("terminationGracePeriodSeconds", "terminationGracePeriod"),
+            "'terminationGracePeriod' was unexpected",
+        ),
+        // A resource that is not there.
+        (
+            "kustomization.yaml",
+            |t| t.replace("  - cronjobs.yaml", "  - cronjobs.yaml\n  - missing.yaml"),
+            "resource missing.yaml does not exist",
+        ),
+        // A writable root file system.
+        (
+            "registry.yaml",
+            |t| {
+                t.replacen(
+                    "readOnlyRootFilesystem: true",
+                    "readOnlyRootFilesystem: false",
+                    1,
+                )
+            },
+            "securityContext.readOnlyRootFilesystem must be true",
+        ),
+        // An image that is not the workspace's version.
+        (
+            "migrate-job.yaml",
+            |t| {
+                t.replace(
+                    "healthpipe/healthpipe:0.1.0",
+                    "healthpipe/healthpipe:latest",
+                )
+            },
+            "image 'healthpipe/healthpipe:latest'",
+        ),
+    ];
+    for (file, change, expected) in breaks {
+        let copy = manifests_with(file, change);
+        let (ok, output) = check_deploy(&copy);
+        assert!(!ok, "{file} broken, check-deploy passed: {output}");
+        assert!(
+            output.contains(expected),
+            "{file}: expected {expected:?} in: {output}"
+        );
+        let _ = std::fs::remove_dir_all(&copy);
+    }
 }

@@ -191,7 +191,7 @@ impl Service {
 
 /// The `healthpipe` binary the services run: this build's, or `HEALTHPIPE_SERVICES_BIN` (to
 /// run the suite against another build, e.g. an older one, and see what it catches).
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     std::env::var_os("HEALTHPIPE_SERVICES_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_healthpipe")))
