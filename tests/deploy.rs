@@ -469,7 +469,7 @@ async fn each_service_runs_under_a_role_granted_only_what_it_needs() {
         refused(&processor_db, statement).await;
     }
     for statement in [
-        // Schema-qualified: `public` is not on its search path's usable schemas at all.
+        // Schema-qualified: without USAGE on `public`, an unqualified name is not even found.
         "SELECT count(*) FROM public.samples",
         "SELECT password_hash FROM public.users",
         "CREATE SCHEMA registry_other",
