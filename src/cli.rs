@@ -20,7 +20,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply the SQL migrations (DATABASE_URL) and create the Kafka topics (KAFKA_BROKERS).
+    /// Apply the SQL migrations (DATABASE_URL), create the Kafka topics (KAFKA_BROKERS) and
+    /// register the event schemas (SCHEMA_REGISTRY_ADMIN_URL, else SCHEMA_REGISTRY_URL).
     Migrate(MigrateArgs),
     /// Run the ingestion gateway (GATEWAY_ADDR, DATABASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL).
     Gateway,
@@ -135,6 +136,9 @@ pub struct MigrateArgs {
     /// Replication factor of new topics (3 in production; 1 on the local stack).
     #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
     pub replication: i32,
+    /// Where the event schemas are registered.
+    #[command(flatten)]
+    pub schemas: crate::schema_registration::RegistrationArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -266,6 +270,12 @@ async fn migrate(args: MigrateArgs) -> Result<()> {
     let topics = healthpipe_schemas::Topics::with_prefix(&args.topic_prefix);
     crate::topics::ensure(&args.kafka_brokers, &topics, args.replication).await?;
     println!("topics ready: {}", topics.all().join(", "));
+    let registered =
+        crate::schema_registration::register_all(&args.schemas, &args.topic_prefix).await?;
+    println!(
+        "event schemas registered: {registered} subjects at {}",
+        args.schemas.admin_url()
+    );
     Ok(())
 }
 

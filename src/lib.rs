@@ -11,6 +11,7 @@ pub mod progress;
 pub mod providers;
 pub mod replay;
 pub mod retention;
+pub mod schema_registration;
 pub mod telemetry;
 pub mod topic;
 pub mod topics;

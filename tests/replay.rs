@@ -218,7 +218,7 @@ async fn a_replay_rebuilds_the_projection_and_switches_in_while_readers_read() {
         .unwrap()
         .get(0);
     assert_eq!(schemas, 0);
-    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_healthpipe"))
+    let refused = std::process::Command::new(common::services::binary())
         .args(["replay", "drop", "public"])
         .env("DATABASE_URL", &pipeline.database_url)
         .output()

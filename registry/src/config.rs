@@ -23,6 +23,11 @@ pub const DEFAULT_POOL_SIZE: usize = 8;
 pub struct RegistryConfig {
     /// Socket address the HTTP server binds (`REGISTRY_ADDR`).
     pub addr: SocketAddr,
+    /// Where the writes are served (`REGISTRY_ADMIN_ADDR`, default unset). When set,
+    /// `addr` serves reads only (see [`crate::api::Access`]), so a network policy can leave
+    /// registering schemas and changing levels to the deployment's migration job alone.
+    /// Unset, `addr` serves everything, as a single Confluent registry does (the local stack).
+    pub admin_addr: Option<SocketAddr>,
     /// Parsed `DATABASE_URL`; its `Debug` output hides the password.
     pub database: tokio_postgres::Config,
     /// The PostgreSQL schema owning the registry tables (`REGISTRY_PG_SCHEMA`). Tests use a
@@ -38,6 +43,9 @@ struct Settings {
     /// Where the HTTP API listens.
     #[arg(long, env = "REGISTRY_ADDR", default_value = DEFAULT_ADDR)]
     addr: SocketAddr,
+    /// Where the writes are served; unset: on REGISTRY_ADDR, with the reads.
+    #[arg(long, env = "REGISTRY_ADMIN_ADDR")]
+    admin_addr: Option<SocketAddr>,
     /// PostgreSQL holding the schemas.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true,
           value_parser = tokio_postgres::Config::from_str)]
@@ -54,7 +62,8 @@ impl RegistryConfig {
         Self::from_lookup(|key| (key == "DATABASE_URL").then(|| database_url.to_string()))
     }
 
-    /// Reads `REGISTRY_ADDR`, `DATABASE_URL` (required) and `REGISTRY_PG_SCHEMA`.
+    /// Reads `REGISTRY_ADDR`, `REGISTRY_ADMIN_ADDR`, `DATABASE_URL` (required) and
+    /// `REGISTRY_PG_SCHEMA`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|key| std::env::var(key).ok())
     }
@@ -65,6 +74,7 @@ impl RegistryConfig {
         let settings: Settings = healthpipe_config::from_lookup("registry", get)?;
         Ok(Self {
             addr: settings.addr,
+            admin_addr: settings.admin_addr,
             database: settings.database_url,
             pg_schema: settings.pg_schema,
             pool_size: DEFAULT_POOL_SIZE,
@@ -122,11 +132,35 @@ mod tests {
     fn defaults_apply_when_only_the_database_is_given() {
         let config = RegistryConfig::new("postgres://u:secret@localhost:5432/db").unwrap();
         assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
+        assert_eq!(
+            config.admin_addr, None,
+            "one listener unless told otherwise"
+        );
         assert_eq!(config.pg_schema.as_str(), DEFAULT_PG_SCHEMA);
         assert!(
             !format!("{config:?}").contains("secret"),
             "password leaked in Debug"
         );
+    }
+
+    #[test]
+    fn the_admin_listener_is_read_from_its_variable() {
+        let config = RegistryConfig::from_lookup(|key| match key {
+            "DATABASE_URL" => Some("postgres://u@localhost/db".into()),
+            "REGISTRY_ADDR" => Some("0.0.0.0:8081".into()),
+            "REGISTRY_ADMIN_ADDR" => Some("0.0.0.0:8082".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.addr.port(), 8081);
+        assert_eq!(config.admin_addr.map(|a| a.port()), Some(8082));
+        let bad = RegistryConfig::from_lookup(|key| match key {
+            "DATABASE_URL" => Some("postgres://u@localhost/db".into()),
+            "REGISTRY_ADMIN_ADDR" => Some("admin".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(bad.to_string().contains("REGISTRY_ADMIN_ADDR"), "{bad}");
     }
 
     #[test]

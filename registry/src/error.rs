@@ -60,6 +60,13 @@ pub enum ApiError {
     PayloadTooLarge(u64),
     #[error("HTTP 415 Unsupported Media Type: {0}")]
     UnsupportedMediaType(String),
+    /// A write sent to the read listener of a registry whose writes have their own
+    /// (`REGISTRY_ADMIN_ADDR`).
+    #[error(
+        "HTTP 405 Method Not Allowed: {0} is served on the registry's admin listener \
+         (REGISTRY_ADMIN_ADDR), not on this read-only one"
+    )]
+    ReadOnlyListener(&'static str),
     /// Details go to the log, not to the client.
     #[error("Error in the backend data store")]
     Store(#[from] StoreError),
@@ -93,6 +100,7 @@ impl ApiError {
             Self::LengthRequired => (StatusCode::LENGTH_REQUIRED, 411),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 413),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 415),
+            Self::ReadOnlyListener(_) => (StatusCode::METHOD_NOT_ALLOWED, 405),
             Self::Store(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, 50002),
             Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         }

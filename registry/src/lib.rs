@@ -19,9 +19,9 @@ pub mod server;
 pub mod store;
 pub mod subject;
 
-pub use api::routes;
+pub use api::{routes, routes_for, Access};
 pub use compat::CompatibilityLevel;
 pub use config::{ConfigError, PgSchema, RegistryConfig};
 pub use error::{ApiError, RegistryError};
-pub use server::{serve, serve_listener};
+pub use server::{serve, serve_listener, serve_split};
 pub use store::{Store, StoreError};

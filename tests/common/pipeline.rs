@@ -86,6 +86,27 @@ impl Pipeline {
         }
     }
 
+    /// A pipeline on a database and topics that exist already (made by `healthpipe migrate`,
+    /// as a deployment makes them), with the registry at `registry_url`: nothing is created
+    /// and no service started.
+    pub fn existing(
+        database_url: &str,
+        kafka_brokers: &str,
+        registry_url: &str,
+        topic_prefix: &str,
+    ) -> Pipeline {
+        Pipeline {
+            base_url: String::new(),
+            database_url: database_url.to_string(),
+            kafka_brokers: kafka_brokers.to_string(),
+            registry_url: registry_url.to_string(),
+            topic_prefix: topic_prefix.to_string(),
+            topics: Topics::with_prefix(topic_prefix),
+            http: reqwest::Client::new(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
     /// Database, topics, gateway and one aggregation processor.
     pub async fn start() -> Pipeline {
         let pipeline = Self::without_processor().await;

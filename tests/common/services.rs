@@ -77,6 +77,30 @@ impl Service {
         service
     }
 
+    /// The schema registry (`healthpipe registry`) with `env` (at least `DATABASE_URL`), its
+    /// reads on a free port (`url`) and its writes on another (`REGISTRY_ADMIN_ADDR`, whose
+    /// URL is returned); started and answering on both.
+    pub async fn split_registry(
+        env: &[(&str, &str)],
+        logs: &Path,
+        http: &reqwest::Client,
+    ) -> (Service, String) {
+        let (read, admin) = (free_port(), free_port());
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.push(("REGISTRY_ADDR".into(), format!("127.0.0.1:{read}")));
+        env.push(("REGISTRY_ADMIN_ADDR".into(), format!("127.0.0.1:{admin}")));
+        let mut service = Service::new("registry", &["registry"], env, logs);
+        service.url = format!("http://127.0.0.1:{admin}");
+        service.start();
+        service.wait_healthy(http).await;
+        service.url = format!("http://127.0.0.1:{read}");
+        service.wait_healthy(http).await;
+        (service, format!("http://127.0.0.1:{admin}"))
+    }
+
     fn new(name: &str, args: &[&str], env: Vec<(String, String)>, logs: &Path) -> Service {
         Service {
             name: name.to_string(),
@@ -165,8 +189,6 @@ impl Service {
     }
 }
 
-/// The `healthpipe` binary the services run: this build's, or `HEALTHPIPE_SERVICES_BIN` (to
-/// run the suite against another build, e.g. an older one, and see what it catches).
 /// Runs `healthpipe <args>` to its end with `pipeline`'s environment and `extra` on top;
 /// panics with its output unless it succeeds, and returns its standard output.
 pub fn run_command(pipeline: &Pipeline, args: &[&str], extra: &[(&str, &str)]) -> String {
@@ -188,7 +210,9 @@ pub fn run_command(pipeline: &Pipeline, args: &[&str], extra: &[(&str, &str)]) -
     stdout
 }
 
-fn binary() -> PathBuf {
+/// The `healthpipe` binary the services run: this build's, or `HEALTHPIPE_SERVICES_BIN` (to
+/// run the suite against another build, e.g. an older one, and see what it catches).
+pub fn binary() -> PathBuf {
     std::env::var_os("HEALTHPIPE_SERVICES_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_healthpipe")))

@@ -76,3 +76,47 @@ fn read_env_file(path: &Path) -> HashMap<String, String> {
         })
         .collect()
 }
+
+/// Runs `sql` (several statements may follow each other) in `database` as the local
+/// PostgreSQL's superuser, through `scripts/stack psql`: for what only an administrator of
+/// the server may do, such as making the cluster-wide roles a test logs in with. Returns
+/// psql's output; panics with it when psql fails.
+pub fn superuser_sql(database: &str, sql: &str) -> String {
+    stack();
+    try_superuser_sql(database, sql).unwrap_or_else(|text| {
+        panic!("psql as the superuser failed (the local PostgreSQL of scripts/stack is needed):\n{text}")
+    })
+}
+
+/// [`superuser_sql`] without the panic, for clean-ups that run while a test unwinds.
+pub fn try_superuser_sql(database: &str, sql: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let root = repo_root();
+    let mut child = Command::new("bash")
+        .arg(root.join("scripts/stack"))
+        .args(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database])
+        .current_dir(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("run scripts/stack psql: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("psql's stdin")?
+        .write_all(sql.as_bytes())
+        .map_err(|e| format!("write to psql: {e}"))?;
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}

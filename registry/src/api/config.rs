@@ -10,11 +10,14 @@ use warp::Filter;
 use super::bodies::subject;
 use super::filters::{flag, with_json_body, with_query, with_store};
 use super::reply::respond;
+use super::Access;
 use crate::compat::CompatibilityLevel;
 use crate::error::ApiError;
 use crate::store::Store;
 
-pub fn routes(store: Store) -> BoxedFilter<(Response,)> {
+/// The GETs everywhere; the PUTs only where `access` lets clients write, refused with 405
+/// before the body is read elsewhere.
+pub fn routes(store: Store, access: Access) -> BoxedFilter<(Response,)> {
     let get_global = warp::path!("config")
         .and(warp::get())
         .and(with_store(store.clone()))
@@ -22,6 +25,7 @@ pub fn routes(store: Store) -> BoxedFilter<(Response,)> {
         .map(respond);
     let put_global = warp::path!("config")
         .and(warp::put())
+        .and(writable(access))
         .and(with_json_body())
         .and(with_store(store.clone()))
         .then(put_global)
@@ -34,6 +38,7 @@ pub fn routes(store: Store) -> BoxedFilter<(Response,)> {
         .map(respond);
     let put_subject = warp::path!("config" / String)
         .and(warp::put())
+        .and(writable(access))
         .and(with_json_body())
         .and(with_store(store))
         .then(put_subject)
@@ -46,6 +51,20 @@ pub fn routes(store: Store) -> BoxedFilter<(Response,)> {
         .or(put_subject)
         .unify()
         .boxed()
+}
+
+/// Passes on a read-write listener; rejects with [`ApiError::ReadOnlyListener`] otherwise.
+fn writable(access: Access) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::any()
+        .and_then(move || async move {
+            match access {
+                Access::ReadWrite => Ok(()),
+                Access::ReadOnly => Err(warp::reject::custom(ApiError::ReadOnlyListener(
+                    "changing a compatibility level",
+                ))),
+            }
+        })
+        .untuple_one()
 }
 
 /// What `GET` answers.

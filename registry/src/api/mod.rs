@@ -4,6 +4,7 @@ pub mod bodies;
 pub mod compatibility;
 pub mod config;
 pub mod filters;
+pub mod health;
 pub mod recover;
 pub mod register;
 pub mod reply;
@@ -17,23 +18,48 @@ use warp::Filter;
 
 use crate::store::Store;
 
+/// What a listener lets clients change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Everything: the one listener of a registry without `REGISTRY_ADMIN_ADDR`, or the
+    /// admin listener of one with it.
+    ReadWrite,
+    /// The read listener when writes have their own (`REGISTRY_ADMIN_ADDR`): reads, lookups
+    /// and compatibility checks are served; registering a new version and setting levels
+    /// are refused with 405. Registering a schema the subject already has is answered with
+    /// its id, as the admin listener would (nothing is written): producers whose serializer
+    /// registers on first use keep working here once the schemas were registered through
+    /// the admin listener (`healthpipe migrate` does it for every event).
+    ReadOnly,
+}
+
 /// Every route, with Confluent's error bodies for whatever no route accepts. Usable with
 /// `warp::serve` and with `warp::test::request()`.
 pub fn routes(
     store: Store,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    routes_for(store, Access::ReadWrite)
+}
+
+/// [`routes`] as the listener with `access` serves them.
+pub fn routes_for(
+    store: Store,
+    access: Access,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
     let root = warp::path::end()
         .and(warp::get())
         .map(|| reply::json(StatusCode::OK, &serde_json::json!({})));
-    root.or(schemas::routes(store.clone()))
+    root.or(health::routes(store.clone()))
+        .unify()
+        .or(schemas::routes(store.clone()))
         .unify()
         .or(subjects::routes(store.clone()))
         .unify()
-        .or(register::routes(store.clone()))
+        .or(register::routes(store.clone(), access))
         .unify()
         .or(compatibility::routes(store.clone()))
         .unify()
-        .or(config::routes(store))
+        .or(config::routes(store, access))
         .unify()
         .recover(recover::rejection)
         .unify()

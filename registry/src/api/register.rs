@@ -1,5 +1,6 @@
 //! `POST /subjects/{s}/versions` (register) and `POST /subjects/{s}` (lookup): what producers
-//! call before their first message.
+//! call before their first message. On a read-only listener, registering answers only for a
+//! schema the subject already has (see [`Access::ReadOnly`]).
 
 use serde::Serialize;
 use warp::filters::BoxedFilter;
@@ -9,15 +10,16 @@ use warp::Filter;
 use super::bodies::{subject, SchemaRequest, VersionBody};
 use super::filters::{with_json_body, with_store};
 use super::reply::respond;
+use super::Access;
 use crate::error::ApiError;
 use crate::store::{Registered, Store};
 
-pub fn routes(store: Store) -> BoxedFilter<(Response,)> {
+pub fn routes(store: Store, access: Access) -> BoxedFilter<(Response,)> {
     let register = warp::path!("subjects" / String / "versions")
         .and(warp::post())
         .and(with_json_body())
         .and(with_store(store.clone()))
-        .then(register)
+        .then(move |raw_subject, request, store| register(raw_subject, request, store, access))
         .map(respond);
     let lookup = warp::path!("subjects" / String)
         .and(warp::post())
@@ -37,9 +39,22 @@ async fn register(
     raw_subject: String,
     request: SchemaRequest,
     store: Store,
+    access: Access,
 ) -> Result<IdBody, ApiError> {
     let subject = subject(&raw_subject)?;
     let new = request.parse().await?;
+    if access == Access::ReadOnly {
+        // What `Store::register` answers for a known schema, without its write path.
+        return match store
+            .version_by_fingerprint(&subject, &new.fingerprint)
+            .await?
+        {
+            Some(found) => Ok(IdBody { id: found.id }),
+            None => Err(ApiError::ReadOnlyListener(
+                "registering a new schema version",
+            )),
+        };
+    }
     match store.register(&subject, new).await? {
         Registered::Existing { id, .. } | Registered::New { id, .. } => Ok(IdBody { id }),
         Registered::Incompatible(messages) => Err(ApiError::Incompatible { subject, messages }),

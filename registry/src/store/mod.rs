@@ -103,21 +103,35 @@ impl Store {
         &self.pg_schema
     }
 
+    /// Whether the database answers: what `GET /readyz` reports.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        query(&self.client().await?, sql::PING, &[]).await?;
+        Ok(())
+    }
+
     /// Idempotent DDL, under the write lock so instances starting together do not race on
     /// `CREATE SCHEMA` (which is not safe to run concurrently even with `IF NOT EXISTS`).
+    /// The schema is created only when missing: `CREATE SCHEMA IF NOT EXISTS` needs CREATE
+    /// on the database even for a schema that exists, which a least-privilege role made
+    /// for the registry (`k8s/database-roles.sql`) does not have.
     async fn create_tables(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = begin(&mut client).await?;
         self.lock(&tx).await?;
-        let create_schema = sql::CREATE_SCHEMA
-            .text
-            .replace("{schema}", self.pg_schema.as_str());
-        let create_schema = sql::Sql {
-            name: sql::CREATE_SCHEMA.name,
-            text: &create_schema,
-        };
+        let exists = !query(&tx, sql::SCHEMA_EXISTS, &[&self.pg_schema.as_str()])
+            .await?
+            .is_empty();
+        if !exists {
+            let create_schema = sql::CREATE_SCHEMA
+                .text
+                .replace("{schema}", self.pg_schema.as_str());
+            let create_schema = sql::Sql {
+                name: sql::CREATE_SCHEMA.name,
+                text: &create_schema,
+            };
+            query(&tx, create_schema, &[]).await?;
+        }
         for statement in [
-            create_schema,
             sql::CREATE_SCHEMAS_TABLE,
             sql::CREATE_SUBJECT_VERSIONS_TABLE,
             sql::CREATE_SUBJECT_VERSIONS_INDEX,

@@ -10,6 +10,7 @@ use super::StoreError;
 
 pub(crate) use healthpipe_storage::sql::Sql;
 
+healthpipe_storage::statement!(SCHEMA_EXISTS, "schema_exists");
 healthpipe_storage::statement!(CREATE_SCHEMA, "create_schema");
 healthpipe_storage::statement!(CREATE_SCHEMAS_TABLE, "create_schemas_table");
 healthpipe_storage::statement!(
@@ -22,6 +23,7 @@ healthpipe_storage::statement!(
 );
 healthpipe_storage::statement!(CREATE_CONFIG_TABLE, "create_config_table");
 healthpipe_storage::statement!(LOCK, "lock");
+healthpipe_storage::statement!(PING, "ping");
 healthpipe_storage::statement!(SCHEMA_BY_ID, "schema_by_id");
 healthpipe_storage::statement!(SUBJECTS_OF_SCHEMA, "subjects_of_schema");
 healthpipe_storage::statement!(SUBJECTS, "subjects");
