@@ -7,13 +7,16 @@
 //! - [`accounts`]: users, sessions, devices, idempotency keys (written by the gateway);
 //! - [`projections`]: what the processors materialise from the log (samples, the sample
 //!   index, aggregates, profiles and rankings, insights, consumer offsets);
-//! - [`reads`]: what the query, explain and summary endpoints read from the projections.
+//! - [`reads`]: what the query, explain and summary endpoints read from the projections;
+//! - [`archive`]: what `healthpipe archive` reads of the hot tier and its manifest of the
+//!   cold tier's files.
 //!
 //! Errors are classified once, by SQLSTATE, in [`error`]: callers decide to retry, to
 //! dead-letter or to stop on the class, never on a message text. The schema registry, a
 //! separate service, keeps its own statements but shares that classification.
 
 pub mod accounts;
+pub mod archive;
 pub mod audit;
 pub mod details;
 pub mod error;

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0011_topic_reads"),
     migration!("0012_sample_details"),
     migration!("0013_sharing"),
+    migration!("0015_archive"),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"
