@@ -47,6 +47,10 @@ pub enum Command {
     /// Clinicians' accounts, made by an operator.
     #[command(subcommand)]
     Providers(Providers),
+    /// The cold tier: months of samples and aggregates older than ARCHIVE_AFTER_DAYS to
+    /// Parquet under ARCHIVE_URL (DATABASE_URL); changed months rewritten, erased users
+    /// removed, months past the seven-year retention deleted.
+    Archive(crate::archive::ArchiveArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,7 +152,8 @@ impl Cli {
             | Command::Keys(_)
             | Command::Topic(_)
             | Command::Providers(_)
-            | Command::Lag(_) => LogFormat::Text,
+            | Command::Lag(_)
+            | Command::Archive(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -180,6 +185,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keys(Keys::Rotate(args)) => crate::keys::rotate(args).await,
         Command::Providers(Providers::Add(args)) => crate::providers::add(args).await,
         Command::Lag(args) => lag(args).await,
+        Command::Archive(args) => {
+            let summary = crate::archive::run(args).await?;
+            print!("{summary}");
+            Ok(())
+        }
         Command::Topic(Topic::Read(args)) => {
             let printed = crate::topic::read(*args, &mut std::io::stdout().lock()).await?;
             eprintln!("{printed} messages");
