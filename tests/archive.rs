@@ -7,7 +7,7 @@
 //!   written; a month is split into parts of `ARCHIVE_PART_ROWS`; the manifest names exactly
 //!   the files, with their SHA-256; a second run writes nothing;
 //! - late rows rewrite their month, without duplicates, and leave the other months' files
-//!   alone;
+//!   alone; until then the month is not "archived and current" for the retention command;
 //! - once retention dropped a month's chunks, a run leaves its files alone; an erased user's
 //!   rows leave the files (the erasure noted by the processor); late rows join the archived
 //!   ones;
@@ -23,6 +23,7 @@ use chrono::{DateTime, Datelike, Months, SecondsFormat, TimeDelta, Utc};
 use common::archive::{count, db_rows, ArchiveDir};
 use common::query::{db, sync};
 use common::{stack, unique, Pipeline, Session};
+use healthpipe_storage::archive::Relation;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -119,6 +120,15 @@ async fn assert_archive_is_the_database(
             );
         }
     }
+}
+
+/// What the retention command asks: the archived and current (type, month) of `samples`.
+async fn archived_samples(pipeline: &Pipeline) -> Vec<(String, chrono::NaiveDate)> {
+    let pool = healthpipe_storage::connect(&pipeline.database_url, 1).expect("pool");
+    let client = pool.get().await.expect("a connection");
+    healthpipe_storage::archive::archived_months(&client, Relation::Samples)
+        .await
+        .expect("archived months")
 }
 
 fn user_rows(rows: &[Value], user: &str) -> Vec<Value> {
@@ -278,10 +288,18 @@ async fn late_rows_rewrite_their_month_without_duplicates_and_leave_the_others_a
     let archive = ArchiveDir::new();
     archive.run(&pipeline, &[], &[]).await;
     let before = archive.files();
+    let both =
+        |month: DateTime<Utc>| ["HEART_RATE", "STEPS"].map(|t| (t.to_string(), month.date_naive()));
+    let mut all = both(older).to_vec();
+    all.extend(both(old));
+    all.sort();
+    assert_eq!(archived_samples(&pipeline).await, all);
 
-    // An import of old history: a sample of `older`, synced now.
+    // An import of old history: a sample of `older`, synced now. Until the archive has it,
+    // `older` is not current: the retention command must not drop its chunks.
     let late = history(&user, &device, older, &[20], 7).await;
     pipeline.settle_aggregation().await;
+    assert_eq!(archived_samples(&pipeline).await, both(old));
     let summary = archive.run(&pipeline, &[], &[]).await;
     assert!(summary["partitions written"] > 0, "{summary:?}");
     assert!(summary["partitions unchanged"] > 0, "{summary:?}");
@@ -302,6 +320,7 @@ async fn late_rows_rewrite_their_month_without_duplicates_and_leave_the_others_a
     );
     assert_ne!(of_month(&after, older), of_month(&before, older));
     assert_archive_is_the_database(&pipeline, &archive, DEFAULT_AFTER_DAYS).await;
+    assert_eq!(archived_samples(&pipeline).await, all);
     for engine in ENGINES {
         let rows = archive.read("samples", engine);
         for id in &late {
