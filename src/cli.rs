@@ -55,6 +55,10 @@ pub enum Command {
     /// serving; `--switch` swaps it in atomically.
     #[command(subcommand)]
     Replay(crate::replay::ReplayCommand),
+    /// The cold tier: months of samples and aggregates older than ARCHIVE_AFTER_DAYS to
+    /// Parquet under ARCHIVE_URL (DATABASE_URL); changed months rewritten, erased users
+    /// removed, months past the seven-year retention deleted.
+    Archive(crate::archive::ArchiveArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,7 +165,8 @@ impl Cli {
             | Command::Providers(_)
             | Command::Lag(_)
             | Command::Retention(_)
-            | Command::Replay(_) => LogFormat::Text,
+            | Command::Replay(_)
+            | Command::Archive(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
@@ -195,6 +200,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Lag(args) => lag(args).await,
         Command::Retention(args) => crate::retention::run(args, shutdown_signal()).await,
         Command::Replay(command) => crate::replay::run(command, shutdown_signal()).await,
+        Command::Archive(args) => {
+            let summary = crate::archive::run(args).await?;
+            print!("{summary}");
+            Ok(())
+        }
         Command::Topic(Topic::Read(args)) => {
             let printed = crate::topic::read(*args, &mut std::io::stdout().lock()).await?;
             eprintln!("{printed} messages");

@@ -3,6 +3,7 @@
 //! `processors`, `registry`); this crate wires them to the command line so tests can drive
 //! the same code the binary runs.
 
+pub mod archive;
 pub mod cli;
 pub mod demo;
 mod demo_sharing;

@@ -5,8 +5,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chrono::{NaiveDate, TimeDelta, Utc};
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use healthpipe_domain::{Horizons, TYPES};
+use healthpipe_storage::archive;
 use healthpipe_storage::retention::{self, Cutoffs, Removed};
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +26,10 @@ pub struct RetentionArgs {
     /// Run again every this many seconds until interrupted [default: once].
     #[arg(long, env = "RETENTION_EVERY_SECS")]
     pub every: Option<u64>,
+    /// The cold tier (`healthpipe archive`'s ARCHIVE_URL): when set, raw samples are removed
+    /// only from months the archive holds, current [default: no archive, no such wait].
+    #[arg(long, env = "ARCHIVE_URL")]
+    pub archive_url: Option<String>,
     #[arg(long, env = "DATABASE_URL", hide_env_values = true,
           value_parser = healthpipe_config::database_url)]
     pub database_url: String,
@@ -39,7 +46,10 @@ pub async fn run(args: RetentionArgs, shutdown: CancellationToken) -> Result<()>
         );
     }
     loop {
-        let cutoffs = cutoffs(args.as_of);
+        let mut cutoffs = cutoffs(args.as_of);
+        if args.archive_url.is_some() {
+            cutoffs.samples_until = archived_until(&client, cutoffs.horizons.samples).await?;
+        }
         let removed = if args.dry_run {
             retention::preview(&client, &cutoffs).await?
         } else {
@@ -65,6 +75,37 @@ pub fn cutoffs(as_of: Option<NaiveDate>) -> Cutoffs {
         longest_sample: longest_sample(),
         now: Utc::now(),
     }
+}
+
+/// How far samples may go while the archive must hold them first: the raw-sample `horizon`,
+/// or the start of the earliest month beyond it that the archive does not hold (current) yet.
+async fn archived_until(
+    client: &impl healthpipe_storage::GenericClient,
+    horizon: DateTime<Utc>,
+) -> Result<DateTime<Utc>> {
+    let archived: HashSet<(String, NaiveDate)> =
+        archive::archived_months(client, archive::Relation::Samples)
+            .await?
+            .into_iter()
+            .collect();
+    let missing = retention::sample_months(client, horizon)
+        .await?
+        .into_iter()
+        .filter(|month| !archived.contains(month))
+        .map(|(_, month)| month)
+        .min();
+    let Some(month) = missing else {
+        return Ok(horizon);
+    };
+    let start = month
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    tracing::info!(
+        month = %month,
+        "samples from this month on wait for the archive (run healthpipe archive first)"
+    );
+    Ok(start.min(horizon))
 }
 
 /// The longest duration any sample type allows.

@@ -378,3 +378,45 @@ async fn the_gateway_refuses_samples_beyond_retention() {
         "the reason names the retention: {detail}"
     );
 }
+
+/// With an archive configured (ARCHIVE_URL), raw samples wait for it: retention removes a
+/// month's samples only once `healthpipe archive` holds that month.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_an_archive_samples_go_only_once_archived() {
+    let pipeline = Pipeline::start().await;
+    let as_of = (Utc::now().date_naive() + Months::new(12)).to_string();
+    let h = Horizons::on(Utc::now().date_naive() + Months::new(12));
+    let user = pipeline.new_user("UTC").await;
+    let phone = user.device("iphone", &unique("phone")).await;
+    let id = uuid::Uuid::from_u128(0xa7c1).to_string();
+    sync(
+        &user,
+        &phone,
+        vec![steps_at(&id, 100.0, noon(h.samples, -3))],
+    )
+    .await;
+    pipeline.settle_aggregation().await;
+    let folder = std::env::temp_dir().join(unique("hp_archive"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let url = format!("file://{}", folder.display());
+    let archive = [("ARCHIVE_URL", url.as_str())];
+    let client = db(&pipeline).await;
+
+    let first = report(&run_command(
+        &pipeline,
+        &["retention", "--as-of", &as_of],
+        &archive,
+    ));
+    assert_eq!(first["samples"], 0, "not archived yet: {first:?}");
+    assert_eq!(count(&client, "SELECT count(*) FROM samples").await, 1);
+
+    run_command(&pipeline, &["archive"], &archive);
+    let second = report(&run_command(
+        &pipeline,
+        &["retention", "--as-of", &as_of],
+        &archive,
+    ));
+    assert_eq!(second["samples"], 1, "archived, then removed: {second:?}");
+    assert_eq!(count(&client, "SELECT count(*) FROM samples").await, 0);
+    std::fs::remove_dir_all(&folder).unwrap();
+}

@@ -8,13 +8,17 @@
 //! - [`projections`]: what the processors materialise from the log (samples, the sample
 //!   index, aggregates, profiles and rankings, insights, consumer offsets);
 //! - [`reads`]: what the query, explain and summary endpoints read from the projections;
-//! - [`retention`]: removing what the retention horizons no longer keep.
+//! - [`retention`]: removing what the retention horizons no longer keep;
+//! - [`replay`]: replays into a schema of their own, and the switch;
+//! - [`archive`]: what `healthpipe archive` reads of the hot tier and its manifest of the
+//!   cold tier's files.
 //!
 //! Errors are classified once, by SQLSTATE, in [`error`]: callers decide to retry, to
 //! dead-letter or to stop on the class, never on a message text. The schema registry, a
 //! separate service, keeps its own statements but shares that classification.
 
 pub mod accounts;
+pub mod archive;
 pub mod audit;
 pub mod details;
 pub mod error;
@@ -27,5 +31,6 @@ pub mod retention;
 pub mod sharing;
 pub mod sql;
 
+pub use deadpool_postgres::GenericClient;
 pub use error::{ErrorClass, StoreError};
 pub use pool::{connect, Pool};

@@ -49,7 +49,8 @@ macro_rules! statement {
     };
 }
 
-fn observe<T>(
+/// Records a statement's duration and logs it; classifies its failure.
+pub(crate) fn observe<T>(
     sql: Sql<'_>,
     started: Instant,
     result: Result<T, tokio_postgres::Error>,

@@ -501,6 +501,17 @@ impl Session {
             .unwrap()
     }
 
+    /// `DELETE /api/v1/me` with the account's password: erases the user (202 when taken).
+    pub async fn erase(&self, password: &str) -> reqwest::Response {
+        self.http
+            .delete(format!("{}/api/v1/me", self.base_url))
+            .bearer_auth(&self.token)
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Registers a device and returns its id.
     pub async fn device(&self, device_type: &str, identifier: &str) -> String {
         let response = self

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0012_sample_details"),
     migration!("0013_sharing"),
     migration!("0014_retention"),
+    migration!("0015_archive"),
     migration!("0016_replay"),
 ];
 

@@ -34,6 +34,7 @@ statement!(IDEMPOTENCY_DELETE, "retention_idempotency_delete");
 statement!(SESSIONS_COUNT, "retention_sessions_count");
 statement!(SESSIONS_DELETE, "retention_sessions_delete");
 statement!(LICENSE, "retention_license");
+statement!(SAMPLE_MONTHS, "retention_sample_months");
 
 /// How long the gateway honours an idempotency key (it treats older ones as absent).
 pub const IDEMPOTENCY_KEY_HOURS: i64 = 24;
@@ -67,6 +68,19 @@ pub struct Cutoffs {
 pub async fn compression_available(client: &impl GenericClient) -> Result<bool, StoreError> {
     let edition: String = query_one(client, LICENSE, &[]).await?.get(0);
     Ok(edition == "timescale")
+}
+
+/// The (sample type, first day of the UTC month) of every sample beyond `horizon`: the
+/// months an archive must hold before retention removes them.
+pub async fn sample_months(
+    client: &impl GenericClient,
+    horizon: DateTime<Utc>,
+) -> Result<Vec<(String, chrono::NaiveDate)>, StoreError> {
+    Ok(crate::sql::query(client, SAMPLE_MONTHS, &[&horizon])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }
 
 /// Counts what a run with `cutoffs` would remove, changing nothing.
