@@ -106,6 +106,9 @@ GRANT SELECT, INSERT, DELETE ON samples, aggregates, insight_acknowledgements
     TO :"processor_role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON sample_index, sync_versions, device_rankings,
     user_profiles, share_grants, insight_inputs, insight_users, insights TO :"processor_role";
+-- An erasure leaves a note for the cold tier in the same transaction (`healthpipe archive`
+-- rewrites the files holding the user's rows).
+GRANT SELECT, INSERT ON archive_erasures TO :"processor_role";
 COMMIT;
 \else
 \echo 'database-roles.sql: no tables yet (run the migration job, then this file again)'
