@@ -71,7 +71,8 @@ impl Pipeline {
             .expect("migrations apply");
         let topic_prefix = unique("hp");
         let topics = Topics::with_prefix(&topic_prefix);
-        healthpipe::topics::ensure(kafka_brokers, &topics, 1)
+        // As `migrate` makes them by default: TOPIC_PARTITIONS partitions, one replica.
+        healthpipe::topics::ensure(kafka_brokers, &topics, &Default::default())
             .await
             .expect("topics created");
         Pipeline {
