@@ -3,12 +3,13 @@
 //! `scripts/stack up`; `pipeline` gives each test its own database, topics, gateway and
 //! processors on top of them, so tests never share state. `broker` is a Kafka broker of a
 //! test's own and `services` runs the healthpipe binary's services as child processes, for
-//! the fault tests that pause and kill them.
+//! the fault tests that pause and kill them; `metrics` reads their `/metrics`.
 
 #![allow(dead_code)]
 
 pub mod broker;
 pub mod fhir;
+pub mod metrics;
 mod pipeline;
 pub mod query;
 pub mod replay;
