@@ -137,9 +137,16 @@ pub struct MigrateArgs {
     /// Prefix of the topic names (`<prefix>.user-events`, ...).
     #[arg(long, env = "TOPIC_PREFIX", default_value = "healthpipe")]
     pub topic_prefix: String,
-    /// Replication factor of new topics (3 in production; 1 on the local stack).
-    #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
-    pub replication: i32,
+    /// Partitions and replication of new topics.
+    #[command(flatten)]
+    pub topics: crate::topics::TopicSettings,
+    /// Create no topic, only check that every one exists with at least TOPIC_PARTITIONS
+    /// partitions and TOPIC_REPLICATION replicas, and fail listing what is not so: where
+    /// another tool owns the topics (Strimzi's KafkaTopic resources on Kubernetes).
+    #[arg(long = "check-topics", env = "TOPICS_MANAGED_EXTERNALLY", action = clap::ArgAction::Set,
+          default_value = "false", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub check_topics: bool,
     /// Where the event schemas are registered.
     #[command(flatten)]
     pub schemas: crate::schema_registration::RegistrationArgs,
@@ -278,8 +285,36 @@ async fn migrate(args: MigrateArgs) -> Result<()> {
         }
     );
     let topics = healthpipe_schemas::Topics::with_prefix(&args.topic_prefix);
-    crate::topics::ensure(&args.kafka_brokers, &topics, args.replication).await?;
-    println!("topics ready: {}", topics.all().join(", "));
+    if args.check_topics {
+        let described = crate::topics::check(&args.kafka_brokers, &topics, &args.topics).await?;
+        for topic in described {
+            println!(
+                "topic {} as expected: {} partitions, replication {}",
+                topic.name,
+                topic.partitions.unwrap_or_default(),
+                topic.replication
+            );
+        }
+    } else {
+        let ensured = crate::topics::ensure(&args.kafka_brokers, &topics, &args.topics).await?;
+        for differs in &ensured.count_differs {
+            println!("warning: {differs}");
+        }
+        println!(
+            "topics ready: {} (created: {})",
+            topics.all().join(", "),
+            if ensured.created.is_empty() {
+                "none".to_string()
+            } else {
+                format!(
+                    "{}, {} partitions, replication {}",
+                    ensured.created.join(", "),
+                    args.topics.partitions,
+                    args.topics.replication
+                )
+            }
+        );
+    }
     let registered =
         crate::schema_registration::register_all(&args.schemas, &args.topic_prefix).await?;
     println!(

@@ -75,7 +75,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     } = args;
 
     healthpipe_storage::migrations::run(&database_url).await?;
-    crate::topics::ensure(&brokers, &Topics::with_prefix(&prefix), 1).await?;
+    crate::topics::ensure(&brokers, &Topics::with_prefix(&prefix), &Default::default()).await?;
 
     let shutdown = CancellationToken::new();
     let gateway_url = start_gateway(

@@ -504,7 +504,7 @@ async fn events_written_in_clear_are_sealed_into_a_new_topic_and_the_processors_
     // The accounts, made through a gateway that writes elsewhere; two of them as old as the
     // log in clear (no data key).
     let elsewhere = Topics::with_prefix(&unique("elsewhere"));
-    healthpipe::topics::ensure(&pipeline.kafka_brokers, &elsewhere, 1)
+    healthpipe::topics::ensure(&pipeline.kafka_brokers, &elsewhere, &Default::default())
         .await
         .unwrap();
     pipeline.base_url = pipeline

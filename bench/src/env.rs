@@ -154,7 +154,12 @@ impl Scratch {
             .lock()
             .expect("not poisoned")
             .push(prefix.clone());
-        healthpipe::topics::ensure(&self.stack.brokers, &Topics::with_prefix(&prefix), 1).await?;
+        healthpipe::topics::ensure(
+            &self.stack.brokers,
+            &Topics::with_prefix(&prefix),
+            &Default::default(),
+        )
+        .await?;
         Ok(prefix)
     }
 

@@ -31,6 +31,7 @@ mod realistic;
 mod report;
 mod run;
 mod sealing;
+mod storage;
 mod workload;
 
 use std::path::{Path, PathBuf};

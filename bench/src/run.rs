@@ -2,7 +2,7 @@
 //! in slices); the processor works it off several times into empty databases (figure 2),
 //! and as often again into empty schemas (figure 7); then the pipeline runs live at half its
 //! measured capacity (figures 5 and 6) and takes late data (figure 8); figures 4 and 10 use
-//! workloads of their own. Memory (figure 9) is read from every service process.
+//! workloads of their own. Figure 12 sizes the topic and the tables figure 2 filled. Memory (figure 9) is read from every service process.
 
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use super::env::{scrape, Scratch, Service};
 use super::load;
 use super::report::{number, quantile, Check, Clock, Figure, Report};
 use super::sealing;
+use super::storage;
 use super::workload::{self as wl, Workload, WorkloadSpec};
 use super::Sizes;
 use super::{cpu, decode, dedup, gateway, growth, live_phase, population, processor};
@@ -225,6 +226,13 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
     );
     clock.lap("figure 2");
     let fig2_median = quantile(&processor_rates, 0.5);
+
+    // Figure 12: bytes per sample on the topic and in the tables figure 2's first run wrote.
+    if sizes.wants(12) {
+        println!("figure 12: storage, bytes per sample ...");
+        storage::figure(stack, &mut report, &topic, accepted, &main_db, rows).await?;
+        clock.lap("figure 12");
+    }
 
     // Figure 7: replay from offset 0 into an empty schema beside the live projections.
     if sizes.wants(7) {

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use prometheus::{
     register_histogram, register_int_counter, register_int_counter_vec, register_int_gauge,
-    Histogram, IntCounter, IntCounterVec, IntGauge,
+    register_int_gauge_vec, Histogram, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
 };
 
 pub static MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -20,6 +20,35 @@ pub static BATCH_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     register_histogram!(
         "healthpipe_processor_batch_duration_seconds",
         "Time to apply one batch in one transaction."
+    )
+    .expect("metric registers once")
+});
+
+pub static BATCH_MESSAGES: LazyLock<Histogram> = LazyLock::new(|| {
+    register_histogram!(
+        "healthpipe_processor_batch_messages",
+        "Messages in one applied batch (its transaction), skipped ones included.",
+        vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0]
+    )
+    .expect("metric registers once")
+});
+
+pub static LAG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "healthpipe_processor_lag_messages",
+        "Per partition this instance holds: the log end offset (the high watermark its \
+         consumer last saw, refreshed every second) minus the next offset it will apply. A \
+         partition's series goes when the partition moves to another instance.",
+        &["topic", "partition"]
+    )
+    .expect("metric registers once")
+});
+
+pub static PARTITIONS_ASSIGNED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "healthpipe_processor_partitions_assigned",
+        "Partitions of its topics the group gave this instance (0 for an idle spare: more \
+         instances than partitions)."
     )
     .expect("metric registers once")
 });
@@ -98,6 +127,32 @@ pub static TICKS_PUBLISHED: LazyLock<IntCounter> = LazyLock::new(|| {
     )
     .expect("metric registers once")
 });
+
+/// Registers every metric at zero, with each label value the runtime uses, when the processor
+/// starts: a series that first appears at the first failure shows as no data rather than 0
+/// on a dashboard, and `rate()` misses that first increment.
+pub fn init() {
+    for outcome in [
+        "applied",
+        "skipped",
+        "ignored",
+        "erased",
+        "dead_lettered",
+        "abandoned",
+    ] {
+        MESSAGES.with_label_values(&[outcome]);
+    }
+    for cause in ["database", "registry", "kafka", "assignment"] {
+        RETRIES.with_label_values(&[cause]);
+    }
+    LazyLock::force(&BATCH_SECONDS);
+    LazyLock::force(&BATCH_MESSAGES);
+    LazyLock::force(&LAG);
+    LazyLock::force(&PARTITIONS_ASSIGNED);
+    LazyLock::force(&PARTITIONS_STOPPED);
+    LazyLock::force(&BATCHES_SPLIT);
+    LazyLock::force(&PANICS);
+}
 
 /// The Prometheus text exposition of every registered metric.
 pub fn render() -> String {

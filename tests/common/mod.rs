@@ -3,7 +3,7 @@
 //! `scripts/stack up`; `pipeline` gives each test its own database, topics, gateway and
 //! processors on top of them, so tests never share state. `broker` is a Kafka broker of a
 //! test's own and `services` runs the healthpipe binary's services as child processes, for
-//! the fault tests that pause and kill them. `archive` runs `healthpipe archive` and reads
+//! the fault tests that pause and kill them; `metrics` reads their `/metrics`; `archive` runs `healthpipe archive` and reads
 //! its files back with pyarrow and DuckDB.
 
 #![allow(dead_code)]
@@ -12,6 +12,7 @@ pub mod archive;
 pub mod broker;
 pub mod checksums;
 pub mod fhir;
+pub mod metrics;
 mod pipeline;
 pub mod query;
 pub mod replay;

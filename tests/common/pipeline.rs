@@ -71,7 +71,8 @@ impl Pipeline {
             .expect("migrations apply");
         let topic_prefix = unique("hp");
         let topics = Topics::with_prefix(&topic_prefix);
-        healthpipe::topics::ensure(kafka_brokers, &topics, 1)
+        // As `migrate` makes them by default: TOPIC_PARTITIONS partitions, one replica.
+        healthpipe::topics::ensure(kafka_brokers, &topics, &Default::default())
             .await
             .expect("topics created");
         Pipeline {
@@ -311,6 +312,62 @@ impl Pipeline {
             .expect("event encodes");
         self.append_payload(topic, event.user_id(), &payload, at)
             .await;
+    }
+
+    /// Appends `events` to `topic` in their order, each keyed by its user and sealed with
+    /// that user's key (made if missing, as the gateway does), through one idempotent
+    /// producer: a large log fast, for tests that need a backlog. Returns once Kafka
+    /// acknowledged every one.
+    pub async fn append_all<E: healthpipe_schemas::Event>(
+        &self,
+        topic: &str,
+        events: &[E],
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        use rdkafka::producer::{FutureProducer, FutureRecord};
+        let codec = healthpipe_schemas::EventCodec::new(&self.registry_url);
+        let mut keys: std::collections::HashMap<String, healthpipe_crypto::DataKey> =
+            Default::default();
+        let mut payloads = Vec::with_capacity(events.len());
+        for event in events {
+            let user = event.user_id().to_string();
+            if !keys.contains_key(&user) {
+                let key = self.data_key(user.parse().expect("a user id")).await;
+                keys.insert(user.clone(), key);
+            }
+            let payload = codec
+                .encode(topic, event, &keys[&user])
+                .await
+                .expect("event encodes");
+            payloads.push((user, payload));
+        }
+        let producer: FutureProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &self.kafka_brokers)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .create()
+            .expect("producer");
+        let mut deliveries = Vec::with_capacity(payloads.len());
+        for (user, payload) in &payloads {
+            let record = FutureRecord::to(topic)
+                .key(user)
+                .payload(payload)
+                .timestamp(at.timestamp_millis());
+            deliveries.push(
+                producer
+                    .send_result(record)
+                    .map_err(|(e, _)| e)
+                    .expect("the producer queues the append"),
+            );
+        }
+        for delivery in deliveries {
+            delivery
+                .await
+                .expect("the producer is alive")
+                .map_err(|(e, _)| e)
+                .expect("kafka acknowledges the append");
+        }
     }
 
     async fn append_payload(

@@ -63,6 +63,19 @@ impl Service {
         logs: &Path,
         stall_secs: u64,
     ) -> Service {
+        Service::processor_with(pipeline, kind, n, logs, stall_secs, &[])
+    }
+
+    /// [`Service::processor`] with more settings (`BATCH_MAX_MESSAGES`, ...), given last so
+    /// they win.
+    pub fn processor_with(
+        pipeline: &Pipeline,
+        kind: &str,
+        n: usize,
+        logs: &Path,
+        stall_secs: u64,
+        extra: &[(&str, &str)],
+    ) -> Service {
         let port = free_port();
         let mut env = shared_env(pipeline, stall_secs);
         env.push((
@@ -71,6 +84,7 @@ impl Service {
         ));
         env.push(("METRICS_ADDR".into(), format!("127.0.0.1:{port}")));
         env.push(("TICK_INTERVAL_SECS".into(), "0".into()));
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut service = Service::new(&format!("{kind}-{n}"), &["process", kind], env, logs);
         service.url = format!("http://127.0.0.1:{port}");
         service.start();
@@ -99,6 +113,11 @@ impl Service {
         service.url = format!("http://127.0.0.1:{read}");
         service.wait_healthy(http).await;
         (service, format!("http://127.0.0.1:{admin}"))
+    }
+
+    /// `GET <url>/metrics`, parsed.
+    pub async fn metrics(&self, http: &reqwest::Client) -> super::metrics::Scrape {
+        super::metrics::scrape(http, &self.url).await
     }
 
     fn new(name: &str, args: &[&str], env: Vec<(String, String)>, logs: &Path) -> Service {
@@ -192,12 +211,13 @@ impl Service {
 /// Runs `healthpipe <args>` to its end with `pipeline`'s environment and `extra` on top;
 /// panics with its output unless it succeeds, and returns its standard output.
 pub fn run_command(pipeline: &Pipeline, args: &[&str], extra: &[(&str, &str)]) -> String {
-    let output = Command::new(binary())
-        .args(args)
-        .envs(shared_env(pipeline, 30))
-        .envs(extra.iter().copied())
-        .output()
-        .expect("the healthpipe binary runs");
+    let shared = shared_env(pipeline, 30);
+    let env: Vec<(&str, &str)> = shared
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(extra.iter().copied())
+        .collect();
+    let output = run_healthpipe(args, &env);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -208,6 +228,35 @@ pub fn run_command(pipeline: &Pipeline, args: &[&str], extra: &[(&str, &str)]) -
         output.status
     );
     stdout
+}
+
+/// Runs a one-shot `healthpipe` command (`migrate`, `lag`, ...) with `env` set and every
+/// `TOPIC*` variable of the test's own environment unset, to its end (at most 60 s); its
+/// status and output.
+pub fn run_healthpipe(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(binary());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TOPIC") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run healthpipe {args:?}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait for healthpipe").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("healthpipe {args:?} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("healthpipe's output")
 }
 
 /// The `healthpipe` binary the services run: this build's, or `HEALTHPIPE_SERVICES_BIN` (to

@@ -35,6 +35,7 @@ pub struct Positions {
 impl ClientContext for Positions {
     fn stats(&self, statistics: rdkafka::statistics::Statistics) {
         self.health.observe(&statistics);
+        self.partitions.observe(&statistics);
     }
 }
 
@@ -90,15 +91,17 @@ impl Positions {
         topics.dedup();
         match offsets::load_blocking(&self.database_url, &self.group, &topics) {
             Ok(stored) => {
+                let mut positions = Vec::with_capacity(assigned.len());
                 for (topic, partition) in &assigned {
+                    let next = stored.get(&(topic.clone(), *partition)).copied();
                     // Never applied by this group: from the beginning of the log.
-                    let offset = stored
-                        .get(&(topic.clone(), *partition))
-                        .map_or(Offset::Beginning, |next| Offset::Offset(*next));
+                    let offset = next.map_or(Offset::Beginning, Offset::Offset);
                     if let Err(e) = tpl.set_partition_offset(topic, *partition, offset) {
                         tracing::warn!(%topic, partition, error = %e, "cannot set the start offset");
                     }
+                    positions.push(((topic.clone(), *partition), Some(next.unwrap_or(0))));
                 }
+                self.partitions.assigned(&positions);
                 tracing::info!(partitions = ?assigned, "partitions assigned at the stored offsets");
             }
             Err(e) => {
@@ -106,6 +109,8 @@ impl Positions {
                 // was applied. Only a database restored behind Kafka's offsets could lose
                 // messages here, and only while the database is also unreachable.
                 metrics::RETRIES.with_label_values(&["assignment"]).inc();
+                let unknown: Vec<_> = assigned.iter().map(|k| (k.clone(), None)).collect();
+                self.partitions.assigned(&unknown);
                 tracing::warn!(error = %e, partitions = ?assigned,
                     "stored offsets unavailable at assignment; starting at Kafka's committed offsets");
             }

@@ -125,6 +125,7 @@ async fn run<P: Projection>(
     mut side: SideTasks,
     shutdown: CancellationToken,
 ) -> Result<(), ProcessorError> {
+    metrics::init();
     let partitions = Arc::new(Partitions::default());
     let health = Arc::new(GroupHealth::default());
     if let Some(addr) = config.metrics_addr {

@@ -233,6 +233,10 @@ impl<P: Projection> Runner<P> {
             offsets::advance(&tx, &self.group, topic, next).await?;
         }
         tx.commit().await?;
+        for (topic, next) in &advanced {
+            self.partitions.applied(topic, next);
+        }
+        metrics::BATCH_MESSAGES.observe(messages.len() as f64);
         for (label, count) in [
             ("applied", outcome.applied),
             ("skipped", outcome.skipped),
@@ -311,6 +315,7 @@ impl<P: Projection> Runner<P> {
         let next = HashMap::from([(partition, message.offset() + 1)]);
         offsets::advance(&tx, &self.group, topic, &next).await?;
         tx.commit().await?;
+        self.partitions.applied(topic, &next);
         Ok(())
     }
 
