@@ -5,8 +5,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, FixedOffset, Utc};
-use common::{domain_check, import_apple, open, APPLE_FILES};
+use chrono::{DateTime, FixedOffset};
+use common::{domain_check, exported_at, import_apple, open, APPLE_FILES};
 use healthpipe_importer::{
     convert_record, AppleHealthSamples, DeviceType, Import, ImportedDevice, Outcome, RecordReader,
 };
@@ -314,9 +314,9 @@ fn body_fat_percent_is_sent_as_fraction() {
 
 #[test]
 fn every_emitted_sample_passes_the_domain_rules() {
-    let now = Utc::now();
     for name in APPLE_FILES {
         let import = import_apple(name);
+        let now = exported_at(&import);
         let failures: Vec<String> = import
             .samples()
             .filter_map(|(d, s)| {

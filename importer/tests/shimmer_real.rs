@@ -5,7 +5,7 @@ mod common;
 use std::fs;
 
 use chrono::{FixedOffset, Utc};
-use common::{domain_check, real_file};
+use common::{domain_check, exported_at, real_file};
 use healthpipe_importer::shimmer::{
     import_fitbit_intraday, import_google_fit, import_ihealth_spo2,
     import_withings_intraday_activity,
@@ -32,7 +32,7 @@ fn values(import: &Import, t: &str) -> Vec<f64> {
 fn check_common(name: &str, import: &Import) {
     assert!(import.counts.is_consistent(), "{name}: {:?}", import.counts);
     assert!(import.skipped.is_empty(), "{name}: {:?}", import.skipped);
-    let now = Utc::now();
+    let now = exported_at(import);
     for (d, s) in import.samples() {
         domain_check(s, now).unwrap_or_else(|e| panic!("{name} {}: {s:?}: {e}", d.device_name));
     }

@@ -56,6 +56,18 @@ pub fn import_apple(name: &str) -> Import {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// When the export was made, as far as its samples tell: the latest end among them. The
+/// gateway's checks are run as of then: these files are years old, and a sync today would
+/// refuse most of them as older than retention keeps (`beyond_retention`), which says
+/// nothing about whether the importer emits well-formed samples.
+pub fn exported_at(import: &Import) -> DateTime<Utc> {
+    import
+        .samples()
+        .map(|(_, s)| s.end_date.to_utc())
+        .max()
+        .unwrap_or_else(Utc::now)
+}
+
 /// The gateway's own check of one sample, as it will run on the sync request.
 pub fn domain_check(sample: &SyncSample, now: DateTime<Utc>) -> Result<(), ValidationError> {
     let raw = RawSample {
