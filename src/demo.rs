@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use healthpipe_schemas::Topics;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -208,13 +208,16 @@ fn demo_users(first_day: NaiveDate, days: u32) -> Vec<DemoUser> {
 
 /// A real person's Apple Health export (iPhone and a Garmin that overlap on some days),
 /// imported as the Health app would sync it. Shows the seven days on which two devices
-/// counted steps, where deduplication matters.
+/// counted steps, where deduplication matters. The export is from 2017, older than the seven
+/// years of raw samples healthpipe keeps (a sync today refuses them), so its dates are moved
+/// forward by whole years, wall clocks and offsets as they were.
 fn real_export_user(dir: Option<std::path::PathBuf>) -> Result<DemoUser> {
     let dir =
         dir.unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/real-data").into());
     let path = dir.join("apple-health/hkimport_export.xml");
     let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
-    let import = healthpipe_importer::import_apple_health(std::io::BufReader::new(file))?;
+    let mut import = healthpipe_importer::import_apple_health(std::io::BufReader::new(file))?;
+    let years = move_into_retention(&mut import.devices);
     let tz: chrono_tz::Tz = chrono_tz::Europe::Berlin;
     let mut step_devices: std::collections::BTreeMap<NaiveDate, std::collections::BTreeSet<&str>> =
         Default::default();
@@ -247,11 +250,34 @@ fn real_export_user(dir: Option<std::path::PathBuf>) -> Result<DemoUser> {
         })
         .collect();
     Ok(DemoUser {
-        name: "Tom (a real Apple Health export, 2017)".into(),
+        name: format!("Tom (a real Apple Health export of 2017, {years} years later)"),
         timezone: tz.name().to_string(),
         devices,
         days,
     })
+}
+
+/// Moves every sample forward by the whole years that bring the latest one into the last
+/// year (never into the future); returns the years.
+fn move_into_retention(devices: &mut [healthpipe_importer::ImportedDevice]) -> u32 {
+    let samples = || devices.iter().flat_map(|d| d.samples.iter());
+    let Some(latest) = samples().map(|s| s.end_date).max() else {
+        return 0;
+    };
+    let now = chrono::Utc::now();
+    let mut years = u32::try_from(now.year() - latest.year()).unwrap_or(0);
+    let later = |t: chrono::DateTime<chrono::FixedOffset>, years: u32| {
+        t.checked_add_months(chrono::Months::new(12 * years))
+            .expect("a few years later is representable")
+    };
+    if years > 0 && later(latest, years) > now {
+        years -= 1;
+    }
+    for sample in devices.iter_mut().flat_map(|d| d.samples.iter_mut()) {
+        sample.start_date = later(sample.start_date, years);
+        sample.end_date = later(sample.end_date, years);
+    }
+    years
 }
 
 async fn start_gateway(
