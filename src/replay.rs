@@ -136,9 +136,7 @@ pub async fn aggregation(
     let client = pool.get().await.context("connecting to PostgreSQL")?;
     let resuming = replay::exists(&client, schema).await?;
     replay::prepare(&client, schema, &AGGREGATION_TABLES).await?;
-    let horizons = live
-        .retention_day
-        .map_or_else(Horizons::today, Horizons::on);
+    let horizons = Horizons::as_of(live.retention_day);
     let frozen_buckets_copied = replay::copy_frozen(&client, schema, horizons.samples).await?;
     let config = ProcessorConfig {
         database_url: replay::url_in_schema(&live.database_url, schema),
@@ -153,12 +151,12 @@ pub async fn aggregation(
         ..live.clone()
     };
     let replay_pool = healthpipe_storage::connect(&config.database_url, 1)?;
+    let ends = crate::progress::log_ends(&live.kafka_brokers, &topic).await?;
     if let Some(from) = args.from {
         if !resuming {
-            start_at(&replay_pool, &config, &topic, from).await?;
+            start_at(&replay_pool, &config, &topic, &ends, from).await?;
         }
     }
-    let ends = crate::progress::log_ends(&live.kafka_brokers, &topic).await?;
     let started = stored(&replay_pool, &config.group_id, &topic).await?;
     let token = shutdown.child_token();
     let processor = spawn_processor(config.clone(), token.clone());
@@ -190,11 +188,18 @@ pub async fn aggregation(
     };
     bar.finish_with_message("caught up");
     let switched = if args.switch {
+        let partitions: Vec<i32> = ends.iter().map(|(p, _)| *p).collect();
+        let replaying = Replaying {
+            pool: &pool,
+            replay_pool: &replay_pool,
+            group: &config.group_id,
+            topic: &topic,
+            retention_day: live.retention_day,
+        };
         switch(
-            &live,
-            &config,
+            &replaying,
             schema,
-            &topic,
+            &partitions,
             &args.live_group,
             token,
             processor,
@@ -213,29 +218,38 @@ pub async fn aggregation(
     })
 }
 
+/// What the switch works with: the live database, the replay's (its schema first on the
+/// search path), the replay's group and topic, and the day whose horizons apply.
+struct Replaying<'a> {
+    pool: &'a healthpipe_storage::Pool,
+    replay_pool: &'a healthpipe_storage::Pool,
+    group: &'a str,
+    topic: &'a str,
+    retention_day: Option<chrono::NaiveDate>,
+}
+
 /// The swap, as the module's doc says.
 async fn switch(
-    live: &ProcessorConfig,
-    replaying: &ProcessorConfig,
+    replaying: &Replaying<'_>,
     schema: &str,
-    topic: &str,
+    partitions: &[i32],
     live_group: &str,
     token: CancellationToken,
     processor: JoinHandle<Result<(), healthpipe_processors::ProcessorError>>,
 ) -> Result<()> {
-    let pool = healthpipe_storage::connect(&live.database_url, 1)?;
-    let replay_pool = healthpipe_storage::connect(&replaying.database_url, 1)?;
+    let Replaying {
+        pool,
+        replay_pool,
+        group,
+        topic,
+        retention_day,
+    } = replaying;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let partitions: Vec<i32> = crate::progress::log_ends(&live.kafka_brokers, topic)
-        .await?
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect();
-    let live_positions = offsets::lock(&tx, live_group, topic, &partitions).await?;
+    let live_positions = offsets::lock(&tx, live_group, topic, partitions).await?;
     let waited = Instant::now();
     loop {
-        let replayed = stored(&replay_pool, &replaying.group_id, topic).await?;
+        let replayed = stored(replay_pool, group, topic).await?;
         let behind: Vec<i32> = live_positions
             .iter()
             .filter(|(p, next)| replayed.get(p).copied().unwrap_or(0) < **next)
@@ -257,10 +271,10 @@ async fn switch(
     // Its last batch commits before it returns: the positions read next are final.
     token.cancel();
     processor.await??;
-    let replayed = stored(&replay_pool, &replaying.group_id, topic).await?;
-    let horizons = live
-        .retention_day
-        .map_or_else(Horizons::today, Horizons::on);
+    let replayed = stored(replay_pool, group, topic).await?;
+    // The horizons of now: buckets frozen since the replay started (it ran past midnight)
+    // are copied too.
+    let horizons = Horizons::as_of(*retention_day);
     replay::copy_frozen(&tx, schema, horizons.samples).await?;
     replay::swap(&tx, schema, &AGGREGATION_TABLES).await?;
     offsets::place(&tx, live_group, topic, &replayed).await?;
@@ -285,20 +299,21 @@ async fn stored(
     Ok(offsets::load(&pool.get().await?, group, topic).await?)
 }
 
-/// Places the replay group at the first offsets appended at or after `from`.
+/// Places the replay group at the first offsets appended at or after `from` (at the end,
+/// `ends`, of a partition with none).
 async fn start_at(
     pool: &healthpipe_storage::Pool,
     config: &ProcessorConfig,
     topic: &str,
+    ends: &[(i32, i64)],
     from: DateTime<Utc>,
 ) -> Result<()> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.kafka_brokers)
         .create()
         .context("kafka client")?;
-    let ends = crate::progress::log_ends(&config.kafka_brokers, topic).await?;
     let mut wanted = TopicPartitionList::new();
-    for (partition, _) in &ends {
+    for (partition, _) in ends {
         wanted.add_partition_offset(
             topic,
             *partition,
@@ -309,7 +324,7 @@ async fn start_at(
         consumer.offsets_for_times(wanted, Duration::from_secs(10))
     })
     .await??;
-    let end_of: HashMap<i32, i64> = ends.into_iter().collect();
+    let end_of: HashMap<i32, i64> = ends.iter().copied().collect();
     let next: HashMap<i32, i64> = found
         .elements()
         .iter()

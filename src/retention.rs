@@ -68,7 +68,7 @@ pub async fn run(args: RetentionArgs, shutdown: CancellationToken) -> Result<()>
 
 /// The cut-offs of a run on `as_of` (today when `None`).
 pub fn cutoffs(as_of: Option<NaiveDate>) -> Cutoffs {
-    let horizons = as_of.map_or_else(Horizons::today, Horizons::on);
+    let horizons = Horizons::as_of(as_of);
     Cutoffs {
         horizons,
         samples_until: horizons.samples,

@@ -185,7 +185,7 @@ async fn retention_removes_what_crossed_each_horizon_and_a_replay_agrees() {
         4,
         "4 samples (one deleted)"
     );
-    let before = checksums(&client).await;
+    let before = common::checksums::all(&client).await;
 
     let as_of_text = as_of.to_string();
     let dry = report(&run_command(
@@ -194,7 +194,7 @@ async fn retention_removes_what_crossed_each_horizon_and_a_replay_agrees() {
         &[],
     ));
     assert_eq!(
-        checksums(&client).await,
+        common::checksums::all(&client).await,
         before,
         "the dry run changed nothing"
     );
@@ -336,15 +336,6 @@ async fn retention_removes_what_crossed_each_horizon_and_a_replay_agrees() {
         "the replay after retention differs:\n{}",
         differing.join("\n")
     );
-}
-
-/// Every aggregation table's checksum.
-async fn checksums(client: &tokio_postgres::Client) -> Vec<(String, i64)> {
-    let mut out = Vec::new();
-    for (table, columns) in common::checksums::AGGREGATION_TABLES {
-        out.push(common::checksums::checksum(client, table, columns).await);
-    }
-    out
 }
 
 /// A sample that ends beyond today's raw-sample horizon is refused with its reason, not

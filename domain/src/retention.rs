@@ -79,6 +79,12 @@ impl Horizons {
         Horizons::on(Utc::now().date_naive())
     }
 
+    /// The horizons of `day`, or of today when none is given (the processors' and commands'
+    /// `RETENTION_AS_OF`).
+    pub fn as_of(day: Option<NaiveDate>) -> Horizons {
+        day.map_or_else(Horizons::today, Horizons::on)
+    }
+
     /// Whether a sample ending at `end` is kept.
     pub fn keeps_sample(&self, end: DateTime<Utc>) -> bool {
         end > self.samples

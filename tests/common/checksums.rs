@@ -76,3 +76,12 @@ pub async fn differences(
     }
     out
 }
+
+/// Every aggregation table's (checksum, row count), in the order of [`AGGREGATION_TABLES`].
+pub async fn all(client: &tokio_postgres::Client) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for (table, columns) in AGGREGATION_TABLES {
+        out.push(checksum(client, table, columns).await);
+    }
+    out
+}

@@ -153,9 +153,7 @@ impl Aggregation {
     ) -> Result<Option<Recomputed>, ProcessorError> {
         let mentioned = plan::mentioned(events.iter().copied());
         let known = samples::load_known(tx, &mentioned.ids, &mentioned.syncs).await?;
-        let horizons = self
-            .retention_day
-            .map_or_else(Horizons::today, Horizons::on);
+        let horizons = Horizons::as_of(self.retention_day);
         let mut plan = Plan::build(events.iter().copied(), known, &horizons);
         seal_details(&mut plan.inserts, keys)?;
         write(tx, &plan).await?;

@@ -191,9 +191,7 @@ impl Insights {
         events: &[&Sourced<Input>],
         keys: &Keyring,
     ) -> Result<(), ProcessorError> {
-        let horizons = self
-            .retention_day
-            .map_or_else(Horizons::today, Horizons::on);
+        let horizons = Horizons::as_of(self.retention_day);
         insight_store::acknowledge(tx, &acknowledgements(events, &horizons)).await?;
         let events: Vec<Change<'_>> = events
             .iter()
