@@ -94,6 +94,8 @@ GRANT SELECT, INSERT ON share_links TO :"gateway_role";
 GRANT UPDATE (attempts_left) ON share_links TO :"gateway_role";
 -- Append-only (a trigger refuses other changes); erasure deletes an owner's rows.
 GRANT SELECT, INSERT, DELETE ON share_access TO :"gateway_role";
+-- Imports: the gateway's (and the command line's, with the gateway's settings) job rows.
+GRANT SELECT, INSERT, UPDATE, DELETE ON imports TO :"gateway_role";
 GRANT SELECT ON share_grants_read, providers TO :"gateway_role";
 -- The read side: projections and the processors' positions (read-your-writes waits).
 GRANT SELECT ON samples, aggregates, insights, insight_acknowledgements, user_profiles,

@@ -16,6 +16,13 @@ use crate::telemetry::LogFormat;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Years of raw samples kept (1 to 100). Every process of a deployment must be given the
+    /// same value: the gateway refuses older samples, the processors drop them, `retention`
+    /// deletes them, and day, week and month buckets older than that are frozen.
+    #[arg(long, global = true, env = "RETENTION_SAMPLE_YEARS",
+          default_value_t = healthpipe_domain::retention::SAMPLE_YEARS,
+          value_parser = clap::value_parser!(u32).range(1..=healthpipe_domain::retention::MAX_SAMPLE_YEARS as i64))]
+    pub retention_sample_years: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +62,10 @@ pub enum Command {
     /// serving; `--switch` swaps it in atomically.
     #[command(subcommand)]
     Replay(crate::replay::ReplayCommand),
+    /// Import an export into an account (GATEWAY settings: DATABASE_URL, KAFKA_BROKERS,
+    /// SCHEMA_REGISTRY_URL, KEY_ENCRYPTION_KEYS_FILE): the same job as an upload to
+    /// `POST /api/v1/imports/{source}`, with a progress bar and the report at the end.
+    Import(crate::import::ImportArgs),
     /// The cold tier: months of samples and aggregates older than ARCHIVE_AFTER_DAYS to
     /// Parquet under ARCHIVE_URL (DATABASE_URL); changed months rewritten, erased users
     /// removed, months past the seven-year retention deleted.
@@ -173,15 +184,18 @@ impl Cli {
             | Command::Lag(_)
             | Command::Retention(_)
             | Command::Replay(_)
-            | Command::Archive(_) => LogFormat::Text,
+            | Command::Archive(_)
+            | Command::Import(_) => LogFormat::Text,
             _ => LogFormat::Json,
         }
     }
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
+    healthpipe_domain::retention::keep_samples_for_years(cli.retention_sample_years);
     match cli.command {
         Command::Migrate(args) => migrate(args).await,
+        Command::Import(args) => crate::import::run(args).await,
         Command::Gateway => {
             let config = healthpipe_gateway::GatewayConfig::from_env()?;
             healthpipe_gateway::serve(config, shutdown_signal().cancelled_owned()).await?;

@@ -308,6 +308,7 @@ async fn start_gateway(
         projection_group: "healthpipe-aggregation".into(),
         projection_wait: Duration::from_secs(10),
         public_url: format!("http://{addr}"),
+        imports: Default::default(),
     };
     let state = Arc::new(healthpipe_gateway::AppState::connect(config).await?);
     tokio::spawn(healthpipe_gateway::serve_listener(

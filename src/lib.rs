@@ -7,6 +7,7 @@ pub mod archive;
 pub mod cli;
 pub mod demo;
 mod demo_sharing;
+pub mod import;
 pub mod keys;
 pub mod progress;
 pub mod providers;

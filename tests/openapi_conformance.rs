@@ -114,7 +114,23 @@ async fn the_gateway_conforms_to_its_openapi_document() {
     let (passed, output) = run_schemathesis(
         &pipeline.base_url,
         &user.token,
-        &["--exclude-operation-id", "deleteSession"],
+        &[
+            "--exclude-operation-id",
+            "deleteSession",
+            // Uploads of export files: random bytes of any media type are what they take
+            // (each then fails as an import, in the background); tests/imports.rs checks
+            // their answers.
+            "--exclude-operation-id",
+            "importAppleHealth",
+            "--exclude-operation-id",
+            "importFitbit",
+            "--exclude-operation-id",
+            "importGoogleFit",
+            "--exclude-operation-id",
+            "importWithings",
+            "--exclude-operation-id",
+            "importIHealth",
+        ],
     )
     .await;
     assert!(passed, "schemathesis found problems:\n{output}");

@@ -12,20 +12,42 @@
 //!
 //! | data | kept | rule |
 //! |---|---|---|
-//! | raw samples (and their index entries) | 7 years | a sample ending on or before the horizon is gone |
+//! | raw samples (and their index entries) | 7 years (`RETENTION_SAMPLE_YEARS`) | a sample ending on or before the horizon is gone |
 //! | hourly aggregates | 2 years | an hour bucket starting before the horizon is gone |
 //! | daily, weekly, monthly aggregates | for ever | buckets starting before the raw-sample horizon are frozen: never recomputed |
 //! | insights, acknowledgements | 2 years | an insight last updated (acknowledged) before the horizon is gone |
 //! | the insights processor's input rows | 2 years and its look-back | so rules at the horizon see what they saw live |
 //! | share grants and their access records | 30 days after they end | ended = expired or revoked |
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use crate::buckets::{bucket_start, next_bucket_start, Period};
 
-/// Years raw samples are kept (the design's seven-year record).
+/// Years raw samples are kept by default (the design's seven-year record).
 pub const SAMPLE_YEARS: u32 = 7;
+/// Most years of raw samples a deployment may keep.
+pub const MAX_SAMPLE_YEARS: u32 = 100;
+
+/// The years of raw samples this process keeps: [`SAMPLE_YEARS`] unless set at start-up.
+///
+/// A process-wide setting rather than a parameter, because every horizon of the process must
+/// agree with it (the gateway's validation, the processors' plans, retention, replay, the
+/// archive): it is set once, from `RETENTION_SAMPLE_YEARS`, before any of them runs, and every
+/// process of a deployment must be given the same value.
+static KEPT_SAMPLE_YEARS: AtomicU32 = AtomicU32::new(SAMPLE_YEARS);
+
+/// Sets the years of raw samples kept (clamped to `1..=MAX_SAMPLE_YEARS`), for this process.
+pub fn keep_samples_for_years(years: u32) {
+    KEPT_SAMPLE_YEARS.store(years.clamp(1, MAX_SAMPLE_YEARS), Ordering::Relaxed);
+}
+
+/// The years of raw samples this process keeps.
+pub fn sample_years() -> u32 {
+    KEPT_SAMPLE_YEARS.load(Ordering::Relaxed)
+}
 /// Years hourly aggregates and insights are kept.
 pub const HOURLY_YEARS: u32 = 2;
 /// Days an ended (expired or revoked) share grant stays in the owner's list, with its access
@@ -66,7 +88,7 @@ impl Horizons {
         let insights = years_before(HOURLY_YEARS);
         Horizons {
             day,
-            samples: years_before(SAMPLE_YEARS),
+            samples: years_before(sample_years()),
             hourly: insights,
             insights,
             insight_inputs: insights - TimeDelta::days(INSIGHT_INPUT_MARGIN_DAYS),

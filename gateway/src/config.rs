@@ -55,6 +55,35 @@ pub struct GatewayConfig {
     /// `PUBLIC_URL`, default `http://127.0.0.1:8080`: where viewers reach the gateway, the
     /// base of SMART Health Links' manifest URLs.
     pub public_url: String,
+    /// `IMPORT_*`: uploads of exports and the import jobs reading them.
+    pub imports: ImportSettings,
+}
+
+/// How imports of exported health data run (see `crate::imports`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSettings {
+    /// `IMPORT_DIR`, default `<temporary directory>/healthpipe-imports`: where uploads are
+    /// kept while their import runs (deleted after; left-overs removed at start-up).
+    pub dir: std::path::PathBuf,
+    /// `IMPORT_MAX_BYTES`, default 8 GiB: the largest upload taken (413 beyond).
+    pub max_bytes: u64,
+    /// `IMPORT_STALE_SECS`, default 30: a running import whose progress has not moved for
+    /// that long was interrupted (its process stopped) and is marked failed.
+    pub stale_after: Duration,
+    /// `IMPORT_PROCESSING_WAIT_SECS`, default 600: how long an import waits for the
+    /// processor to apply what it appended before it reports without the projections' view.
+    pub processing_wait: Duration,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        ImportSettings {
+            dir: std::env::temp_dir().join("healthpipe-imports"),
+            max_bytes: 8 << 30,
+            stale_after: Duration::from_secs(30),
+            processing_wait: Duration::from_secs(600),
+        }
+    }
 }
 
 /// The gateway's environment, as clap declares and documents it.
@@ -108,6 +137,20 @@ struct Settings {
     /// URLs in SMART Health Links.
     #[arg(long, env = "PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     public_url: String,
+    /// Where uploads of exports are kept while their import runs (default: a
+    /// `healthpipe-imports` folder in the temporary directory).
+    #[arg(long, env = "IMPORT_DIR")]
+    import_dir: Option<std::path::PathBuf>,
+    /// The largest upload of an export taken, in bytes (8 GiB).
+    #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = 8 << 30)]
+    import_max_bytes: u64,
+    /// Seconds without progress after which a running import counts as interrupted.
+    #[arg(long, env = "IMPORT_STALE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(2..))]
+    import_stale_secs: u64,
+    /// Seconds an import waits for the processor to apply it before it reports anyway.
+    #[arg(long, env = "IMPORT_PROCESSING_WAIT_SECS", default_value_t = 600)]
+    import_processing_wait_secs: u64,
 }
 
 impl From<Settings> for GatewayConfig {
@@ -133,6 +176,14 @@ impl From<Settings> for GatewayConfig {
             projection_group: s.projection_group,
             projection_wait: Duration::from_millis(s.projection_wait_ms),
             public_url: s.public_url,
+            imports: ImportSettings {
+                dir: s
+                    .import_dir
+                    .unwrap_or_else(|| ImportSettings::default().dir),
+                max_bytes: s.import_max_bytes,
+                stale_after: Duration::from_secs(s.import_stale_secs),
+                processing_wait: Duration::from_secs(s.import_processing_wait_secs),
+            },
         }
     }
 }
@@ -158,6 +209,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("projection_group", &self.projection_group)
             .field("projection_wait", &self.projection_wait)
             .field("public_url", &self.public_url)
+            .field("imports", &self.imports)
             .finish()
     }
 }
@@ -198,6 +250,7 @@ mod tests {
         assert_eq!(config.body_read_timeout, Duration::from_secs(30));
         assert_eq!(config.password_hashes, 2);
         assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.imports, ImportSettings::default());
     }
 
     #[test]

@@ -71,46 +71,64 @@ pub async fn register(
     check_text("device_name", &body.device_name)?;
     check_text("device_identifier", &body.device_identifier)?;
     let type_priorities = check_type_priorities(body.type_priorities.unwrap_or_default())?;
-    let priority = body.priority.map(|p| p.0);
-    if let Some(existing) = find_by_identifier(&state, user.id, &body.device_identifier).await? {
-        // A retry after a 503 finds its device: its event is appended before the answer.
-        outbox::drain(&state, user.id).await?;
-        return Ok(warp::reply::json(&existing).into_response());
-    }
     let device = Device {
         id: Uuid::new_v4(),
-        priority: priority.unwrap_or_else(|| device_type.default_priority().get()),
+        priority: body
+            .priority
+            .map_or_else(|| device_type.default_priority().get(), |p| p.0),
         device_type: device_type.as_str().to_string(),
         device_name: body.device_name,
         device_identifier: body.device_identifier,
         type_priorities,
     };
+    let (device, created) = ensure(&state, user.id, device).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(warp::reply::with_status(warp::reply::json(&device), status).into_response())
+}
+
+/// Registers `device` for `user_id` with its event, or finds the user's device with the
+/// same identifier (then nothing is written); true if it was registered now. Either way
+/// the device's registration event is in the log when this returns.
+pub async fn ensure(
+    state: &AppState,
+    user_id: Uuid,
+    device: Device,
+) -> Result<(Device, bool), ApiError> {
+    if let Some(existing) = find_by_identifier(state, user_id, &device.device_identifier).await? {
+        // A retry after a 503 finds its device: its event is appended before the answer.
+        outbox::drain(state, user_id).await?;
+        return Ok((existing, false));
+    }
     let mut db = state.db.get().await?;
     let tx = db.transaction().await?;
-    if devices::insert(&tx, user.id, &device).await? == devices::Registration::IdentifierTaken {
+    if devices::insert(&tx, user_id, &device).await? == devices::Registration::IdentifierTaken {
         // A concurrent registration of the same identifier won the race.
         drop(tx);
-        let existing = find_by_identifier(&state, user.id, &device.device_identifier)
+        let existing = find_by_identifier(state, user_id, &device.device_identifier)
             .await?
             .ok_or_else(|| ApiError::Internal("device vanished after conflict".into()))?;
         drop(db);
-        outbox::drain(&state, user.id).await?;
-        return Ok(warp::reply::json(&existing).into_response());
+        outbox::drain(state, user_id).await?;
+        return Ok((existing, false));
     }
     let event = DeviceRegistered {
         event_id: Uuid::new_v4().to_string(),
-        user_id: user.id.to_string(),
+        user_id: user_id.to_string(),
         device_id: device.id.to_string(),
         device_type: device.device_type.clone(),
         priority: device.priority,
         type_priorities: device.type_priorities.clone(),
         registered_at: Utc::now().timestamp_micros(),
     };
-    outbox::record(&tx, &state, user.id, &event).await?;
+    outbox::record(&tx, state, user_id, &event).await?;
     tx.commit().await?;
     drop(db);
-    outbox::drain(&state, user.id).await?;
-    Ok(warp::reply::with_status(warp::reply::json(&device), StatusCode::CREATED).into_response())
+    outbox::drain(state, user_id).await?;
+    Ok((device, true))
 }
 
 /// Role: user.

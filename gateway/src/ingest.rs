@@ -80,10 +80,10 @@ fn bounded<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Samples<'de>, D
     deserializer.deserialize_seq(Bounded)
 }
 
-/// One sample as the client sends it.
+/// One sample as the client sends it (or as an import reads it from a file).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClientSample {
+pub struct ClientSample {
     id: Option<String>,
     #[serde(rename = "type")]
     sample_type: String,
@@ -187,6 +187,17 @@ pub fn to_event_sample(
 ) -> Result<Sample, (&'static str, String)> {
     let client: ClientSample =
         serde_json::from_str(raw.get()).map_err(|e| (MALFORMED_SAMPLE, e.to_string()))?;
+    normalise(client, user_id, device_id, now)
+}
+
+/// Validates and normalises one sample of a device; the error's text goes back to the
+/// client. Every way samples come in (a sync, an import) goes through here.
+pub fn normalise(
+    client: ClientSample,
+    user_id: Uuid,
+    device_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Sample, (&'static str, String)> {
     let valid: ValidSample = validate(
         &RawSample {
             sample_type: &client.sample_type,
@@ -293,6 +304,26 @@ fn check_text_lengths(
         ));
     }
     Ok(())
+}
+
+impl From<healthpipe_importer::SyncSample> for ClientSample {
+    fn from(s: healthpipe_importer::SyncSample) -> Self {
+        ClientSample {
+            id: None,
+            sample_type: s.sample_type.to_owned(),
+            value: s.value,
+            unit: s.unit.to_owned(),
+            start_date: s.start_date,
+            end_date: s.end_date,
+            source_app: s.source_app,
+            metadata: Some(
+                s.metadata
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

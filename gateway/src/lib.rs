@@ -25,6 +25,7 @@ mod error;
 mod explain;
 mod export;
 mod idempotency;
+pub mod imports;
 mod ingest;
 mod insights;
 mod links;
@@ -43,7 +44,7 @@ use healthpipe_crypto::{DataKey, KeyProvider, LocalKeyProvider};
 use std::future::Future;
 use std::sync::Arc;
 
-pub use config::GatewayConfig;
+pub use config::{GatewayConfig, ImportSettings};
 pub use error::ApiError;
 pub use error::GatewayError;
 pub use publisher::Publisher;
@@ -82,6 +83,7 @@ pub async fn serve_listener(
         .local_addr()
         .map_err(|e| GatewayError::Bind(state.config.addr, e))?;
     tracing::info!(%addr, "gateway listening");
+    imports::remove_left_overs(&state.config.imports);
     let relay = tokio::spawn(outbox::relay(state.clone()));
     warp::serve(routes::routes(state))
         .incoming(listener)

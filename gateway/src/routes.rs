@@ -16,8 +16,8 @@ use crate::auth::{with_role, with_user};
 use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
 use crate::{
-    accounts, devices, explain, export, insights, links, metrics, query, shared, shares, sync,
-    AppState,
+    accounts, devices, explain, export, imports, insights, links, metrics, query, shared, shares,
+    sync, AppState,
 };
 
 /// Limit for every small JSON body (accounts, devices, sample deletions).
@@ -43,6 +43,13 @@ const ROUTE_TABLE: &[(&str, &str)] = &[
     ("/api/v1/summary", "GET"),
     ("/api/v1/insights", "GET"),
     ("/api/v1/insights/{id}/acknowledge", "POST"),
+    ("/api/v1/imports", "GET"),
+    ("/api/v1/imports/{id}", "GET"),
+    ("/api/v1/imports/apple-health", "POST"),
+    ("/api/v1/imports/fitbit", "POST"),
+    ("/api/v1/imports/google-fit", "POST"),
+    ("/api/v1/imports/withings", "POST"),
+    ("/api/v1/imports/ihealth", "POST"),
     ("/api/v1/shares", "GET, POST"),
     ("/api/v1/shares/{id}", "DELETE"),
     ("/api/v1/shares/{id}/access-log", "GET"),
@@ -165,6 +172,27 @@ pub fn routes(
         .and(plain_user.clone())
         .and_then(|id, s, u| async move { respond(insights::acknowledge(s, u, id).await) });
 
+    // Imports: the export is the body, streamed to a file (not read into memory).
+    let create_import = warp::post()
+        .and(api.and(warp::path!("imports" / String)))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
+        .and_then(|source, s, u, length, body| async move {
+            respond(imports::create(s, u, source, length, Box::pin(body)).await)
+        });
+    let get_import = warp::get()
+        .and(api.and(warp::path!("imports" / Uuid)))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and_then(|id, s, u| async move { respond(imports::get(s, u, id).await) });
+    let list_imports = warp::get()
+        .and(api.and(warp::path!("imports")))
+        .and(st.clone())
+        .and(plain_user.clone())
+        .and_then(|s, u| async move { respond(imports::list(s, u).await) });
+
     // Sharing: the owner's side (role user), then the clinician's (role provider, checked in
     // the handler so that a refusal is recorded in the access log).
     let create_share = warp::post()
@@ -267,6 +295,9 @@ pub fn routes(
         summary.boxed(),
         list_insights.boxed(),
         acknowledge_insight.boxed(),
+        create_import.boxed(),
+        get_import.boxed(),
+        list_imports.boxed(),
         create_share.boxed(),
         list_shares.boxed(),
         revoke_share.boxed(),
@@ -366,6 +397,14 @@ fn route_label(path: &str) -> &'static str {
         ["api", "v1", "summary"] => "/api/v1/summary",
         ["api", "v1", "insights"] => "/api/v1/insights",
         ["api", "v1", "insights", _, "acknowledge"] => "/api/v1/insights/{id}/acknowledge",
+        ["api", "v1", "imports"] => "/api/v1/imports",
+        // One label per import source (the connectors'; a test holds them together).
+        ["api", "v1", "imports", "apple-health"] => "/api/v1/imports/apple-health",
+        ["api", "v1", "imports", "fitbit"] => "/api/v1/imports/fitbit",
+        ["api", "v1", "imports", "google-fit"] => "/api/v1/imports/google-fit",
+        ["api", "v1", "imports", "withings"] => "/api/v1/imports/withings",
+        ["api", "v1", "imports", "ihealth"] => "/api/v1/imports/ihealth",
+        ["api", "v1", "imports", _] => "/api/v1/imports/{id}",
         ["api", "v1", "shares"] => "/api/v1/shares",
         ["api", "v1", "shares", _] => "/api/v1/shares/{id}",
         ["api", "v1", "shares", _, "access-log"] => "/api/v1/shares/{id}/access-log",
@@ -522,6 +561,21 @@ mod tests {
             let concrete = path.replace("{id}", "0b7c6d0e-2f1a-4b3c-8d9e-0f1a2b3c4d5e");
             assert_eq!(route_label(&concrete), *path);
         }
+    }
+
+    /// Every import source has its route, and nothing else does.
+    #[test]
+    fn every_connector_has_an_import_route() {
+        let routed: BTreeSet<&str> = ROUTE_TABLE
+            .iter()
+            .filter_map(|(path, _)| path.strip_prefix("/api/v1/imports/"))
+            .filter(|rest| *rest != "{id}")
+            .collect();
+        let connectors: BTreeSet<&str> = healthpipe_importer::connectors()
+            .iter()
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(routed, connectors);
     }
 
     /// The enums of the document are the ones the code accepts.

@@ -43,6 +43,9 @@ pub enum Ignored {
     UnmappedType(String),
     /// A sleep-analysis value that is not sleep (in bed, awake).
     NotAsleep(String),
+    /// A record that carries no measurement (an idle interval, a zero-step minute), by what
+    /// it is.
+    NotMeasured(String),
 }
 
 /// Streams the [`Outcome`] of each top-level record of an export, in file order.
@@ -92,6 +95,9 @@ pub fn import_apple_health(reader: impl BufRead) -> Result<Import, ImportError> 
             }
             Outcome::Ignored(Ignored::NotAsleep(v)) => {
                 *counts.not_asleep.entry(v).or_insert(0) += 1
+            }
+            Outcome::Ignored(Ignored::NotMeasured(v)) => {
+                *counts.not_measured.entry(v).or_insert(0) += 1
             }
             Outcome::Skipped(s) => {
                 counts.skipped += 1;

@@ -110,6 +110,23 @@ pub enum SkipReason {
     Malformed(String),
 }
 
+impl SkipReason {
+    /// A short stable name of the reason, for counting skipped records by reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SkipReason::UnknownRecordType(_) => "unknown_record_type",
+            SkipReason::MissingAttribute(_) => "missing_attribute",
+            SkipReason::BadAttribute { .. } => "bad_attribute",
+            SkipReason::BadDate { .. } => "bad_date",
+            SkipReason::BadValue(_) => "bad_value",
+            SkipReason::UnsupportedUnit { .. } => "unsupported_unit",
+            SkipReason::UnknownSleepValue(_) => "unknown_sleep_value",
+            SkipReason::EndBeforeStart { .. } => "end_before_start",
+            SkipReason::Malformed(_) => "malformed",
+        }
+    }
+}
+
 /// Collects samples into devices, dropping exact duplicates within a device.
 #[derive(Debug, Default)]
 pub(crate) struct Grouper {
@@ -300,5 +317,6 @@ mod tests {
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["reason"], "\"c\" is not a HealthKit type identifier");
+        assert_eq!(s.reason.code(), "unknown_record_type");
     }
 }

@@ -8,8 +8,10 @@
 //! - [`apple_health`]: Apple Health's `export.xml`, streamed.
 //! - [`shimmer`]: third-party API responses in the shapes Open mHealth's shimmer reads
 //!   (Fitbit, Google Fit, Withings, iHealth).
+//! - [`connector`]: all of them behind one trait, streamed record by record.
 
 pub mod apple_health;
+pub mod connector;
 mod error;
 mod import;
 mod sample;
@@ -18,6 +20,7 @@ pub mod shimmer;
 pub use apple_health::{
     convert_record, import_apple_health, AppleHealthSamples, Ignored, Outcome, Record, RecordReader,
 };
+pub use connector::{connector, connectors, Connector, RecordStream, Totals};
 pub use error::ImportError;
 pub use import::{Counts, Import, SkipReason, Skipped};
 pub use sample::{

@@ -7,6 +7,7 @@
 //! - [`accounts`]: users, sessions, devices, idempotency keys (written by the gateway);
 //! - [`projections`]: what the processors materialise from the log (samples, the sample
 //!   index, aggregates, profiles and rankings, insights, consumer offsets);
+//! - [`imports`]: import jobs and the totals their reports read;
 //! - [`reads`]: what the query, explain and summary endpoints read from the projections;
 //! - [`retention`]: removing what the retention horizons no longer keep;
 //! - [`replay`]: replays into a schema of their own, and the switch;
@@ -22,6 +23,7 @@ pub mod archive;
 pub mod audit;
 pub mod details;
 pub mod error;
+pub mod imports;
 pub mod migrations;
 pub mod pool;
 pub mod projections;

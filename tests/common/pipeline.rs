@@ -146,6 +146,7 @@ impl Pipeline {
             projection_group: format!("{}-aggregation", self.topic_prefix),
             projection_wait: Duration::from_secs(10),
             public_url: String::new(),
+            imports: Default::default(),
         }
     }
 
@@ -464,6 +465,7 @@ impl Pipeline {
         let session: Value = response.json().await.unwrap();
         Session {
             user_id,
+            email: email.to_owned(),
             token: session["token"].as_str().unwrap().to_string(),
             base_url: self.base_url.clone(),
             http: self.http.clone(),
@@ -524,6 +526,7 @@ impl Pipeline {
 #[derive(Clone)]
 pub struct Session {
     pub user_id: String,
+    pub email: String,
     pub token: String,
     pub base_url: String,
     pub http: reqwest::Client,

@@ -44,11 +44,22 @@ pub fn shared_env(pipeline: &Pipeline, stall_secs: u64) -> Vec<(String, String)>
 impl Service {
     /// The gateway of `pipeline` on a free port; started and answering.
     pub fn gateway(pipeline: &Pipeline, logs: &Path, stall_secs: u64) -> Service {
+        Self::gateway_with(pipeline, logs, stall_secs, &[])
+    }
+
+    /// [`Service::gateway`] with `extra` settings on top.
+    pub fn gateway_with(
+        pipeline: &Pipeline,
+        logs: &Path,
+        stall_secs: u64,
+        extra: &[(&str, &str)],
+    ) -> Service {
         let port = free_port();
         let mut env = shared_env(pipeline, stall_secs);
         env.push(("GATEWAY_ADDR".into(), format!("127.0.0.1:{port}")));
         env.push(("PRODUCE_TIMEOUT_MS".into(), "5000".into()));
         env.push(("BODY_READ_TIMEOUT_SECS".into(), "2".into()));
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut service = Service::new("gateway", &["gateway"], env, logs);
         service.url = format!("http://127.0.0.1:{port}");
         service.start();

@@ -43,7 +43,7 @@ pub enum ValidationError {
     #[error(
         "end {end} is on or before {}, the start of the {} years of samples kept",
         .horizon.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        crate::retention::SAMPLE_YEARS
+        crate::retention::sample_years()
     )]
     BeyondRetention {
         end: DateTime<FixedOffset>,

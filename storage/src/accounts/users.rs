@@ -10,6 +10,7 @@ use crate::{statement, StoreError};
 
 statement!(INSERT, "users_insert");
 statement!(FIND, "users_find");
+statement!(ID_BY_EMAIL, "users_id_by_email");
 statement!(PASSWORD_HASH, "users_password_hash");
 statement!(DELETE, "users_delete");
 statement!(CREDENTIALS, "users_credentials");
@@ -71,6 +72,16 @@ pub async fn insert(
 /// The user `id`, if the account exists.
 pub async fn find(client: &impl GenericClient, id: Uuid) -> Result<Option<User>, StoreError> {
     Ok(query_opt(client, FIND, &[&id]).await?.as_ref().map(user))
+}
+
+/// The id of the account with `email` (lower-cased).
+pub async fn id_by_email(
+    client: &impl GenericClient,
+    email: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    Ok(query_opt(client, ID_BY_EMAIL, &[&email])
+        .await?
+        .map(|r| r.get(0)))
 }
 
 /// The id and password hash of the account with `email` (lower-cased), for signing in.
