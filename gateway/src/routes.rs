@@ -16,8 +16,8 @@ use crate::auth::{with_role, with_user};
 use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
 use crate::{
-    accounts, devices, explain, export, insights, links, metrics, query, shared, shares, sync,
-    web, AppState,
+    accounts, devices, explain, export, insights, links, metrics, query, shared, shares, sync, web,
+    AppState,
 };
 
 /// Limit for every small JSON body (accounts, devices, sample deletions).

@@ -63,6 +63,7 @@ const ASSETS: &[Asset] = &[
         cache: REVALIDATE,
     },
     asset!("app.css", CSS, REVALIDATE),
+    asset!("favicon.svg", "image/svg+xml", REVALIDATE),
     asset!("js/app.js", JS, REVALIDATE),
     asset!("js/api.js", JS, REVALIDATE),
     asset!("js/dom.js", JS, REVALIDATE),
@@ -91,9 +92,7 @@ pub fn routes() -> BoxedFilter<(Response,)> {
         .and(warp::path("app"))
         .and(warp::path::tail())
         .and(etag)
-        .map(|tail: warp::path::Tail, etag: Option<String>| {
-            file(tail.as_str(), etag.as_deref())
-        });
+        .map(|tail: warp::path::Tail, etag: Option<String>| file(tail.as_str(), etag.as_deref()));
     page.or(file).unify().boxed()
 }
 
@@ -134,11 +133,7 @@ fn serve(path: &str, if_none_match: Option<&str>) -> Response {
 /// The content type, body and cache policy of `path`.
 fn find(path: &str) -> Option<(&'static str, &'static [u8], &'static str)> {
     if path == TYPES_PATH {
-        return Some((
-            "application/json",
-            types_json().as_bytes(),
-            REVALIDATE,
-        ));
+        return Some(("application/json", types_json().as_bytes(), REVALIDATE));
     }
     ASSETS
         .iter()
@@ -189,7 +184,10 @@ fn secured(mut response: Response) -> Response {
         "content-security-policy",
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     response
@@ -248,8 +246,14 @@ mod tests {
         let first = get("/app/js/api.js", None);
         let etag = first.headers()["etag"].to_str().unwrap().to_string();
         assert_eq!(get("/app/js/api.js", Some(&etag)).status(), 304);
-        assert_eq!(get("/app/js/api.js", Some(&format!("\"x\", W/{etag}"))).status(), 304);
-        assert_eq!(get("/app/js/api.js", Some("\"something-else\"")).status(), 200);
+        assert_eq!(
+            get("/app/js/api.js", Some(&format!("\"x\", W/{etag}"))).status(),
+            304
+        );
+        assert_eq!(
+            get("/app/js/api.js", Some("\"something-else\"")).status(),
+            200
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // (#charts, #insights, #import, #shares; #charts?period=day&from=…&to=… keeps a range).
 
 import { api, ApiError, session, whenUnauthorized } from "./api.js";
-import { clearError, showError } from "./dom.js";
+import { clearError, setTimeZone, showError } from "./dom.js";
 import { Charts } from "./charts.js";
 import { Devices } from "./devices.js";
 import { showInsights } from "./insights.js";
@@ -65,6 +65,7 @@ async function route() {
 async function loadContext() {
   if (!context.me) {
     context.me = await api("GET", "/api/v1/me");
+    setTimeZone(context.me.timezone);
     $("#account-name").textContent = context.me.name || context.me.email;
   }
   if (!context.types) {

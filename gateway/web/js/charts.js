@@ -4,7 +4,17 @@
 // wait until the processor has recomputed with the new order.
 
 import { api, sleep } from "./api.js";
-import { clearError, formatNumber, formatTime, h, setStatus, showError, table, typeName } from "./dom.js";
+import {
+  clearError,
+  formatNumber,
+  h,
+  setStatus,
+  showError,
+  table,
+  typeName,
+  zonedDateTime,
+  zonedMidnight,
+} from "./dom.js";
 
 const PERIODS = ["hour", "day", "week", "month"];
 /** A bucket's width in seconds, to pad the time axis by half a bucket each side. */
@@ -28,19 +38,27 @@ function today(timezone) {
     .format(new Date());
 }
 
-/** A bucket's name as the API gives its start (in the user's zone, with its offset). */
+/** A bucket's name, from its start in the user's zone. */
 function bucketLabel(period, start) {
-  const date = start.slice(0, 10);
+  const { date, time } = zonedDateTime(start);
   switch (period) {
     case "hour":
-      return `${date} ${start.slice(11, 16)}`;
+      return `${date} ${time}`;
     case "week":
       return `Week of ${date}`;
     case "month":
-      return start.slice(0, 7);
+      return date.slice(0, 7);
     default:
       return date;
   }
+}
+
+/** A sample's time in the user's zone: `2026-05-06 10:00–11:00`, or one time for a reading. */
+function timeSpan(start, end) {
+  const a = zonedDateTime(start);
+  const b = zonedDateTime(end);
+  if (start === end) return `${a.date} ${a.time}`;
+  return a.date === b.date ? `${a.date} ${a.time}–${b.time}` : `${a.date} ${a.time} – ${b.date} ${b.time}`;
 }
 
 function coverageText(coverage) {
@@ -212,6 +230,9 @@ export class Charts {
     const xs = rows.map((r) => Date.parse(r.period_start) / 1000);
     const ys = rows.map((r) => r.value);
     const half = STEP[period] / 2;
+    // The range asked for, the same for every chart: local midnights in the user's zone.
+    const start = zonedMidnight(this.range.from) / 1000;
+    const end = zonedMidnight(this.range.to) / 1000;
     const bars = spec.kind === "cumulative";
     const options = {
       width: 600,
@@ -219,7 +240,7 @@ export class Charts {
       tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), timezone),
       legend: { show: false },
       scales: {
-        x: { time: true, range: (_u, min, max) => [min - half, max + half] },
+        x: { time: true, range: () => [start - half, end - half] },
         y: { range: (_u, min, max) => [bars ? 0 : Math.min(min, max) * 0.9, Math.max(max * 1.1, 1)] },
       },
       axes: [{ stroke: "#444" }, { stroke: "#444", size: 60, values: (_u, ticks) => ticks.map(formatNumber) }],
@@ -297,7 +318,7 @@ export class Charts {
         h("td", {}, s.device_type),
         h("td", { class: "num" }, s.priority === null ? "–" : String(s.priority)),
         h("td", { class: "num" }, formatNumber(s.value)),
-        h("td", {}, `${formatTime(s.start_date)} – ${formatTime(s.end_date)}`),
+        h("td", {}, timeSpan(s.start_date, s.end_date)),
         h("td", { class: "num" }, formatNumber(s.counted_value)),
         h("td", {}, h("span", { class: `badge ${s.status}` }, s.status)),
         h("td", {}, s.reason),

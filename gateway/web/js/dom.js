@@ -76,11 +76,60 @@ export function formatNumber(value) {
   return value === null || value === undefined ? "–" : numberFormat.format(value);
 }
 
-/** A time of the API (RFC 3339) for reading, in the browser's locale and zone. */
+/** The signed-in user's time zone: buckets are their local days, and times are shown in it. */
+let zone = undefined;
+
+export function setTimeZone(timezone) {
+  zone = timezone;
+}
+
+/** A time of the API (RFC 3339) for reading, in the user's zone and the browser's locale. */
 export function formatTime(value) {
   if (!value) return "–";
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleString();
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleString(undefined, { timeZone: zone, dateStyle: "medium", timeStyle: "short" });
+}
+
+const partsFormat = new Map();
+
+/** The wall-clock parts of `ms` (epoch milliseconds) in the user's zone. */
+function zonedParts(ms) {
+  const key = zone ?? "";
+  if (!partsFormat.has(key)) {
+    partsFormat.set(
+      key,
+      new Intl.DateTimeFormat("en-US", {
+        timeZone: zone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      }),
+    );
+  }
+  const parts = Object.fromEntries(partsFormat.get(key).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  return parts;
+}
+
+/** `YYYY-MM-DD` and `HH:MM` of a time in the user's zone. */
+export function zonedDateTime(value) {
+  const p = zonedParts(typeof value === "number" ? value : Date.parse(value));
+  return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}` };
+}
+
+/** Epoch milliseconds of local midnight starting `date` (YYYY-MM-DD) in the user's zone. */
+export function zonedMidnight(date) {
+  const wall = Date.parse(`${date}T00:00:00Z`);
+  const offset = (ms) => {
+    const p = zonedParts(ms);
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+  };
+  const guess = wall - offset(wall);
+  return wall - offset(guess);
 }
 
 /** A sample type's name for reading: `HEART_RATE` → `Heart rate`. */

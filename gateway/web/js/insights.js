@@ -17,12 +17,18 @@ export async function showInsights(section) {
     return;
   }
   list.replaceChildren(...insights.map((insight) => card(section, insight)));
-  const unread = insights.filter((i) => !i.acknowledged).length;
-  setStatus(
-    status,
-    "idle",
-    insights.length === 0 ? "No insights yet." : `${insights.length} insights, ${unread} not acknowledged.`,
-  );
+  summarise(section);
+}
+
+function summarise(section) {
+  const status = section.querySelector("#insights-status");
+  const all = section.querySelectorAll("#insight-list li").length;
+  const unread = section.querySelectorAll("#insight-list li[data-acknowledged=false]").length;
+  const text =
+    all === 0
+      ? "No insights yet."
+      : `${all} insight${all === 1 ? "" : "s"}, ${unread} not acknowledged.`;
+  setStatus(status, "idle", text);
 }
 
 function card(section, insight) {
@@ -58,6 +64,7 @@ function card(section, insight) {
     try {
       const answer = await api("POST", `/api/v1/insights/${insight.id}/acknowledge`);
       markAcknowledged(answer.acknowledged_at);
+      summarise(section);
     } catch (error) {
       showError(section, error);
       button.disabled = false;

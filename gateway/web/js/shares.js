@@ -53,7 +53,7 @@ export async function showShares(section) {
       { class: "shares" },
     ),
   );
-  setStatus(status, "idle", shares.length === 0 ? "You have not shared anything." : `${shares.length} shares.`);
+  setStatus(status, "idle", shares.length === 0 ? "You have not shared anything." : `${shares.length} share${shares.length === 1 ? "" : "s"}.`);
 }
 
 async function showLog(section, share) {
