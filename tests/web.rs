@@ -25,6 +25,15 @@ const PASSWORD: &str = "a web page password";
 const FROM: &str = "2026-05-04";
 const TO: &str = "2026-05-18";
 const DAYS: i64 = 14;
+/// What tests/web/page.py photographs, in `<target>/test-artifacts/web/<name>.png`.
+const SCREENSHOTS: [&str; 6] = [
+    "signin",
+    "overview",
+    "charts",
+    "devices-moved",
+    "insights",
+    "shares",
+];
 /// Longest the browser script may take, start-up to sign-out.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -224,7 +233,7 @@ async fn the_page_shows_explains_and_reorders_what_the_api_answers() {
         "{log:?}"
     );
 
-    for name in ["signin", "charts", "devices-moved", "insights", "shares"] {
+    for name in SCREENSHOTS {
         let path = artifacts.join(format!("{name}.png"));
         let size = std::fs::metadata(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))

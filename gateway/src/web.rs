@@ -86,7 +86,7 @@ pub fn routes() -> BoxedFilter<(Response,)> {
     let etag = warp::header::optional::<String>("if-none-match");
     let page = warp::get()
         .and(warp::path::end())
-        .and(etag.clone())
+        .and(etag)
         .map(|etag: Option<String>| serve("", etag.as_deref()));
     let file = warp::get()
         .and(warp::path("app"))

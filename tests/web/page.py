@@ -138,6 +138,7 @@ def main():
                 arg=bucket,
             )
             report["explain"] = read_explanation(page)
+            shot(page, "overview")
             page.locator("#explain").scroll_into_view_if_needed()
             shot(page, "charts")
 

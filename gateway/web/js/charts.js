@@ -64,7 +64,7 @@ function timeSpan(start, end) {
 function coverageText(coverage) {
   const devices = `${coverage.devices} device${coverage.devices === 1 ? "" : "s"}`;
   if (coverage.time_fraction === null || coverage.time_fraction === undefined) return devices;
-  return `${devices}, ${Math.round(coverage.time_fraction * 100)} % of the time`;
+  return `${devices}, ${Math.round(coverage.time_fraction * 100)}\u00a0% of the time`;
 }
 
 export class Charts {

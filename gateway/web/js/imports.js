@@ -98,7 +98,11 @@ async function listImports(section) {
           {
             type: "button",
             class: "small",
-            onclick: () => (job.status === "running" ? follow(section, job.id) : showJob(section, job)),
+            onclick: () => {
+              clearError(section);
+              if (job.status === "running") follow(section, job.id).catch((error) => showError(section, error));
+              else showJob(section, job);
+            },
           },
           job.status === "running" ? "Follow" : "Report",
         ),
@@ -119,7 +123,7 @@ function render(job) {
   const { bytes_read: read, bytes_total: total, records } = job.progress ?? {};
   if (job.status === "running") {
     const bar = h("progress", { max: total ?? undefined, value: total ? read : undefined, "aria-label": "Import progress" });
-    const done = total ? `${Math.floor((100 * read) / total)} %` : `${formatNumber(read)} bytes`;
+    const done = total ? `${Math.floor((100 * read) / total)}\u00a0%` : `${formatNumber(read)} bytes`;
     box.append(h("p", {}, bar, " ", `${done} read, ${formatNumber(records)} records so far`));
   }
   if (job.status === "failed") {
