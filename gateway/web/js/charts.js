@@ -95,6 +95,11 @@ export class Charts {
   /** Shows the charts of the range in `params` (default: the last 30 days). */
   show(params) {
     const timezone = this.context.me.timezone;
+    if (![...params.keys()].length && this.range) {
+      // Back from another view: the range shown last.
+      this.load();
+      return;
+    }
     const period = PERIODS.includes(params.get("period")) ? params.get("period") : "day";
     const to = params.get("to") || addDays(today(timezone), 1);
     const from = params.get("from") || addDays(to, -30);
@@ -151,9 +156,14 @@ export class Charts {
       error ? "error" : "idle",
       count === 0 ? "No data in this range." : `${count} type${count === 1 ? "" : "s"} with data.`,
     );
-    if (this.selected && series.has(this.selected.type)) {
-      const row = series.get(this.selected.type).find((r) => r.period_start === this.selected.periodStart);
-      if (row) this.explain(this.selected.type, row);
+    const row = this.selected && series.get(this.selected.type)?.find((r) => r.period_start === this.selected.periodStart);
+    if (row) {
+      this.explain(this.selected.type, row);
+    } else {
+      this.selected = null;
+      $("#explain-body").replaceChildren();
+      delete $("#explain").dataset.periodStart;
+      delete $("#explain").dataset.state;
     }
   }
 
