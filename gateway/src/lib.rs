@@ -10,7 +10,7 @@
 //! projections: aggregates, samples with their counted fractions, the daily summary),
 //! `explain` (one bucket's samples and why they counted), `insights` (the user's insights and
 //! their acknowledgement), `routes` (the warp filter tree and the OpenAPI document,
-//! `openapi.json`), `metrics`.
+//! `openapi.json`), `web` (the web app's page and files, served at `/`), `metrics`.
 //!
 //! No SQL lives here: every statement is a function of `healthpipe_storage` (`accounts` for
 //! the gateway's own rows, `reads` for the projections), whose failures become HTTP in
@@ -39,6 +39,7 @@ mod routes;
 mod shared;
 mod shares;
 mod sync;
+mod web;
 
 use healthpipe_crypto::{DataKey, KeyProvider, LocalKeyProvider};
 use std::future::Future;

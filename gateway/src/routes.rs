@@ -17,7 +17,7 @@ use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
 use crate::{
     accounts, devices, explain, export, imports, insights, links, metrics, query, shared, shares,
-    sync, AppState,
+    sync, web, AppState,
 };
 
 /// Limit for every small JSON body (accounts, devices, sample deletions).
@@ -312,6 +312,7 @@ pub fn routes(
         readyz.boxed(),
         metrics_route.boxed(),
         openapi.boxed(),
+        web::routes(),
     ]
     .into_iter()
     .reduce(|a, b| a.or(b).unify().boxed())
@@ -418,6 +419,8 @@ fn route_label(path: &str) -> &'static str {
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",
         ["metrics"] => "/metrics",
+        [""] => "/",
+        ["app", ..] => "/app/{file}",
         _ => "other",
     }
 }
@@ -426,6 +429,7 @@ fn route_label(path: &str) -> &'static str {
 fn allowed_methods(route: &str) -> Option<&'static str> {
     ROUTE_TABLE
         .iter()
+        .chain(web::ROUTE_TABLE)
         .find(|(path, _)| *path == route)
         .map(|(_, methods)| *methods)
 }
