@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::query::db;
+use common::exports::generated_export;
 use common::services::{run_command, shared_env, Service};
 use common::{repo_root, Pipeline, Session};
 use healthpipe_domain::{to_canonical, validate, AggregationKind, RawSample, SampleType};
@@ -513,37 +514,6 @@ async fn at_the_default_retention_old_records_are_rejected_by_reason() {
         .as_str()
         .unwrap()
         .contains("7 years"));
-}
-
-/// A generated export: `records` step samples of one iPhone, a minute each, ending today.
-fn generated_export(records: usize, out: &mut impl Write) {
-    let now = Utc::now();
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
-    writeln!(
-        w,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<HealthData locale=\"en_US\">"
-    )
-    .unwrap();
-    for i in 0..records {
-        let start = now - chrono::TimeDelta::minutes((records - i) as i64 + 10);
-        let end = start + chrono::TimeDelta::seconds(59);
-        let f = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S +0000");
-        writeln!(
-            w,
-            " <Record type=\"HKQuantityTypeIdentifierStepCount\" sourceName=\"Generated iPhone\" sourceVersion=\"17.1\" \
-             device=\"&lt;&lt;HKDevice: 0x{i:x}&gt;, name:iPhone, manufacturer:Apple, model:iPhone, hardware:iPhone15,2, software:17.1&gt;\" \
-             unit=\"count\" creationDate=\"{}\" startDate=\"{}\" endDate=\"{}\" value=\"{}\">\n  \
-             <MetadataEntry key=\"HKMetadataKeySyncIdentifier\" value=\"generated-{i}\"/>\n  \
-             <MetadataEntry key=\"HKMetadataKeySyncVersion\" value=\"1\"/>\n </Record>",
-            f(end),
-            f(start),
-            f(end),
-            1 + i % 120
-        )
-        .unwrap();
-    }
-    writeln!(w, "</HealthData>").unwrap();
-    w.flush().unwrap();
 }
 
 /// The zipped generated export written to a file; its path and the XML's size.

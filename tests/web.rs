@@ -17,6 +17,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeDelta, Utc};
+use common::exports::generated_export;
 use common::query::{get_json, sample, steps, sync};
 use common::{repo_root, unique, Pipeline};
 use serde_json::{json, Value};
@@ -26,14 +27,17 @@ const FROM: &str = "2026-05-04";
 const TO: &str = "2026-05-18";
 const DAYS: i64 = 14;
 /// What tests/web/page.py photographs, in `<target>/test-artifacts/web/<name>.png`.
-const SCREENSHOTS: [&str; 6] = [
+const SCREENSHOTS: [&str; 7] = [
     "signin",
     "overview",
     "charts",
     "devices-moved",
     "insights",
     "shares",
+    "import",
 ];
+/// Records of the export imported through the page.
+const IMPORTED: usize = 300;
 /// Longest the browser script may take, start-up to sign-out.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -162,7 +166,17 @@ async fn the_page_shows_explains_and_reorders_what_the_api_answers() {
     let explained_before = explanation(&user, &bucket).await;
 
     let artifacts = artifacts_dir();
-    let report = run_browser(&python, &chromium, &pipeline.base_url, &email, &artifacts).await;
+    let export = artifacts.join("export.xml");
+    generated_export(IMPORTED, &mut std::fs::File::create(&export).unwrap());
+    let report = run_browser(
+        &python,
+        &chromium,
+        &pipeline.base_url,
+        &email,
+        &artifacts,
+        &export,
+    )
+    .await;
     let problems = report["problems"].as_array().unwrap();
     assert!(
         problems.is_empty(),
@@ -232,6 +246,37 @@ async fn the_page_shows_explains_and_reorders_what_the_api_answers() {
         log.contains(&("aggregates".into(), "allowed".into())),
         "{log:?}"
     );
+
+    // The import: the page's report is the API's.
+    let shown_import = &report["import"];
+    let id = shown_import["id"].as_str().unwrap();
+    let api_import = get_json(&user, &format!("/api/v1/imports/{id}")).await;
+    assert_eq!(api_import["status"], "completed");
+    let api_report = &api_import["report"];
+    assert_eq!(api_report["records"], IMPORTED);
+    for key in ["records", "imported", "duplicates"] {
+        assert_eq!(
+            shown_import["summary"][key].as_str(),
+            Some(api_report[key].to_string().as_str()),
+            "{key}"
+        );
+    }
+    let api_steps = api_report["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "STEPS")
+        .unwrap();
+    let shown_steps = shown_import["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "STEPS")
+        .unwrap();
+    for (shown_key, api_key) in [("deduplicated", "deduplicated_total"), ("naive", "naive_sum")] {
+        let shown: f64 = shown_steps[shown_key].as_str().unwrap().parse().unwrap();
+        assert_eq!(shown, api_steps[api_key].as_f64().unwrap(), "{shown_key}");
+    }
 
     for name in SCREENSHOTS {
         let path = artifacts.join(format!("{name}.png"));
@@ -393,6 +438,7 @@ async fn run_browser(
     base_url: &str,
     email: &str,
     artifacts: &std::path::Path,
+    import_file: &std::path::Path,
 ) -> Value {
     let script = repo_root().join("tests/web/page.py");
     let child = tokio::process::Command::new(python)
@@ -408,6 +454,8 @@ async fn run_browser(
         .args(["--from", FROM, "--to", TO, "--chromium", chromium])
         .arg("--artifacts")
         .arg(artifacts)
+        .arg("--import-file")
+        .arg(import_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

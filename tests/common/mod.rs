@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod broker;
 pub mod checksums;
+pub mod exports;
 pub mod fhir;
 pub mod metrics;
 mod pipeline;

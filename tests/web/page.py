@@ -8,7 +8,8 @@ Signs in, shows the day charts of the range, reads every chart's table (the exac
 the page plotted, from data-value), clicks the steps chart and then a row's Explain button
 and reads the explanation, moves the phone above the watch and waits until the page says the
 charts were recomputed, reads them again, acknowledges an insight if there is one, opens the
-shares and the first share's access log, and signs out. A screenshot of each step goes to
+shares and the first share's access log, imports an export through the form when given one
+and reads its report, and signs out. A screenshot of each step goes to
 the artifacts folder. Any console error or warning, page error or failed request of the app
 fails the run (a Content-Security-Policy violation is a console error). Exit status 0 only
 when every step passed; the comparison with the API's numbers is the Rust test's.
@@ -67,6 +68,7 @@ def main():
     parser.add_argument("--to", dest="end", required=True)
     parser.add_argument("--artifacts", required=True)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--import-file", help="an export to import through the page's form")
     args = parser.parse_args()
     artifacts = Path(args.artifacts)
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -188,6 +190,26 @@ def main():
                 "table.access tbody tr", "rows => rows.map(r => [r.dataset.action, r.dataset.outcome])"
             )
             shot(page, "shares", full_page=True)
+
+            # Import an export through the form and read the report the page shows.
+            if args.import_file:
+                page.get_by_role("link", name="Import").click()
+                page.set_input_files("#import-file", args.import_file)
+                page.locator("#import-form button[type=submit]").click()
+                page.wait_for_selector(
+                    "#import-current section.import[data-status=completed] p.import-summary",
+                    timeout=RECOMPUTE_TIMEOUT_MS,
+                )
+                report["import"] = page.eval_on_selector(
+                    "#import-current section.import",
+                    """box => ({
+                        id: box.dataset.importId,
+                        summary: {...box.querySelector('p.import-summary').dataset},
+                        types: [...box.querySelectorAll('table.import-types tbody tr')].map(r => ({...r.dataset})),
+                        devices: [...box.querySelectorAll('table:not(.import-types) tbody tr')].map(r => r.textContent),
+                    })""",
+                )
+                shot(page, "import", full_page=True)
 
             # Sign out: the token is gone from the tab.
             page.get_by_role("button", name="Sign out").click()

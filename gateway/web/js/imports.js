@@ -143,7 +143,7 @@ function report(r) {
   return [
     h(
       "p",
-      {},
+      { class: "import-summary", dataset: { records: r.records, imported: r.imported, duplicates: r.duplicates } },
       `${formatNumber(r.records)} records read: ${formatNumber(r.imported)} imported, `,
       `${formatNumber(r.duplicates)} duplicates.`,
     ),
@@ -155,13 +155,16 @@ function report(r) {
     table(
       "Per type: what counts after deduplication, beside every sample added up",
       ["Type", "Unit", "Samples", "Deduplicated total", "Naive sum"],
-      (r.types ?? []).map((t) => [
-        typeName(t.type),
-        t.unit,
-        formatNumber(t.samples),
-        formatNumber(t.deduplicated_total),
-        formatNumber(t.naive_sum),
-      ]),
+      (r.types ?? []).map((t) =>
+        h(
+          "tr",
+          { dataset: { type: t.type, samples: t.samples, deduplicated: t.deduplicated_total ?? "", naive: t.naive_sum ?? "" } },
+          [typeName(t.type), t.unit, formatNumber(t.samples), formatNumber(t.deduplicated_total), formatNumber(t.naive_sum)].map(
+            (cell) => h("td", {}, cell),
+          ),
+        ),
+      ),
+      { class: "import-types" },
     ),
     counts("Rejected", r.rejected, "Reason"),
     counts("Apple Health types not mapped", r.unmapped_types, "Type"),
