@@ -1,10 +1,14 @@
 //! `healthpipe demo`: the whole pipeline on the local stack with demo data. It starts a
-//! gateway and an aggregation processor in this process, signs up demo users, syncs their
-//! devices' samples over HTTP exactly as phones would, waits until the processor has caught
-//! up with the log, and prints each user's daily totals as the query API returns them, next
-//! to what a naive sum of the raw samples would have claimed; then one of them shares a few
-//! days with a clinician (see `demo_sharing`).
+//! gateway (with the web page) and the processors in this process, signs up demo users (or
+//! signs them in again: a second run re-sends the same data, which changes nothing), syncs
+//! their devices' samples over HTTP exactly as phones would, imports a real Apple Health
+//! export through the import API, waits until the processors have caught up with the log,
+//! and prints each user's daily totals as the query API returns them, next to what a naive
+//! sum of the raw samples would have claimed; then one of them shares a few days with a
+//! clinician (see `demo_sharing`). The services keep running, the page at the printed
+//! address, until Ctrl-C.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,7 +65,18 @@ pub struct DemoArgs {
     pub real_data: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub keys: healthpipe_config::KeySettings,
+    /// Where the gateway and its web page listen (another free port if this one is taken).
+    #[arg(long, env = "DEMO_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Stop once everything is printed instead of serving the page until Ctrl-C.
+    #[arg(long)]
+    pub exit: bool,
 }
+
+/// The demo accounts' password (demo data only: printed to sign in to the page with).
+const PASSWORD: &str = "demo password 1234";
+/// The real export shown next to the generated users.
+const REAL_EXPORT: &str = "apple-health/hkimport_export.xml";
 
 pub async fn run(args: DemoArgs) -> Result<()> {
     let DemoArgs {
@@ -72,13 +87,23 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         topic_prefix: prefix,
         real_data,
         keys,
+        addr,
+        exit,
     } = args;
+
+    let real = real_data
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/real-data").into())
+        .join(REAL_EXPORT);
+    let export = std::fs::read(&real).with_context(|| format!("{}", real.display()))?;
+    let parsed = healthpipe_importer::import_apple_health(export.as_slice())?;
+    keep_years_of(&parsed);
 
     healthpipe_storage::migrations::run(&database_url).await?;
     crate::topics::ensure(&brokers, &Topics::with_prefix(&prefix), &Default::default()).await?;
 
     let shutdown = CancellationToken::new();
     let gateway_url = start_gateway(
+        addr,
         &database_url,
         &brokers,
         &registry_url,
@@ -119,11 +144,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     // Whole days that ended before yesterday, so no sample (a night's sleep) lies in the future.
     let first_day = (Utc::now() - chrono::Duration::days(i64::from(days) + 1)).date_naive();
-    let mut users = demo_users(first_day, days);
-    match real_export_user(real_data) {
-        Ok(user) => users.push(user),
-        Err(e) => println!("(skipping the real Apple Health export: {e:#})"),
-    }
+    let users = demo_users(first_day, days);
     let client = reqwest::Client::new();
     let mut sessions = Vec::new();
     for user in &users {
@@ -135,6 +156,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         );
         sessions.push(sync_user(&client, &gateway_url, user).await?);
     }
+    let tom = import_user(&client, &gateway_url, export, &parsed).await?;
     println!("waiting for the aggregation processor to catch up with the log ...");
     crate::progress::wait_until_caught_up(
         &database_url,
@@ -157,6 +179,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     for (user, token) in users.iter().zip(&sessions) {
         print_user(&client, &gateway_url, &database_url, user, token).await?;
     }
+    print_user(&client, &gateway_url, &database_url, &tom.user, &tom.token).await?;
     if let (Some(user), Some(token)) = (users.first(), sessions.first()) {
         crate::demo_sharing::run(crate::demo_sharing::Scene {
             client: &client,
@@ -168,6 +191,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             days: &user.days,
         })
         .await?;
+    }
+    print_page(&gateway_url, &users, &tom);
+    if !exit {
+        tokio::signal::ctrl_c().await?;
+        println!("stopping ...");
     }
     shutdown.cancel();
     processor_task.await.context("processor task")??;
@@ -206,81 +234,178 @@ fn demo_users(first_day: NaiveDate, days: u32) -> Vec<DemoUser> {
     .collect()
 }
 
-/// A real person's Apple Health export (iPhone and a Garmin that overlap on some days),
-/// imported as the Health app would sync it. Shows the seven days on which two devices
-/// counted steps, where deduplication matters. The export is from 2017, older than the seven
-/// years of raw samples healthpipe keeps (a sync today refuses them), so its dates are moved
-/// forward by whole years, wall clocks and offsets as they were.
-fn real_export_user(dir: Option<std::path::PathBuf>) -> Result<DemoUser> {
-    let dir =
-        dir.unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/real-data").into());
-    let path = dir.join("apple-health/hkimport_export.xml");
-    let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
-    let mut import = healthpipe_importer::import_apple_health(std::io::BufReader::new(file))?;
-    let years = move_into_retention(&mut import.devices);
+/// A demo user imported from a real Apple Health export, and their session.
+struct Imported {
+    user: DemoUser,
+    email: String,
+    token: String,
+}
+
+/// A real person's Apple Health export of 2017 (iPhone and a Garmin that overlap on some
+/// days), imported through `POST /api/v1/imports/apple-health` as a user would upload it.
+/// Shows the seven days on which two devices counted steps, where deduplication matters.
+/// The export is older than the seven years of raw samples kept by default, so the demo
+/// keeps as many years as it needs (what `RETENTION_SAMPLE_YEARS` sets for a deployment).
+async fn import_user(
+    client: &reqwest::Client,
+    base: &str,
+    body: Vec<u8>,
+    parsed: &healthpipe_importer::Import,
+) -> Result<Imported> {
     let tz: chrono_tz::Tz = chrono_tz::Europe::Berlin;
-    let mut step_devices: std::collections::BTreeMap<NaiveDate, std::collections::BTreeSet<&str>> =
-        Default::default();
-    for device in &import.devices {
-        for sample in device.samples.iter().filter(|s| s.sample_type == "STEPS") {
-            step_devices
-                .entry(sample.start_date.with_timezone(&tz).date_naive())
-                .or_default()
-                .insert(&device.device.device_identifier);
+    let mut user = DemoUser {
+        name: "Tom".into(),
+        timezone: tz.name().to_string(),
+        devices: Vec::new(),
+        days: overlap_days(parsed, tz),
+    };
+    let email = demo_email(&user.name);
+    let token = account(client, base, &user).await?;
+    println!(
+        "importing Tom's real Apple Health export of 2017 ({} KB) through the import API ...",
+        body.len() >> 10
+    );
+    let started = expect_ok(
+        client
+            .post(format!("{base}/api/v1/imports/apple-health"))
+            .bearer_auth(&token)
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+            .await?,
+    )
+    .await?;
+    let id = started["id"].as_str().context("import id")?;
+    let report = loop {
+        let import = expect_ok(
+            client
+                .get(format!("{base}/api/v1/imports/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await?,
+        )
+        .await?;
+        match import["status"].as_str() {
+            Some("running") => tokio::time::sleep(Duration::from_millis(250)).await,
+            Some("completed") => break import["report"].clone(),
+            _ => bail!("the import failed: {}", import["error"]),
         }
+    };
+    print_import(&report);
+    user.devices = report["devices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|d| DemoDevice {
+            device_type: d["device_type"].as_str().unwrap_or_default().to_string(),
+            name: d["name"].as_str().unwrap_or_default().to_string(),
+            identifier: String::new(),
+            samples: Vec::new(),
+        })
+        .collect();
+    Ok(Imported { user, email, token })
+}
+
+/// Keeps, in this process, as many years of samples as the export needs (at least the
+/// configured years).
+fn keep_years_of(export: &healthpipe_importer::Import) {
+    use healthpipe_domain::retention;
+    let Some(oldest) = export.samples().map(|(_, s)| s.end_date).min() else {
+        return;
+    };
+    let needed = u32::try_from(Utc::now().year() - oldest.year() + 1).unwrap_or(1);
+    if needed > retention::sample_years() {
+        retention::keep_samples_for_years(needed);
+        println!(
+            "keeping {needed} years of samples (RETENTION_SAMPLE_YEARS) so that the export of {} is kept",
+            oldest.year()
+        );
+    }
+}
+
+/// The last seven local days on which more than one device counted steps.
+fn overlap_days(import: &healthpipe_importer::Import, tz: chrono_tz::Tz) -> Vec<NaiveDate> {
+    let mut step_devices: BTreeMap<NaiveDate, BTreeSet<&str>> = BTreeMap::new();
+    for (device, sample) in import.samples().filter(|(_, s)| s.sample_type == "STEPS") {
+        step_devices
+            .entry(sample.start_date.with_timezone(&tz).date_naive())
+            .or_default()
+            .insert(&device.device_identifier);
     }
     let mut days: Vec<NaiveDate> = step_devices
         .iter()
         .filter(|(_, devices)| devices.len() > 1)
         .map(|(day, _)| *day)
         .collect();
-    days = days.split_off(days.len().saturating_sub(7));
-    let devices = import
-        .devices
-        .iter()
-        .map(|d| DemoDevice {
-            device_type: d.device.device_type.as_str().to_string(),
-            name: d.device.device_name.clone(),
-            identifier: d.device.device_identifier.clone(),
-            samples: d
-                .samples
-                .iter()
-                .map(|s| serde_json::to_value(s).expect("samples serialise"))
-                .collect(),
-        })
-        .collect();
-    Ok(DemoUser {
-        name: format!("Tom (a real Apple Health export of 2017, {years} years later)"),
-        timezone: tz.name().to_string(),
-        devices,
-        days,
-    })
+    days.split_off(days.len().saturating_sub(7))
 }
 
-/// Moves every sample forward by the whole years that bring the latest one into the last
-/// year (never into the future); returns the years.
-fn move_into_retention(devices: &mut [healthpipe_importer::ImportedDevice]) -> u32 {
-    let samples = || devices.iter().flat_map(|d| d.samples.iter());
-    let Some(latest) = samples().map(|s| s.end_date).max() else {
-        return 0;
+/// The import's report, in a few lines.
+fn print_import(report: &Value) {
+    let n = |k: &str| report[k].as_u64().unwrap_or(0);
+    let sum = |k: &str| {
+        report[k]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum::<u64>())
     };
-    let now = chrono::Utc::now();
-    let mut years = u32::try_from(now.year() - latest.year()).unwrap_or(0);
-    let later = |t: chrono::DateTime<chrono::FixedOffset>, years: u32| {
-        t.checked_add_months(chrono::Months::new(12 * years))
-            .expect("a few years later is representable")
-    };
-    if years > 0 && later(latest, years) > now {
-        years -= 1;
+    println!(
+        "  {} records: {} imported, {} duplicates, {} rejected, {} of types not imported, {} with nothing to import",
+        n("records"),
+        n("imported"),
+        n("duplicates"),
+        sum("rejected"),
+        sum("unmapped_types"),
+        sum("not_imported")
+    );
+    for d in report["devices"].as_array().into_iter().flatten() {
+        println!(
+            "  device {:>4}  {} [{}], {} samples",
+            d["priority"],
+            d["name"].as_str().unwrap_or(""),
+            d["device_type"].as_str().unwrap_or(""),
+            d["samples"]
+        );
     }
-    for sample in devices.iter_mut().flat_map(|d| d.samples.iter_mut()) {
-        sample.start_date = later(sample.start_date, years);
-        sample.end_date = later(sample.end_date, years);
+    for t in report["types"].as_array().into_iter().flatten() {
+        if let (Some(naive), Some(dedup)) =
+            (t["naive_sum"].as_f64(), t["deduplicated_total"].as_f64())
+        {
+            println!(
+                "  {}: {:.0} {} deduplicated; every device added up would say {:.0}",
+                t["type"].as_str().unwrap_or(""),
+                dedup,
+                t["unit"].as_str().unwrap_or(""),
+                naive
+            );
+        }
     }
-    years
+}
+
+/// Where to look: the page, the accounts to sign in with, and Tom's October 2017.
+fn print_page(base: &str, users: &[DemoUser], tom: &Imported) {
+    println!();
+    println!("The web page: {base}/");
+    for user in users {
+        println!(
+            "  sign in as {} (password \"{PASSWORD}\")",
+            demo_email(&user.name)
+        );
+    }
+    println!(
+        "  sign in as {} (password \"{PASSWORD}\") for the imported export, then",
+        tom.email
+    );
+    if let (Some(first), Some(last)) = (tom.user.days.first(), tom.user.days.last()) {
+        println!(
+            "  {base}/#charts?period=day&from={first}&to={}",
+            *last + chrono::Duration::days(1)
+        );
+    }
 }
 
 async fn start_gateway(
+    addr: std::net::SocketAddr,
     database_url: &str,
     brokers: &str,
     registry_url: &str,
@@ -288,7 +413,13 @@ async fn start_gateway(
     keys: &healthpipe_config::KeySettings,
     shutdown: &CancellationToken,
 ) -> Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            println!("({addr} is not free: {e}; taking another port)");
+            tokio::net::TcpListener::bind((addr.ip(), 0)).await?
+        }
+    };
     let addr = listener.local_addr()?;
     let config = healthpipe_gateway::GatewayConfig {
         addr,
@@ -319,26 +450,36 @@ async fn start_gateway(
     Ok(format!("http://{addr}"))
 }
 
-/// Signs the user up, registers the devices and syncs every sample; returns the token.
-async fn sync_user(client: &reqwest::Client, base: &str, user: &DemoUser) -> Result<String> {
-    let email = format!(
-        "{}-{}@demo.healthpipe.invalid",
-        user.name.to_lowercase(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let password = "demo password 1234";
-    expect_ok(client.post(format!("{base}/api/v1/users"))
-        .json(&json!({"email": email, "password": password, "name": user.name, "timezone": user.timezone}))
-        .send().await?).await?;
+/// The demo account of `name`: the same on every run.
+fn demo_email(name: &str) -> String {
+    format!("{}@demo.healthpipe.invalid", name.to_lowercase())
+}
+
+/// Signs the user up, or in when an earlier run made the account; the token.
+async fn account(client: &reqwest::Client, base: &str, user: &DemoUser) -> Result<String> {
+    let email = demo_email(&user.name);
+    let signed_up = client
+        .post(format!("{base}/api/v1/users"))
+        .json(&json!({"email": email, "password": PASSWORD, "name": user.name, "timezone": user.timezone}))
+        .send()
+        .await?;
+    if signed_up.status() != reqwest::StatusCode::CONFLICT {
+        expect_ok(signed_up).await?;
+    }
     let session = expect_ok(
         client
             .post(format!("{base}/api/v1/sessions"))
-            .json(&json!({"email": email, "password": password}))
+            .json(&json!({"email": email, "password": PASSWORD}))
             .send()
             .await?,
     )
     .await?;
-    let token = session["token"].as_str().context("token")?.to_string();
+    Ok(session["token"].as_str().context("token")?.to_string())
+}
+
+/// Signs the user up (or in), registers the devices and syncs every sample; the token.
+async fn sync_user(client: &reqwest::Client, base: &str, user: &DemoUser) -> Result<String> {
+    let token = account(client, base, user).await?;
     for device in &user.devices {
         let registered = expect_ok(client.post(format!("{base}/api/v1/devices")).bearer_auth(&token)
             .json(&json!({"device_type": device.device_type, "device_name": device.name, "device_identifier": device.identifier}))

@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::query::db;
 use common::exports::generated_export;
+use common::query::db;
 use common::services::{run_command, shared_env, Service};
 use common::{repo_root, Pipeline, Session};
 use healthpipe_domain::{to_canonical, validate, AggregationKind, RawSample, SampleType};

@@ -273,7 +273,10 @@ async fn the_page_shows_explains_and_reorders_what_the_api_answers() {
         .iter()
         .find(|t| t["type"] == "STEPS")
         .unwrap();
-    for (shown_key, api_key) in [("deduplicated", "deduplicated_total"), ("naive", "naive_sum")] {
+    for (shown_key, api_key) in [
+        ("deduplicated", "deduplicated_total"),
+        ("naive", "naive_sum"),
+    ] {
         let shown: f64 = shown_steps[shown_key].as_str().unwrap().parse().unwrap();
         assert_eq!(shown, api_steps[api_key].as_f64().unwrap(), "{shown_key}");
     }

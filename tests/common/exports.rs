@@ -35,4 +35,3 @@ pub fn generated_export(records: usize, out: &mut impl Write) {
     writeln!(w, "</HealthData>").unwrap();
     w.flush().unwrap();
 }
-
