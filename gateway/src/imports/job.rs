@@ -116,11 +116,7 @@ pub async fn start(
         bytes_total: Some(bytes_total as i64),
     };
     if !imports::start(&db, &new).await? {
-        return Err(ApiError::Conflict(
-            "an import of this account is running; one runs at a time: wait for it to \
-             finish (GET /api/v1/imports)"
-                .into(),
-        ));
+        return Err(already_running());
     }
     Ok(Job {
         id,
@@ -130,6 +126,25 @@ pub async fn start(
         bytes_total,
         progress: Arc::default(),
     })
+}
+
+/// A 409 before an upload is received when the user has an import running (the upload
+/// would be refused once received).
+pub async fn check_none_running(state: &AppState, user_id: Uuid) -> Result<(), ApiError> {
+    let db = state.db.get().await?;
+    fail_interrupted(state, &db).await?;
+    match imports::running(&db, user_id).await? {
+        true => Err(already_running()),
+        false => Ok(()),
+    }
+}
+
+fn already_running() -> ApiError {
+    ApiError::Conflict(
+        "an import of this account is running; one runs at a time: wait for it to finish \
+         (GET /api/v1/imports)"
+            .into(),
+    )
 }
 
 /// Marks failed the running imports whose process stopped moving them.

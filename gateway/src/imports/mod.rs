@@ -54,6 +54,7 @@ pub async fn create(
     if let Some(length) = length.filter(|&l| l > settings.max_bytes) {
         return Err(upload::too_large(length, settings.max_bytes));
     }
+    job::check_none_running(&state, user.id).await?;
     let file = upload::receive(settings, state.config.body_read_timeout, body).await?;
     let job = job::start(&state, user.id, connector, "api", file.path().to_owned()).await?;
     let id = job.id;

@@ -19,6 +19,7 @@ use crate::{statement, StoreError};
 
 statement!(FAIL_STALE, "imports_fail_stale");
 statement!(START, "imports_start");
+statement!(RUNNING, "imports_running");
 statement!(PROGRESS, "imports_progress");
 statement!(FINISH, "imports_finish");
 statement!(FIND, "imports_find");
@@ -88,6 +89,11 @@ pub async fn start(client: &impl GenericClient, new: &NewImport<'_>) -> Result<b
     )
     .await?;
     Ok(row.is_some())
+}
+
+/// Whether the user has an import running.
+pub async fn running(client: &impl GenericClient, user_id: Uuid) -> Result<bool, StoreError> {
+    Ok(query_one(client, RUNNING, &[&user_id]).await?.get(0))
 }
 
 /// Moves the heartbeat and the progress; false if the import is no longer running (it was

@@ -1,0 +1,1 @@
+SELECT EXISTS (SELECT FROM imports WHERE user_id = $1 AND status = 'running')
