@@ -24,6 +24,7 @@ mod late;
 mod live;
 mod live_phase;
 mod load;
+mod minimal;
 mod population;
 mod processor;
 mod queries;

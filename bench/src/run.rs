@@ -4,6 +4,7 @@
 //! measured capacity (figures 5 and 6) and takes late data (figure 8); figures 4 and 10 use
 //! workloads of their own. Figure 12 sizes the topic and the tables figure 2 filled. Memory (figure 9) is read from every service process.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -18,7 +19,7 @@ use super::sealing;
 use super::storage;
 use super::workload::{self as wl, Workload, WorkloadSpec};
 use super::Sizes;
-use super::{cpu, decode, dedup, gateway, growth, live_phase, population, processor};
+use super::{cpu, decode, dedup, gateway, growth, live_phase, minimal, population, processor};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -129,6 +130,32 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
             )
             .extra("samples_appended", json!(accepted))
             .extra("cpu_cores", cpu::to_json(&gateway_cpu)),
+    );
+    // Figure 1b: the same requests, in the same slices, to an endpoint that only parses them.
+    println!("figure 1b: a minimal endpoint parsing the same requests, {repeat} runs ...");
+    let stop_minimal = tokio_util::sync::CancellationToken::new();
+    let minimal_url = minimal::serve(stop_minimal.clone()).await?;
+    let mut minimal_rates = Vec::new();
+    for slice in requests.chunks(requests.len().div_ceil(repeat.max(1)).max(1)) {
+        let sent =
+            load::closed_loop(&http, &minimal_url, Arc::new(slice.to_vec()), sizes.clients).await?;
+        println!(
+            "    minimal endpoint run: {:.0} samples/s",
+            sent.samples_per_second()
+        );
+        minimal_rates.push(sent.samples_per_second());
+    }
+    stop_minimal.cancel();
+    report.add(
+        Figure::new("1b", "Gateway vs a minimal endpoint parsing the same bodies", "samples/s")
+            .measured(
+                &gateway_rates,
+                "a warp endpoint that parses each body into typed samples and answers 200",
+                &minimal_rates,
+            )
+            .check(Check::ratio_at_least(0.5))
+            .check(Check::value_at_least(200_000.0))
+            .note("the minimal endpoint runs in the bench's process, beside the load it answers; the gateway in its own"),
     );
     clock.lap("figure 1");
 
