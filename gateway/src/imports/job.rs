@@ -24,7 +24,7 @@ use healthpipe_schemas::{Sample, SamplesRecorded, MAX_SAMPLES_PER_EVENT};
 use healthpipe_storage::accounts::devices::Device;
 use healthpipe_storage::imports::{self, Finish, NewImport};
 use healthpipe_storage::projections::offsets;
-use healthpipe_storage::reads::profiles;
+use healthpipe_storage::accounts::users;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -227,11 +227,16 @@ impl<'a> Runner<'a> {
     }
 
     async fn run(mut self) -> Result<Report, String> {
+        // The account's zone as the user set it (the processors' projection of it may not
+        // have caught up with a new account yet): the local times of the formats that write
+        // no offset, and the days of the report's totals.
         self.zone = {
             let db = self.state.db.get().await.map_err(failure)?;
-            profiles::zone(&db, self.job.user_id)
+            users::find(&db, self.job.user_id)
                 .await
                 .map_err(failure)?
+                .and_then(|u| u.timezone.parse().ok())
+                .unwrap_or(Tz::UTC)
         };
         self.check().await?;
         self.read().await?;
