@@ -493,7 +493,11 @@ async fn third_party_responses_import_through_their_connectors() {
         if source == "fitbit" {
             // Fitbit writes wall-clock times without an offset: they are the account's zone's,
             // whether or not the processors have seen the new account yet.
-            assert_eq!(utc_offsets(&pipeline, &user).await, vec![7200], "CEST in August");
+            assert_eq!(
+                utc_offsets(&pipeline, &user).await,
+                vec![7200],
+                "CEST in August"
+            );
         }
         let other = pipeline.new_user("Europe/Berlin").await;
         let by_api = import_with_api(&other, source, std::fs::read(dir.join(file)).unwrap()).await;

@@ -22,9 +22,9 @@ use healthpipe_domain::{bucket_start, next_bucket_start, AggregationKind, Period
 use healthpipe_importer::{Connector, DeviceInfo, DeviceType, ImportError, Outcome, SyncSample};
 use healthpipe_schemas::{Sample, SamplesRecorded, MAX_SAMPLES_PER_EVENT};
 use healthpipe_storage::accounts::devices::Device;
+use healthpipe_storage::accounts::users;
 use healthpipe_storage::imports::{self, Finish, NewImport};
 use healthpipe_storage::projections::offsets;
-use healthpipe_storage::accounts::users;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
