@@ -177,6 +177,28 @@ pub async fn run(
         quantile(&idle_ms, 0.99),
         idle_ms.len()
     );
+    // Figure 6e: the same query clients with nothing else going on.
+    let mut unloaded = Vec::new();
+    if sizes.wants(6) {
+        for w in 0..repeat {
+            let latencies = queries::run(
+                http,
+                targets.clone(),
+                QUERY_CLIENTS,
+                Duration::from_secs(window_secs.min(10)),
+            )
+            .await?;
+            println!(
+                "  unloaded queries {}: p99 of year of days {:.1} ms, day of samples {:.1} ms, summary {:.1} ms, insights {:.1} ms",
+                w + 1,
+                quantile(&latencies.year_ms, 0.99),
+                quantile(&latencies.day_ms, 0.99),
+                quantile(&latencies.summary_ms, 0.99),
+                quantile(&latencies.insights_ms, 0.99),
+            );
+            unloaded.push(latencies);
+        }
+    }
     let mut windows = Vec::new();
     let mut busy_shares = Vec::new();
     let mut windows_cpu = Vec::new();
@@ -282,6 +304,7 @@ pub async fn run(
     }
     if sizes.wants(6) {
         figure_6(report, &windows);
+        figure_6e(report, &unloaded);
     }
     clock.lap("figures 5 and 6");
 
@@ -411,6 +434,34 @@ fn figure_6(report: &mut Report, windows: &[live::Window]) {
                 number(insights)
             )),
     );
+}
+
+/// Figure 6e: figure 6's queries asked by the same clients before any load, against the
+/// `SELECT 1` p99 of the same runs: what a query costs on an idle machine (the design's
+/// "~5 ms hot").
+fn figure_6e(report: &mut Report, runs: &[Latencies]) {
+    type Pick = fn(&Latencies) -> &Vec<f64>;
+    let p99 = |pick: Pick| -> Vec<f64> { runs.iter().map(|q| quantile(pick(q), 0.99)).collect() };
+    let select1 = p99(|q| &q.select1_ms);
+    let queries: [(&str, &str, Pick); 4] = [
+        ("6e a", "a year of daily aggregates", |q| &q.year_ms),
+        ("6e b", "one local day of samples (first page)", |q| {
+            &q.day_ms
+        }),
+        ("6e c", "summary of one date", |q| &q.summary_ms),
+        ("6e d", "the insights list", |q| &q.insights_ms),
+    ];
+    for (id, what, pick) in queries {
+        report.add(
+            Figure::new(id, format!("Unloaded query p99: {what} (API)"), "ms")
+                .measured(&p99(pick), "SELECT 1 round trip p99", &select1)
+                .check(Check::value_below(5.0))
+                .note(format!(
+                    "the clients and requests of figure 6 before any load ran, {} runs",
+                    runs.len()
+                )),
+        );
+    }
 }
 
 /// Figure 8 against the baseline (the samples in the union of the hour, day, week and
