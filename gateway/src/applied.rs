@@ -13,21 +13,27 @@ use crate::AppState;
 /// How often the position is looked at while waiting.
 const POLL: Duration = Duration::from_millis(25);
 
+/// Whether the processor has applied the events at `positions` (partition, offset) of the
+/// per-user stream: its stored position in each partition is past the event's offset.
+pub async fn applied(
+    state: &AppState,
+    positions: impl IntoIterator<Item = (i32, i64)>,
+) -> Result<bool, ApiError> {
+    let db = state.db.get().await?;
+    let topic = &state.publisher.topics.user_events;
+    let stored = offsets::load(&db, &state.config.projection_group, topic).await?;
+    Ok(positions
+        .into_iter()
+        .all(|(p, o)| stored.get(&p).is_some_and(|next| *next > o)))
+}
+
 /// Waits, at most `projection_wait`, until the processor applied the events at `positions`
 /// (partition, offset) of the per-user stream. A 503 after that: the change is saved and
 /// takes effect as soon as the processor gets to it.
 pub async fn wait(state: &AppState, positions: &[(i32, i64)]) -> Result<(), ApiError> {
     let deadline = Instant::now() + state.config.projection_wait;
-    let topic = &state.publisher.topics.user_events;
     loop {
-        let stored = {
-            let db = state.db.get().await?;
-            offsets::load(&db, &state.config.projection_group, topic).await?
-        };
-        let applied = positions
-            .iter()
-            .all(|(p, o)| stored.get(p).is_some_and(|next| next > o));
-        if applied {
+        if applied(state, positions.iter().copied()).await? {
             return Ok(());
         }
         if Instant::now() >= deadline {

@@ -24,16 +24,15 @@ use healthpipe_schemas::{Sample, SamplesRecorded, MAX_SAMPLES_PER_EVENT};
 use healthpipe_storage::accounts::devices::Device;
 use healthpipe_storage::accounts::users;
 use healthpipe_storage::imports::{self, Finish, NewImport};
-use healthpipe_storage::projections::offsets;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::input::{self, BytesRead, InputError};
 use super::report::{Processed, Report, ReportDevice, Tally};
-use crate::devices;
 use crate::error::ApiError;
 use crate::ingest::{normalise, ClientSample};
 use crate::AppState;
+use crate::{applied, devices};
 
 /// Samples of one device handed over at once: a few events' worth.
 const BATCH: usize = 4 * MAX_SAMPLES_PER_EVENT;
@@ -379,19 +378,11 @@ impl<'a> Runner<'a> {
     async fn wait_for_processor(&mut self) -> Result<bool, String> {
         self.phase(Phase::Processing).await?;
         let deadline = Instant::now() + self.state.config.imports.processing_wait;
-        let state = self.state.clone();
-        let topic = &state.publisher.topics.user_events;
         loop {
-            let stored = {
-                let db = self.state.db.get().await.map_err(failure)?;
-                offsets::load(&db, &state.config.projection_group, topic)
-                    .await
-                    .map_err(failure)?
-            };
-            if self
-                .appended
-                .iter()
-                .all(|(p, o)| stored.get(p).is_some_and(|next| next > o))
+            let positions = self.appended.iter().map(|(p, o)| (*p, *o));
+            if applied::applied(&self.state, positions)
+                .await
+                .map_err(failure)?
             {
                 return Ok(true);
             }
