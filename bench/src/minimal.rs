@@ -1,39 +1,23 @@
 //! Figure 1b's baseline: the least an HTTP endpoint taking the same sync requests does. A
 //! warp server on loopback that checks the bearer header is there, parses each body into
-//! typed samples (the fields and types a sync carries) and answers 200 with the count;
+//! the gateway's typed samples (`ClientSample`) and answers 200 with the count;
 //! no validation, no database, no Kafka. What the gateway does beyond that is the cost of
 //! its guarantees (sessions, validation, stable ids, sealing, the durable append).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use anyhow::Result;
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset};
+use healthpipe_gateway::ClientSample;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use warp::http::StatusCode;
 use warp::Filter;
 
-/// One sample as a sync body carries it.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)] // parsed to be paid for, not read
-struct Sample {
-    id: Option<String>,
-    #[serde(rename = "type")]
-    sample_type: String,
-    value: f64,
-    unit: String,
-    start_date: DateTime<FixedOffset>,
-    end_date: DateTime<FixedOffset>,
-    source_app: Option<String>,
-    #[serde(default)]
-    metadata: Option<HashMap<String, serde_json::Value>>,
-}
-
 #[derive(Debug, Deserialize)]
 struct Body {
-    samples: Vec<Sample>,
+    /// The gateway's own typed form of a sample, parsed the same way.
+    samples: Vec<ClientSample>,
 }
 
 /// Serves the minimal endpoint on a free loopback port until `stop`; its base URL.

@@ -48,6 +48,7 @@ use std::sync::Arc;
 pub use config::{GatewayConfig, ImportSettings};
 pub use error::ApiError;
 pub use error::GatewayError;
+pub use ingest::ClientSample;
 pub use publisher::Publisher;
 pub use routes::OPENAPI_JSON;
 
