@@ -45,6 +45,7 @@
 
 pub mod aggregate;
 pub mod buckets;
+pub mod day_partial;
 pub mod dedup;
 pub mod device_type;
 pub mod explain;
@@ -66,6 +67,7 @@ pub use buckets::{
     bucket_start, day_start, next_bucket_start, split_amount, split_range, BucketSpan, Bucketer,
     Period, UnknownPeriod,
 };
+pub use day_partial::{DayPartial, Latest};
 pub use dedup::{dedup, Counted, Deduplicated, Piece, Reason, SampleOutcome};
 pub use device_type::{DeviceType, DeviceTypeSpec, UnknownDeviceType, DEVICE_TYPES};
 pub use explain::{explain_bucket, BucketExplanation, SampleExplanation};
