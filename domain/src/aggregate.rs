@@ -21,6 +21,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::buckets::{next_bucket_start, Bucketer, Period};
+use crate::day_partial::{DayPartial, Latest};
 use crate::dedup::{dedup, Counted, Deduplicated, SampleOutcome};
 use crate::ranking::DeviceRanking;
 use crate::sample::{clean_up, Sample};
@@ -63,10 +64,34 @@ pub fn aggregate_user(
     aggregate(&dedup(clean_up(samples, deleted), ranking), tz)
 }
 
+/// [`aggregate_user`]'s hour and day rows and day partials (see [`aggregate_days`]).
+pub fn aggregate_user_days(
+    samples: &[Sample],
+    deleted: &HashSet<String>,
+    ranking: &DeviceRanking,
+    tz: Tz,
+) -> (Vec<AggregateRow>, Vec<DayPartial>) {
+    aggregate_days(&dedup(clean_up(samples, deleted), ranking), tz)
+}
+
 /// Rows for all four periods of every bucket holding a counted sample, sorted by type,
-/// period and start.
+/// period and start. Week and month rows are combined from day partials (see
+/// [`crate::day_partial`]).
 pub fn aggregate(deduplicated: &Deduplicated<'_>, tz: Tz) -> Vec<AggregateRow> {
     aggregate_periods(deduplicated, tz, &Period::ALL)
+}
+
+/// Hour and day rows (sorted by type, period and start) and the partials of every day
+/// holding a counted sample (sorted by type and day): what the processor computes from
+/// samples, before combining weeks and months from stored partials with [`combine`].
+pub fn aggregate_days(
+    deduplicated: &Deduplicated<'_>,
+    tz: Tz,
+) -> (Vec<AggregateRow>, Vec<DayPartial>) {
+    let (mut rows, mut partials) = bucket_rows(deduplicated, tz, &[Period::Hour, Period::Day]);
+    rows.sort_by_key(|r| (r.sample_type, r.period, r.period_start));
+    partials.sort_by_key(|p| (p.sample_type, p.day_start));
+    (rows, partials)
 }
 
 /// [`aggregate`] restricted to `periods` (rows of the other periods are not computed).
@@ -75,6 +100,33 @@ pub(crate) fn aggregate_periods(
     tz: Tz,
     periods: &[Period],
 ) -> Vec<AggregateRow> {
+    let combined: Vec<Period> = [Period::Week, Period::Month]
+        .into_iter()
+        .filter(|p| periods.contains(p))
+        .collect();
+    let bucketed: Vec<Period> = [Period::Hour, Period::Day]
+        .into_iter()
+        .filter(|&p| periods.contains(&p) || (p == Period::Day && !combined.is_empty()))
+        .collect();
+    let (rows, partials) = bucket_rows(deduplicated, tz, &bucketed);
+    let mut rows: Vec<AggregateRow> = rows
+        .into_iter()
+        .filter(|r| periods.contains(&r.period))
+        .collect();
+    for period in combined {
+        rows.extend(combine(&partials, period, tz));
+    }
+    rows.sort_by_key(|r| (r.sample_type, r.period, r.period_start));
+    rows
+}
+
+/// The rows of `periods` (hour and day only) straight from the samples' contributions, and
+/// the partials of the day buckets if `periods` holds days. Unsorted.
+fn bucket_rows(
+    deduplicated: &Deduplicated<'_>,
+    tz: Tz,
+    periods: &[Period],
+) -> (Vec<AggregateRow>, Vec<DayPartial>) {
     let mut buckets: HashMap<(SampleType, Period, Instant), Bucket<'_>> = HashMap::new();
     // One sample's shares: (period, bucket start, share, counted span inside the bucket).
     let mut contributions: Vec<(Period, Instant, f64, Instant, Instant)> = Vec::new();
@@ -106,10 +158,19 @@ pub(crate) fn aggregate_periods(
                 }
                 // One contribution per bucket: a sample with holes may have several pieces there.
                 contributions.sort_by_key(|c| (c.0, c.1));
+                let mut days = contributions
+                    .iter()
+                    .filter(|c| c.0 == Period::Day)
+                    .peekable();
+                let first_day = days.peek().map(|c| c.1);
+                let shared = days.any(|c| Some(c.1) != first_day);
                 for same in contributions.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                     let amount = same.iter().map(|c| c.2).sum();
                     let bucket = buckets.entry((t, same[0].0, same[0].1)).or_default();
                     bucket.add(amount, device);
+                    if same[0].0 == Period::Day {
+                        bucket.add_to_day(amount, shared.then_some(sample.id.as_str()));
+                    }
                     bucket
                         .counted_time
                         .extend(same.iter().filter(|c| c.3 < c.4).map(|c| (c.3, c.4)));
@@ -127,6 +188,9 @@ pub(crate) fn aggregate_periods(
                         .entry((t, *period, bucketer.bucket_start(sample.start)))
                         .or_default();
                     bucket.add(sample.value, device);
+                    if *period == Period::Day {
+                        bucket.add_to_day(sample.value, None);
+                    }
                     if bucket
                         .latest
                         .as_ref()
@@ -139,32 +203,128 @@ pub(crate) fn aggregate_periods(
             Counted::Survives(false) => {}
         }
     }
-    let mut rows: Vec<AggregateRow> = buckets
+    let mut rows = Vec::with_capacity(buckets.len());
+    let mut partials = Vec::new();
+    for ((sample_type, period, period_start), mut b) in buckets {
+        let counted = union_length(&mut b.counted_time);
+        let cumulative = sample_type.kind() == AggregationKind::Cumulative;
+        rows.push(AggregateRow {
+            sample_type,
+            period,
+            period_start,
+            value: match sample_type.kind() {
+                AggregationKind::Cumulative => b.sum,
+                AggregationKind::Discrete => b.sum / f64::from(b.count),
+                AggregationKind::Latest => b.latest.map_or(f64::NAN, |(_, value)| value),
+            },
+            min_value: b.min,
+            max_value: b.max,
+            sample_count: b.count,
+            coverage: cumulative.then(|| coverage(counted, period, period_start, tz)),
+            device_count: b.devices.len() as u32,
+        });
+        if period == Period::Day {
+            partials.push(b.into_partial(sample_type, period_start, counted));
+        }
+    }
+    (rows, partials)
+}
+
+/// The week or month rows of the days in `partials` (any order; several types at once),
+/// sorted by type and start. Sums run in day order.
+pub fn combine(partials: &[DayPartial], period: Period, tz: Tz) -> Vec<AggregateRow> {
+    let mut sorted: Vec<&DayPartial> = partials.iter().collect();
+    sorted.sort_by_key(|p| (p.sample_type, p.day_start));
+    let mut bucketer = Bucketer::new(period, tz);
+    let keyed: Vec<((SampleType, Instant), &DayPartial)> = sorted
         .into_iter()
-        .map(|((sample_type, period, period_start), mut b)| {
-            let coverage = (sample_type.kind() == AggregationKind::Cumulative).then(|| {
-                let period_end = next_bucket_start(period, period_start, tz);
-                seconds(union_length(&mut b.counted_time)) / seconds(period_end - period_start)
-            });
-            AggregateRow {
+        .map(|p| ((p.sample_type, bucketer.bucket_start(p.day_start)), p))
+        .collect();
+    keyed
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|days| {
+            let (sample_type, period_start) = days[0].0;
+            combine_days(
                 sample_type,
                 period,
                 period_start,
-                value: match sample_type.kind() {
-                    AggregationKind::Cumulative => b.sum,
-                    AggregationKind::Discrete => b.sum / f64::from(b.count),
-                    AggregationKind::Latest => b.latest.map_or(f64::NAN, |(_, value)| value),
-                },
-                min_value: b.min,
-                max_value: b.max,
-                sample_count: b.count,
-                coverage,
-                device_count: b.devices.len() as u32,
-            }
+                days.iter().map(|(_, p)| *p),
+                tz,
+            )
         })
-        .collect();
-    rows.sort_by_key(|r| (r.sample_type, r.period, r.period_start));
-    rows
+        .collect()
+}
+
+/// One week or month row from its days' partials, in day order.
+fn combine_days<'a>(
+    sample_type: SampleType,
+    period: Period,
+    period_start: Instant,
+    days: impl Iterator<Item = &'a DayPartial>,
+    tz: Tz,
+) -> AggregateRow {
+    let mut sum = 0.0;
+    let (mut count, mut min, mut max) = (0u32, f64::INFINITY, f64::NEG_INFINITY);
+    let mut shared: Vec<(&str, f64)> = Vec::new();
+    let mut counted_nanos = 0i64;
+    let mut devices: Vec<&str> = Vec::new();
+    let mut latest: Option<&Latest> = None;
+    for day in days {
+        sum += day.sum;
+        count += day.whole_count;
+        min = day.whole_min.map_or(min, |m| min.min(m));
+        max = day.whole_max.map_or(max, |m| max.max(m));
+        for (id, amount) in &day.shared {
+            match shared.iter_mut().find(|(seen, _)| seen == id) {
+                Some((_, total)) => *total += amount,
+                None => shared.push((id, *amount)),
+            }
+        }
+        counted_nanos += day.counted_nanos;
+        for device in &day.devices {
+            if !devices.contains(&device.as_str()) {
+                devices.push(device);
+            }
+        }
+        if let Some(candidate) = &day.latest {
+            if latest.is_none_or(|l| candidate.start > l.start) {
+                latest = Some(candidate);
+            }
+        }
+    }
+    for (_, total) in &shared {
+        min = min.min(*total);
+        max = max.max(*total);
+    }
+    count += shared.len() as u32;
+    AggregateRow {
+        sample_type,
+        period,
+        period_start,
+        value: match sample_type.kind() {
+            AggregationKind::Cumulative => sum,
+            AggregationKind::Discrete => sum / f64::from(count),
+            AggregationKind::Latest => latest.map_or(f64::NAN, |l| l.value),
+        },
+        min_value: min,
+        max_value: max,
+        sample_count: count,
+        coverage: (sample_type.kind() == AggregationKind::Cumulative).then(|| {
+            coverage(
+                TimeDelta::nanoseconds(counted_nanos),
+                period,
+                period_start,
+                tz,
+            )
+        }),
+        device_count: devices.len() as u32,
+    }
+}
+
+/// The share of the bucket's time that `counted` covers (23 or 25 hours on a DST day).
+fn coverage(counted: TimeDelta, period: Period, period_start: Instant, tz: Tz) -> f64 {
+    let period_end = next_bucket_start(period, period_start, tz);
+    seconds(counted) / seconds(period_end - period_start)
 }
 
 /// The samples by (start, end, id), which fixes the order of every floating-point sum.
@@ -214,6 +374,10 @@ struct Bucket<'a> {
     devices: Vec<&'a str>,
     /// The counted time inside the bucket, possibly overlapping (cumulative types).
     counted_time: Vec<(Instant, Instant)>,
+    /// Day buckets: the samples counted in this day only (count, min, max of contributions)
+    /// and those also counted in other days (id, amount here).
+    whole: (u32, f64, f64),
+    shared: Vec<(&'a str, f64)>,
 }
 
 impl Default for Bucket<'_> {
@@ -226,6 +390,8 @@ impl Default for Bucket<'_> {
             latest: None,
             devices: Vec::new(),
             counted_time: Vec::new(),
+            whole: (0, f64::INFINITY, f64::NEG_INFINITY),
+            shared: Vec::new(),
         }
     }
 }
@@ -238,6 +404,54 @@ impl<'a> Bucket<'a> {
         self.count += 1;
         if !self.devices.contains(&device) {
             self.devices.push(device);
+        }
+    }
+
+    /// Notes one contribution to a day bucket (after [`Bucket::add`]): of a sample counted in
+    /// this day only, or of the sample `shared` also counted in other days.
+    fn add_to_day(&mut self, value: f64, shared: Option<&'a str>) {
+        match shared {
+            Some(id) => self.shared.push((id, value)),
+            None => {
+                self.whole.0 += 1;
+                self.whole.1 = self.whole.1.min(value);
+                self.whole.2 = self.whole.2.max(value);
+            }
+        }
+    }
+
+    /// The partial of this day bucket; `counted` is the union of its counted time.
+    fn into_partial(
+        self,
+        sample_type: SampleType,
+        day_start: Instant,
+        counted: TimeDelta,
+    ) -> DayPartial {
+        let (whole_count, min, max) = self.whole;
+        let mut devices: Vec<String> = self.devices.iter().map(|d| d.to_string()).collect();
+        devices.sort_unstable();
+        DayPartial {
+            sample_type,
+            day_start,
+            sum: self.sum,
+            whole_count,
+            whole_min: (whole_count > 0).then_some(min),
+            whole_max: (whole_count > 0).then_some(max),
+            shared: self
+                .shared
+                .iter()
+                .map(|(id, a)| (id.to_string(), *a))
+                .collect(),
+            counted_nanos: counted.num_nanoseconds().unwrap_or(i64::MAX),
+            devices,
+            latest: self
+                .latest
+                .filter(|_| sample_type.kind() == AggregationKind::Latest)
+                .map(|((start, _, _, id), value)| Latest {
+                    start,
+                    id: id.to_string(),
+                    value,
+                }),
         }
     }
 }

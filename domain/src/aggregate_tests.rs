@@ -483,3 +483,68 @@ fn sums_do_not_depend_on_the_input_order() {
     let reversed: Vec<Sample> = samples.iter().rev().cloned().collect();
     assert_eq!(rows(&samples, UTC), rows(&reversed, UTC));
 }
+
+/// A sample across midnight is one contribution to its week and month (its two day amounts
+/// summed, counted once) and two contributions to the weeks it straddles on a Sunday night;
+/// the weeks and months are combined from day partials that keep it apart.
+#[test]
+fn a_sample_across_midnight_counts_once_in_its_month_and_in_each_week() {
+    // Sunday 31 May 22:00 UTC → Monday 1 June 02:00 UTC: 400 steps, 200 each side.
+    let across = s(
+        "x",
+        "watch",
+        SampleType::Steps,
+        400.0,
+        Utc.with_ymd_and_hms(2026, 5, 31, 22, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap(),
+    );
+    let small = s(
+        "y",
+        "phone",
+        SampleType::Steps,
+        50.0,
+        at(31, 10, 0),
+        at(31, 10, 5),
+    );
+    let rows = rows(&[across, small], UTC);
+    let may = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
+    assert_eq!(row(&rows, Period::Month, may), (250.0, 50.0, 200.0, 2));
+    let week = Utc.with_ymd_and_hms(2026, 5, 25, 0, 0, 0).unwrap();
+    assert_eq!(row(&rows, Period::Week, week), (250.0, 50.0, 200.0, 2));
+    let june = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    assert_eq!(row(&rows, Period::Week, june), (200.0, 200.0, 200.0, 1));
+    assert_eq!(row(&rows, Period::Month, june), (200.0, 200.0, 200.0, 1));
+}
+
+/// Inside one week, a sample across midnight contributes its whole amount once.
+#[test]
+fn a_sample_across_midnight_inside_a_week_is_one_contribution() {
+    let across = s(
+        "x",
+        "watch",
+        SampleType::Steps,
+        400.0,
+        at(5, 22, 0),
+        at(6, 2, 0),
+    );
+    let small = s(
+        "y",
+        "phone",
+        SampleType::Steps,
+        50.0,
+        at(5, 10, 0),
+        at(5, 10, 5),
+    );
+    let rows = rows(&[across, small], UTC);
+    let week = Utc.with_ymd_and_hms(2026, 5, 4, 0, 0, 0).unwrap();
+    assert_eq!(row(&rows, Period::Week, week), (450.0, 50.0, 400.0, 2));
+    assert_eq!(
+        row(&rows, Period::Day, at(5, 0, 0)),
+        (250.0, 50.0, 200.0, 2)
+    );
+    let w = rows
+        .iter()
+        .find(|r| r.period == Period::Week)
+        .expect("week row");
+    assert_eq!(w.coverage, Some((4.0 * 3600.0 + 300.0) / (7.0 * 86400.0)));
+}

@@ -46,12 +46,12 @@ pub struct DayPartial {
     pub latest: Option<Latest>,
 }
 
-/// A latest-value candidate, ordered by start, end, better device (lower rank), larger id.
+/// A day's latest-value sample. Between days the later start wins; the device rank that
+/// breaks ties of equal start and end within a day is not kept, since it depends on which
+/// devices the computation saw, and two days' candidates never start at the same instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Latest {
     pub start: Instant,
-    pub end: Instant,
-    pub rank: u32,
     pub id: String,
     pub value: f64,
 }

@@ -62,7 +62,9 @@ mod time;
 pub mod units;
 pub mod validation;
 
-pub use aggregate::{aggregate, aggregate_user, AggregateRow};
+pub use aggregate::{
+    aggregate, aggregate_days, aggregate_user, aggregate_user_days, combine, AggregateRow,
+};
 pub use buckets::{
     bucket_start, day_start, next_bucket_start, split_amount, split_range, BucketSpan, Bucketer,
     Period, UnknownPeriod,

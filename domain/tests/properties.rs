@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeDelta, Timelike, Utc};
 use chrono_tz::{America, Asia, Australia, Europe, Tz, UTC};
 use healthpipe_domain::{
-    aggregate_user, bucket_start, dedup, split_range, AggregateRow, AggregationKind, Bucketer,
-    Counted, DeviceRanking, Period, Reason, Sample, SampleType,
+    aggregate_user, aggregate_user_days, bucket_start, combine, dedup, next_bucket_start,
+    split_range, AggregateRow, AggregationKind, Bucketer, Counted, DeviceRanking, Period, Reason,
+    Sample, SampleType,
 };
 use proptest::prelude::*;
 
@@ -188,6 +189,45 @@ proptest! {
         let samples = build(&specs, base);
         let shuffled: Vec<Sample> = order.iter().map(|&i| samples[i].clone()).collect();
         assert_same_rows(&run(&samples, &ranking, tz), &run(&shuffled, &ranking, tz))?;
+    }
+
+    /// What the processor relies on: each day's partial computed from only the samples
+    /// starting in the day's reach (as it loads them) combines into exactly the week and month
+    /// rows computed from all samples, bit for bit; and the hour and day rows match too.
+    #[test]
+    fn weeks_and_months_combine_from_days_computed_alone(
+        (tz, base) in zone_and_base(),
+        priorities in prop::collection::vec(0..3i64, 3),
+        specs in specs(3),
+    ) {
+        let ranking = ranking(&priorities);
+        let samples = build(&specs, base);
+        let all = run(&samples, &ranking, tz);
+        let none = HashSet::new();
+        let (days, full_partials) = aggregate_user_days(&samples, &none, &ranking, tz);
+        let mut partials = Vec::new();
+        for full in &full_partials {
+            let day_end = next_bucket_start(Period::Day, full.day_start, tz);
+            let reach = full.sample_type.reach(full.day_start, day_end);
+            let near: Vec<Sample> = samples
+                .iter()
+                .filter(|s| s.sample_type == full.sample_type && reach.contains(&s.start))
+                .cloned()
+                .collect();
+            let (_, alone) = aggregate_user_days(&near, &none, &ranking, tz);
+            let day = alone.into_iter().find(|p| p.day_start == full.day_start);
+            prop_assert_eq!(day.as_ref(), Some(full));
+            partials.extend(day);
+        }
+        let mut combined: Vec<AggregateRow> = days;
+        combined.extend(combine(&partials, Period::Week, tz));
+        combined.extend(combine(&partials, Period::Month, tz));
+        combined.sort_by_key(|r| (r.sample_type, r.period, r.period_start));
+        prop_assert_eq!(
+            format!("{combined:?}"),
+            format!("{all:?}"),
+            "bit-identical rows (Debug prints every float exactly)"
+        );
     }
 
     /// With one device nothing is deduplicated: the result is a plain aggregation.
