@@ -90,7 +90,7 @@ pub static PANICS: LazyLock<IntCounter> = LazyLock::new(|| {
 pub static RECOMPUTE_ROWS_LOADED: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "healthpipe_processor_recompute_rows_loaded_total",
-        "Stored samples read back to recompute the aggregate buckets a batch touched."
+        "Stored samples and day partials read back to recompute the aggregate buckets a batch touched."
     )
     .expect("metric registers once")
 });

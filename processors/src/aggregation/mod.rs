@@ -19,6 +19,7 @@ use healthpipe_schemas::typed::UserEvent;
 use healthpipe_schemas::{EventCodec, Opened};
 use healthpipe_storage::details::{self, SampleDetails};
 use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
+use healthpipe_storage::projections::day_partials::{self, DayRange};
 use healthpipe_storage::projections::erasure;
 use healthpipe_storage::projections::profiles;
 use healthpipe_storage::projections::samples::{self, SampleRange};
@@ -184,6 +185,8 @@ impl Aggregation {
         let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones, &horizons);
         let replace: Vec<&Replace> = jobs.iter().flat_map(|j| &j.replace).collect();
         let old = aggregates::delete(tx, &replace).await?;
+        let replaced_days: Vec<DayRange> = jobs.iter().map(recompute::Job::partials_replaced).collect();
+        day_partials::delete(tx, &replaced_days).await?;
         let jobs = Arc::new(jobs);
         let (rankings, zones) = (Arc::new(rankings), Arc::new(zones));
         let mut rows = Vec::new();
@@ -198,10 +201,19 @@ impl Aggregation {
             })
             .await
             .expect("aggregation does not panic");
-            aggregates::copy(tx, &computed).await?;
-            metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(computed.len() as u64);
-            rows.extend(computed);
+            aggregates::copy(tx, &computed.rows).await?;
+            day_partials::copy(tx, &computed.partials).await?;
+            metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(computed.rows.len() as u64);
+            rows.extend(computed.rows);
         }
+        // Weeks and months from the day partials, the ones just written included.
+        let combined: Vec<DayRange> = jobs.iter().map(recompute::Job::partials_combined).collect();
+        let partials = day_partials::load(tx, &combined).await?;
+        metrics::RECOMPUTE_ROWS_LOADED.inc_by(partials.values().map(Vec::len).sum::<usize>() as u64);
+        let weeks_and_months = recompute::combine_weeks_and_months(&jobs, &partials, &zones);
+        aggregates::copy(tx, &weeks_and_months).await?;
+        metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(weeks_and_months.len() as u64);
+        rows.extend(weeks_and_months);
         let zones = Arc::try_unwrap(zones).unwrap_or_else(|shared| (*shared).clone());
         Ok(Some((old, rows, zones)))
     }

@@ -1,23 +1,27 @@
 //! Recomputes the aggregate rows a batch affected. For each touched (user, type) range it
-//! replaces every hour, day, week and month bucket that the range overlaps, from all stored
-//! samples that can reach those buckets. The result therefore depends only on the stored
-//! samples, never on what earlier batches happened to contain: the projection stays a pure
-//! function of the log.
+//! replaces every hour, day, week and month bucket that the range overlaps. Hour and day rows
+//! and the days' partials come from all stored samples that can reach those days; week and
+//! month rows are then combined from the stored day partials of their days (see
+//! `healthpipe_domain::day_partial`), so a new or late sample costs the samples of its days,
+//! whatever the history of its month. The result depends only on the stored samples, never
+//! on what earlier batches happened to contain: the projection stays a pure function of the
+//! log.
 //!
-//! Memory stays bounded whatever the range: a job is cut into chunks of at most one local
-//! month of buckets, and chunks are loaded and computed in groups whose load ranges add up to
-//! at most `GROUP_BUDGET_DAYS` (a time-zone change re-buckets years of history this way, a
-//! month at a time).
+//! Memory stays bounded whatever the range: a job's days are cut into chunks of at most one
+//! local month, and chunks are loaded and computed in groups whose load ranges add up to at
+//! most `GROUP_BUDGET_DAYS` (a time-zone change re-buckets years of history this way, a month
+//! at a time).
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use healthpipe_domain::{
-    aggregate_user, bucket_start, next_bucket_start, AggregateRow, AggregationKind, DeviceRanking,
-    Horizons, Period, Sample, SampleType,
+    aggregate_user_days, bucket_start, combine, next_bucket_start, AggregateRow, AggregationKind,
+    DayPartial, DeviceRanking, Horizons, Period, Sample, SampleType,
 };
 use healthpipe_storage::projections::aggregates::Replace;
+use healthpipe_storage::projections::day_partials::DayRange;
 use healthpipe_storage::projections::samples::SampleRange;
 use uuid::Uuid;
 
@@ -29,18 +33,58 @@ const PERIODS: [Period; 4] = [Period::Hour, Period::Day, Period::Week, Period::M
 /// type is at most a few thousand samples (heart rate every few seconds is the densest).
 const GROUP_BUDGET_DAYS: i64 = 400;
 
-/// One touched (user, type): which buckets to replace, and the range of bucket starts to
-/// compute again (only where samples can be: a re-bucketed history replaces every row but
-/// computes the span of its samples).
+/// One touched (user, type): which buckets to replace, the range of days to compute again
+/// from samples (only where samples can be: a re-bucketed history replaces every row but
+/// computes the span of its samples), and the days whose partials make its weeks and months.
 pub struct Job {
     pub user: Uuid,
     pub sample_type: SampleType,
     pub replace: Vec<Replace>,
     pub compute_from: DateTime<Utc>,
     pub compute_to: DateTime<Utc>,
+    pub combine_from: DateTime<Utc>,
+    pub combine_to: DateTime<Utc>,
 }
 
-/// A piece of a job: the buckets starting in `[from, to)`, and the samples that can reach them.
+impl Job {
+    /// The replaced range of `period`.
+    pub fn replaced(&self, period: Period) -> &Replace {
+        let name = period.as_str();
+        self.replace
+            .iter()
+            .find(|r| r.period == name)
+            .expect("a job replaces every period")
+    }
+
+    /// The day partials to replace: those of the replaced days.
+    pub fn partials_replaced(&self) -> DayRange {
+        let days = self.replaced(Period::Day);
+        DayRange {
+            user: self.user,
+            sample_type: self.sample_type,
+            from: days.from,
+            to: days.to,
+        }
+    }
+
+    /// The stored day partials its weeks and months are combined from.
+    pub fn partials_combined(&self) -> DayRange {
+        DayRange {
+            user: self.user,
+            sample_type: self.sample_type,
+            from: self.combine_from,
+            to: self.combine_to,
+        }
+    }
+
+    /// Whether `row` is in the job's replaced range of its period.
+    fn replaces(&self, row: &AggregateRow) -> bool {
+        let r = self.replaced(row.period);
+        row.period_start >= r.from && row.period_start < r.to
+    }
+}
+
+/// A piece of a job: the days starting in `[from, to)`, and the samples that can reach them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Chunk {
     pub job: usize,
@@ -112,12 +156,14 @@ pub fn jobs(
                 user,
                 sample_type,
                 replace,
-                compute_from: bucket_start(Period::Week, first, tz).min(bucket_start(
+                compute_from: bucket_start(Period::Day, first, tz),
+                compute_to: next_bucket_start(Period::Day, last, tz),
+                combine_from: bucket_start(Period::Week, first, tz).min(bucket_start(
                     Period::Month,
                     first,
                     tz,
                 )),
-                compute_to: next_bucket_start(Period::Week, last, tz).max(next_bucket_start(
+                combine_to: next_bucket_start(Period::Week, last, tz).max(next_bucket_start(
                     Period::Month,
                     last,
                     tz,
@@ -135,10 +181,7 @@ pub fn chunks(jobs: &[Job], zones: &HashMap<Uuid, Tz>) -> Vec<Chunk> {
         let mut from = job.compute_from;
         while from < job.compute_to {
             let to = next_bucket_start(Period::Month, from, tz).min(job.compute_to);
-            // Buckets starting before `to` end before the end of its month or a week after it.
-            let last_end = next_bucket_start(Period::Month, to - TimeDelta::microseconds(1), tz)
-                .max(to + TimeDelta::days(8));
-            let reach = job.sample_type.reach(from, last_end);
+            let reach = job.sample_type.reach(from, to);
             out.push(Chunk {
                 job: index,
                 user: job.user,
@@ -175,19 +218,18 @@ pub fn groups(chunks: Vec<Chunk>) -> Vec<Vec<Chunk>> {
     out
 }
 
-/// Runs deduplication and aggregation for every chunk and keeps the rows it owns: those
-/// starting inside the chunk and inside its job's replaced ranges. CPU-bound: call it from a
-/// blocking thread.
+/// Hour and day rows and day partials of every chunk, keeping those it owns: starting inside
+/// the chunk and inside its job's replaced ranges. CPU-bound: call it from a blocking thread.
 pub fn compute(
     jobs: &[Job],
     chunks: &[Chunk],
     samples: &HashMap<usize, Vec<Sample>>,
     rankings: &HashMap<Uuid, DeviceRanking>,
     zones: &HashMap<Uuid, Tz>,
-) -> Vec<(Uuid, AggregateRow)> {
+) -> Computed {
     let empty_ranking = DeviceRanking::new();
     let no_deletions = HashSet::new();
-    let mut out = Vec::new();
+    let mut out = Computed::default();
     for (index, chunk) in chunks.iter().enumerate() {
         let Some(stored) = samples.get(&index) else {
             continue;
@@ -195,17 +237,51 @@ pub fn compute(
         let job = &jobs[chunk.job];
         let tz = zones.get(&chunk.user).copied().unwrap_or(Tz::UTC);
         let ranking = rankings.get(&chunk.user).unwrap_or(&empty_ranking);
-        for row in aggregate_user(stored, &no_deletions, ranking, tz) {
-            let owned = row.period_start >= chunk.from
-                && row.period_start < chunk.to
-                && job.replace.iter().any(|r| {
-                    r.period == row.period.as_str()
-                        && row.period_start >= r.from
-                        && row.period_start < r.to
-                });
-            if owned {
-                out.push((chunk.user, row));
-            }
+        let inside = |start: DateTime<Utc>| start >= chunk.from && start < chunk.to;
+        let (rows, partials) = aggregate_user_days(stored, &no_deletions, ranking, tz);
+        out.rows.extend(
+            rows.into_iter()
+                .filter(|row| inside(row.period_start) && job.replaces(row))
+                .map(|row| (chunk.user, row)),
+        );
+        let days = job.replaced(Period::Day);
+        out.partials.extend(
+            partials
+                .into_iter()
+                .filter(|p| inside(p.day_start) && p.day_start >= days.from && p.day_start < days.to)
+                .map(|p| (chunk.user, p)),
+        );
+    }
+    out
+}
+
+/// Hour and day rows and day partials computed from samples.
+#[derive(Debug, Default)]
+pub struct Computed {
+    pub rows: Vec<(Uuid, AggregateRow)>,
+    pub partials: Vec<(Uuid, DayPartial)>,
+}
+
+/// The week and month rows of every job, combined from `partials` (by job index, as
+/// [`Job::partials_combined`] loaded them), within the job's replaced ranges.
+pub fn combine_weeks_and_months(
+    jobs: &[Job],
+    partials: &HashMap<usize, Vec<DayPartial>>,
+    zones: &HashMap<Uuid, Tz>,
+) -> Vec<(Uuid, AggregateRow)> {
+    let mut out = Vec::new();
+    for (index, job) in jobs.iter().enumerate() {
+        let Some(days) = partials.get(&index) else {
+            continue;
+        };
+        let tz = zones.get(&job.user).copied().unwrap_or(Tz::UTC);
+        for period in [Period::Week, Period::Month] {
+            out.extend(
+                combine(days, period, tz)
+                    .into_iter()
+                    .filter(|row| job.replaces(row))
+                    .map(|row| (job.user, row)),
+            );
         }
     }
     out
@@ -222,6 +298,7 @@ fn far_future() -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     /// Horizons far enough back to change nothing.
     fn long_ago() -> Horizons {
@@ -267,7 +344,8 @@ mod tests {
         assert!(groups.len() > 1);
     }
 
-    /// A late sample touches one month: one chunk, the whole month of buckets.
+    /// A late sample touches one day: one chunk of that day; its week and month are
+    /// combined from the month's day partials.
     #[test]
     fn a_short_window_is_one_chunk() {
         let user = Uuid::new_v4();
@@ -282,11 +360,11 @@ mod tests {
         let jobs = jobs(&windows, &HashSet::new(), &zones, &long_ago());
         let chunks = chunks(&jobs, &zones);
         assert_eq!(chunks.len(), 1);
-        let month = jobs[0]
-            .replace
-            .iter()
-            .find(|r| r.period == "month")
-            .unwrap();
-        assert!(chunks[0].from <= month.from && chunks[0].to >= month.to);
+        let day = jobs[0].replaced(Period::Day);
+        assert_eq!((chunks[0].from, chunks[0].to), (day.from, day.to));
+        assert!((chunks[0].load_to - chunks[0].load_from).num_days() <= 2);
+        let month = jobs[0].replaced(Period::Month);
+        let combined = jobs[0].partials_combined();
+        assert!(combined.from <= month.from && combined.to >= month.to);
     }
 }

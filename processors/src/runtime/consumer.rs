@@ -191,8 +191,12 @@ pub async fn collect(
             Err(e) => consumer_error(&e).await,
         }
     };
+    let age = first
+        .timestamp()
+        .to_millis()
+        .map(|created| chrono::Utc::now().timestamp_millis() - created);
     batch.push(first.detach());
-    let deadline = tokio::time::Instant::now() + config.batch_max_wait;
+    let deadline = tokio::time::Instant::now() + wait_left(config.batch_max_wait, age);
     while batch.len() < config.batch_max_messages {
         match tokio::time::timeout_at(deadline, consumer.recv()).await {
             Ok(Ok(message)) => batch.push(message.detach()),
@@ -219,6 +223,15 @@ pub async fn collect(
     }
     batch.retain(|m| !partitions.is_stopped(m.topic(), m.partition()));
     batch
+}
+
+/// How much longer a batch may wait for more messages, given the age of its first message in
+/// milliseconds (from its Kafka timestamp): the wait counts from when the message was
+/// written, so a message that already queued behind a busy batch waits no more, and the
+/// batch takes only what is already there. Without a timestamp, the whole wait.
+fn wait_left(wait: Duration, first_age_ms: Option<i64>) -> Duration {
+    let age = Duration::from_millis(first_age_ms.unwrap_or(0).max(0) as u64);
+    wait.saturating_sub(age)
 }
 
 /// A batch collected across a rebalance: drops the messages of partitions that are no longer
@@ -261,7 +274,9 @@ pub fn pause(consumer: &ProcessorConsumer, topic: &str, partition: i32) {
 mod tests {
     use rdkafka::message::Message;
 
-    use super::after_rebalance;
+    use std::time::Duration;
+
+    use super::{after_rebalance, wait_left};
     use crate::runtime::test_message as message;
 
     #[test]
@@ -280,5 +295,16 @@ mod tests {
         assert_eq!(abandoned, 1);
         let left: Vec<(i32, i64)> = batch.iter().map(|m| (m.partition(), m.offset())).collect();
         assert_eq!(left, vec![(0, 5), (0, 6), (0, 7)]);
+    }
+
+    #[test]
+    fn a_batch_waits_only_what_its_first_message_has_not_waited_yet() {
+        let wait = Duration::from_millis(25);
+        assert_eq!(wait_left(wait, Some(0)), wait);
+        assert_eq!(wait_left(wait, Some(10)), Duration::from_millis(15));
+        assert_eq!(wait_left(wait, Some(400)), Duration::ZERO);
+        // A clock behind the producer's, or no timestamp: the whole wait, never more.
+        assert_eq!(wait_left(wait, Some(-50)), wait);
+        assert_eq!(wait_left(wait, None), wait);
     }
 }
