@@ -104,7 +104,7 @@ GRANT SELECT ON samples, aggregates, insights, insight_acknowledgements, user_pr
 -- The processors: the projections they write, their positions, the keys they read.
 GRANT SELECT, INSERT, UPDATE ON consumer_offsets TO :"processor_role";
 GRANT SELECT ON user_keys TO :"processor_role";
-GRANT SELECT, INSERT, DELETE ON samples, aggregates, insight_acknowledgements
+GRANT SELECT, INSERT, DELETE ON samples, aggregates, day_partials, insight_acknowledgements
     TO :"processor_role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON sample_index, sync_versions, device_rankings,
     user_profiles, share_grants, insight_inputs, insight_users, insights TO :"processor_role";

@@ -7,6 +7,8 @@
 //! positions in the schema's own `consumer_offsets`: resumable, exact, and the same code as
 //! the live projection. Buckets older than the raw-sample horizon cannot be computed from the
 //! log any more (see `healthpipe_domain::retention`): they are copied from the live schema.
+//! Their day partials are not: every week and month still open starts at or after that
+//! horizon, so the partials it is combined from are all recomputed from samples.
 //!
 //! The switch, in one transaction: lock the live group's positions (its next batch waits),
 //! let the replay run until it has applied at least as much as the live group, stop it, swap
@@ -35,8 +37,8 @@ const SWITCH_CATCH_UP: Duration = Duration::from_secs(60);
 #[derive(Debug, clap::Subcommand)]
 pub enum ReplayCommand {
     /// Rebuild the aggregation projection (samples, sample index, sync versions, aggregates,
-    /// device rankings, time zones, share grants) into `--into <schema>` (DATABASE_URL,
-    /// KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KEY_ENCRYPTION_KEYS_FILE).
+    /// day partials, device rankings, time zones, share grants) into `--into <schema>`
+    /// (DATABASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KEY_ENCRYPTION_KEYS_FILE).
     Aggregation(ReplayArgs),
     /// Drop a replay's schema: the replayed tables, or after a switch the previous ones.
     Drop(DropArgs),

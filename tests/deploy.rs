@@ -447,6 +447,7 @@ async fn each_service_runs_under_a_role_granted_only_what_it_needs() {
     for statement in [
         "UPDATE samples SET value = 0",
         "DELETE FROM aggregates",
+        "SELECT * FROM day_partials",
         "UPDATE consumer_offsets SET next_offset = 0",
         "UPDATE users SET password_hash = ''",
         "UPDATE user_keys SET kek_id = ''",

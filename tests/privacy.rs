@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Every table that holds rows of a user, with the columns compared (the projections, then
 /// the gateway's own state and the key store).
-const USER_TABLES: [(&str, &str); 16] = [
+const USER_TABLES: [(&str, &str); 17] = [
     (
         "samples",
         "user_id, sample_id, device_id, sample_type, value, start_time, end_time",
@@ -36,6 +36,7 @@ const USER_TABLES: [(&str, &str); 16] = [
         "aggregates",
         "user_id, sample_type, period, period_start, value, sample_count",
     ),
+    ("day_partials", "user_id, sample_type, day_start, partial"),
     ("device_rankings", "user_id, device_id, priority"),
     ("user_profiles", "user_id, timezone"),
     ("insight_users", "user_id"),
@@ -51,7 +52,7 @@ const USER_TABLES: [(&str, &str); 16] = [
 ];
 
 /// The tables a replay writes (the projections).
-const PROJECTIONS: usize = 10;
+const PROJECTIONS: usize = 11;
 
 /// (table, md5 of the sorted rows, rows) of `user`'s rows in each of `tables`.
 async fn user_rows(url: &str, user: &str, tables: &[(&str, &str)]) -> Vec<(String, String, i64)> {

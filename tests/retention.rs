@@ -14,8 +14,9 @@ use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
 use common::query::{db, sync};
 use common::services::run_command;
 use common::*;
-use healthpipe_domain::Horizons;
+use healthpipe_domain::{DayPartial, Horizons, SampleType};
 use serde_json::{json, Value};
+use tokio_postgres::types::Json;
 use tokio_util::sync::CancellationToken;
 
 /// Noon of the day `days` after (before, if negative) `instant`'s day.
@@ -178,6 +179,40 @@ async fn retention_removes_what_crossed_each_horizon_and_a_replay_agrees() {
             .unwrap();
     }
 
+    // Day partials on either side of the raw-sample horizon, of a user without samples; any
+    // the processor wrote for the days of the samples above count as well.
+    let partial = |day_start: DateTime<Utc>| DayPartial {
+        sample_type: SampleType::HeartRate,
+        day_start,
+        sum: 64.0,
+        whole_count: 1,
+        whole_min: Some(64.0),
+        whole_max: Some(64.0),
+        shared: Vec::new(),
+        counted_nanos: 0,
+        devices: vec![uuid::Uuid::from_u128(0xd0).to_string()],
+        latest: None,
+    };
+    let other_id: uuid::Uuid = other.user_id.parse().unwrap();
+    for day_start in [h.samples - Duration::days(1), h.samples] {
+        client
+            .execute(
+                "INSERT INTO day_partials VALUES ($1, 'HEART_RATE', $2, $3)",
+                &[&other_id, &day_start, &Json(partial(day_start))],
+            )
+            .await
+            .unwrap();
+    }
+    let partials_beyond = client
+        .query_one(
+            "SELECT count(*) FROM day_partials WHERE day_start < $1",
+            &[&h.samples],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert!(partials_beyond >= 1, "{partials_beyond} day partials");
+
     // Nothing crossed today's horizons: everything above is stored.
     let samples_sql = "SELECT count(*) FROM samples";
     assert_eq!(
@@ -206,6 +241,8 @@ async fn retention_removes_what_crossed_each_horizon_and_a_replay_agrees() {
     assert_eq!(dry, done, "the dry run predicts the run");
     let expected: HashMap<String, u64> = [
         ("samples", 1),
+        // Every partial of a day before the raw-sample horizon, the one written above too.
+        ("day partials", partials_beyond as u64),
         ("deleted-sample tombstones", 1),
         // The hour of the sample just before the hourly horizon (the live processor never
         // wrote hours older than today's horizon, two years back).
@@ -261,6 +298,27 @@ async fn retention_removes_what_crossed_each_horizon_and_a_replay_agrees() {
         1,
         "only the hour after the hourly horizon stays"
     );
+    assert_eq!(
+        client
+            .query_one(
+                "SELECT count(*) FROM day_partials WHERE day_start < $1",
+                &[&h.samples],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        0,
+        "no partial of a day before the raw-sample horizon stays"
+    );
+    let kept_partial: Json<DayPartial> = client
+        .query_one(
+            "SELECT partial FROM day_partials WHERE user_id = $1 AND day_start = $2",
+            &[&other_id, &h.samples],
+        )
+        .await
+        .expect("the partial of the day at the horizon stays")
+        .get(0);
+    assert_eq!(kept_partial.0, partial(h.samples));
     assert_eq!(present("share_grants", "share_id", &shares[1]).await, 1);
     assert_eq!(count(&client, "SELECT count(*) FROM share_grants").await, 1);
     assert_eq!(
@@ -307,7 +365,12 @@ async fn retention_removes_what_crossed_each_horizon_and_a_replay_agrees() {
         1
     );
 
-    // A replay as of the same day, into a schema of its own: the same tables.
+    // A replay as of the same day, into a schema of its own: the same tables. The partial
+    // written by hand above is in no event: it goes first.
+    client
+        .execute("DELETE FROM day_partials WHERE user_id = $1", &[&other_id])
+        .await
+        .unwrap();
     let mut config = pipeline.processor_config();
     config.retention_day = Some(as_of);
     let replayed = healthpipe::replay::aggregation(

@@ -6,7 +6,8 @@
 //! Modules by owner:
 //! - [`accounts`]: users, sessions, devices, idempotency keys (written by the gateway);
 //! - [`projections`]: what the processors materialise from the log (samples, the sample
-//!   index, aggregates, profiles and rankings, insights, consumer offsets);
+//!   index, aggregates and the day partials they are combined from, profiles and rankings,
+//!   insights, consumer offsets);
 //! - [`imports`]: import jobs and the totals their reports read;
 //! - [`reads`]: what the query, explain and summary endpoints read from the projections;
 //! - [`retention`]: removing what the retention horizons no longer keep;

@@ -2,11 +2,12 @@
 //! (the columns that are a function of the log, no wall-clock ones).
 
 /// The aggregation projection's tables and their log-derived columns.
-pub const AGGREGATION_TABLES: [(&str, &str); 7] = [
+pub const AGGREGATION_TABLES: [(&str, &str); 8] = [
     (
         "aggregates",
         "user_id, sample_type, period, period_start, value, min_value, max_value, sample_count",
     ),
+    ("day_partials", "user_id, sample_type, day_start, partial"),
     (
         "samples",
         "user_id, sample_id, device_id, sample_type, value, start_time, end_time, \

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0015_archive"),
     migration!("0016_replay"),
     migration!("0017_imports"),
+    migration!("0018_day_partials"),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"

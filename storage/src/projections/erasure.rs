@@ -11,9 +11,9 @@ use crate::{statement, StoreError};
 statement!(ERASE_AGGREGATION, "erase_aggregation");
 statement!(ERASE_INSIGHTS, "erase_insights");
 
-/// Deletes the users' samples, sample index, sync versions, aggregates, device rankings,
-/// profiles and share grants, and notes them in `archive_erasures`: `healthpipe archive`
-/// then rewrites the cold tier's files without them.
+/// Deletes the users' samples, sample index, sync versions, aggregates, day partials, device
+/// rankings, profiles and share grants, and notes them in `archive_erasures`: `healthpipe
+/// archive` then rewrites the cold tier's files without them.
 pub async fn erase_aggregation(tx: &Transaction<'_>, users: &[Uuid]) -> Result<(), StoreError> {
     if !users.is_empty() {
         execute(tx, ERASE_AGGREGATION, &[&users]).await?;

@@ -2,11 +2,13 @@
 //! transaction that also advances the group's [`offsets`].
 //!
 //! Modules by the tables they own: [`samples`] (samples, the sample index, sync versions),
-//! [`aggregates`], [`profiles`] (time zones, device rankings), [`insights`] (their inputs,
-//! evaluations, acknowledgements), [`shares`] (share grants) and [`ticks`] (the insights
-//! processor's day ticks).
+//! [`aggregates`], [`day_partials`] (what each day contributes to its week and month),
+//! [`profiles`] (time zones, device rankings), [`insights`] (their inputs, evaluations,
+//! acknowledgements), [`shares`] (share grants) and [`ticks`] (the insights processor's day
+//! ticks).
 
 pub mod aggregates;
+pub mod day_partials;
 pub mod erasure;
 pub mod insights;
 pub mod offsets;
@@ -17,11 +19,12 @@ pub mod ticks;
 
 /// The tables the aggregation processor writes (besides its positions in `consumer_offsets`):
 /// what a replay of that projection rebuilds and swaps in.
-pub const AGGREGATION_TABLES: [&str; 7] = [
+pub const AGGREGATION_TABLES: [&str; 8] = [
     "samples",
     "sample_index",
     "sync_versions",
     "aggregates",
+    "day_partials",
     "device_rankings",
     "user_profiles",
     "share_grants",

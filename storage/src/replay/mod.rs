@@ -25,7 +25,8 @@ pub async fn prepare(
 }
 
 /// Copies the live day, week and month buckets starting before `horizon` into `schema`;
-/// returns how many were not there yet.
+/// returns how many were not there yet. Day partials are not copied: the weeks and months
+/// still combined from them start at or after `horizon`, so the replay computes them all.
 pub async fn copy_frozen(
     client: &impl GenericClient,
     schema: &str,

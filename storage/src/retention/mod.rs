@@ -5,6 +5,8 @@
 //! table consistent and the next run finishes the job. Samples go by whole chunks where a chunk
 //! lies entirely beyond the horizon (`drop_chunks`, no row-by-row delete), and row by row in the
 //! chunk the horizon cuts; their index entries and sync versions go in the same transaction.
+//! The day partials of days before the same horizon go next: a partial holds sums of sample
+//! values and does not outlive them.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::{Client, GenericClient};
@@ -17,6 +19,8 @@ statement!(SAMPLES_COUNT, "retention_samples_count");
 statement!(SAMPLES_INDEX, "retention_samples_index");
 statement!(SAMPLES_CHUNKS, "retention_samples_chunks");
 statement!(SAMPLES_DELETE, "retention_samples_delete");
+statement!(DAY_PARTIALS_COUNT, "retention_day_partials_count");
+statement!(DAY_PARTIALS_DELETE, "retention_day_partials_delete");
 statement!(TOMBSTONES_COUNT, "retention_tombstones_count");
 statement!(TOMBSTONES, "retention_tombstones");
 statement!(HOURLY_COUNT, "retention_hourly_count");
@@ -195,6 +199,15 @@ fn rules(c: &Cutoffs) -> Vec<Rule> {
                 SAMPLES_DELETE,
             )
         },
+        // Days starting before the samples' horizon: their weeks and months are frozen, and
+        // the partial would outlive the samples it sums.
+        rule(
+            "day partials",
+            format!("partials of days starting before {}", day(c.samples_until)),
+            c.samples_until,
+            DAY_PARTIALS_COUNT,
+            DAY_PARTIALS_DELETE,
+        ),
         Rule {
             how: How::Counting,
             ..rule(

@@ -1,0 +1,2 @@
+COPY day_partials (user_id, sample_type, day_start, partial)
+FROM STDIN BINARY
