@@ -50,9 +50,7 @@ fn partial(sample_type: SampleType, n: i64) -> DayPartial {
             Uuid::from_u128(8).to_string(),
         ],
         latest: Some(Latest {
-            start: day(n) + Duration::hours(20),
-            end: day(n) + Duration::nanoseconds(72_000_000_000_001),
-            rank: 2,
+            start: day(n) + Duration::nanoseconds(72_000_000_000_001),
             id: Uuid::from_u128(3).to_string(),
             value: at(5),
         }),

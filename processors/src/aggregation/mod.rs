@@ -185,7 +185,8 @@ impl Aggregation {
         let jobs = recompute::jobs(&windows, &plan.rebucket_users, &zones, &horizons);
         let replace: Vec<&Replace> = jobs.iter().flat_map(|j| &j.replace).collect();
         let old = aggregates::delete(tx, &replace).await?;
-        let replaced_days: Vec<DayRange> = jobs.iter().map(recompute::Job::partials_replaced).collect();
+        let replaced_days: Vec<DayRange> =
+            jobs.iter().map(recompute::Job::partials_replaced).collect();
         day_partials::delete(tx, &replaced_days).await?;
         let jobs = Arc::new(jobs);
         let (rankings, zones) = (Arc::new(rankings), Arc::new(zones));
@@ -209,7 +210,8 @@ impl Aggregation {
         // Weeks and months from the day partials, the ones just written included.
         let combined: Vec<DayRange> = jobs.iter().map(recompute::Job::partials_combined).collect();
         let partials = day_partials::load(tx, &combined).await?;
-        metrics::RECOMPUTE_ROWS_LOADED.inc_by(partials.values().map(Vec::len).sum::<usize>() as u64);
+        metrics::RECOMPUTE_ROWS_LOADED
+            .inc_by(partials.values().map(Vec::len).sum::<usize>() as u64);
         let weeks_and_months = recompute::combine_weeks_and_months(&jobs, &partials, &zones);
         aggregates::copy(tx, &weeks_and_months).await?;
         metrics::RECOMPUTE_ROWS_WRITTEN.inc_by(weeks_and_months.len() as u64);

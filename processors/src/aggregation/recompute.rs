@@ -248,7 +248,9 @@ pub fn compute(
         out.partials.extend(
             partials
                 .into_iter()
-                .filter(|p| inside(p.day_start) && p.day_start >= days.from && p.day_start < days.to)
+                .filter(|p| {
+                    inside(p.day_start) && p.day_start >= days.from && p.day_start < days.to
+                })
                 .map(|p| (chunk.user, p)),
         );
     }
@@ -362,7 +364,8 @@ mod tests {
         assert_eq!(chunks.len(), 1);
         let day = jobs[0].replaced(Period::Day);
         assert_eq!((chunks[0].from, chunks[0].to), (day.from, day.to));
-        assert!((chunks[0].load_to - chunks[0].load_from).num_days() <= 2);
+        let reach = SampleType::Steps.reach(day.from, day.to);
+        assert_eq!((chunks[0].load_from, chunks[0].load_to), (reach.start, reach.end));
         let month = jobs[0].replaced(Period::Month);
         let combined = jobs[0].partials_combined();
         assert!(combined.from <= month.from && combined.to >= month.to);

@@ -229,8 +229,8 @@ pub async fn collect(
 /// milliseconds (from its Kafka timestamp): the wait counts from when the message was
 /// written, so a message that already queued behind a busy batch waits no more, and the
 /// batch takes only what is already there. Without a timestamp, the whole wait.
-fn wait_left(wait: Duration, first_age_ms: Option<i64>) -> Duration {
-    let age = Duration::from_millis(first_age_ms.unwrap_or(0).max(0) as u64);
+fn wait_left(wait: std::time::Duration, first_age_ms: Option<i64>) -> std::time::Duration {
+    let age = std::time::Duration::from_millis(first_age_ms.unwrap_or(0).max(0) as u64);
     wait.saturating_sub(age)
 }
 
