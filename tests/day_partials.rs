@@ -1,6 +1,6 @@
 //! The day partials' storage (`healthpipe_storage::projections::day_partials`) on the real
 //! PostgreSQL: partials read back bit for bit (weeks and months combined from stored partials
-//! must equal a computation from samples, so no double may move by one ulp through jsonb),
+//! must equal a computation from samples, so no double may move by one ulp),
 //! sorted by day within each range, and a deletion removes exactly the days of its ranges.
 
 mod common;
@@ -11,8 +11,7 @@ use healthpipe_storage::projections::day_partials::{self, DayRange};
 use uuid::Uuid;
 
 /// Doubles whose shortest decimal form is long, tiny, huge or not what was typed.
-/// serde_json's default parser reads the last two one ulp off: storage parses with
-/// `float_roundtrip`.
+/// (Through JSON, serde_json's default parser would read the last two one ulp off.)
 const AWKWARD: [f64; 9] = [
     0.1 + 0.2,
     1e-7,
@@ -50,7 +49,7 @@ fn partial(sample_type: SampleType, n: i64) -> DayPartial {
             Uuid::from_u128(8).to_string(),
         ],
         latest: Some(Latest {
-            start: day(n) + Duration::nanoseconds(72_000_000_000_001),
+            start: day(n) + Duration::microseconds(72_000_000_001),
             id: Uuid::from_u128(3).to_string(),
             value: at(5),
         }),

@@ -36,7 +36,10 @@ const USER_TABLES: [(&str, &str); 17] = [
         "aggregates",
         "user_id, sample_type, period, period_start, value, sample_count",
     ),
-    ("day_partials", "user_id, sample_type, day_start, partial"),
+    (
+        "day_partials",
+        "user_id, sample_type, day_start, sum, devices",
+    ),
     ("device_rankings", "user_id, device_id, priority"),
     ("user_profiles", "user_id, timezone"),
     ("insight_users", "user_id"),

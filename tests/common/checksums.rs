@@ -7,7 +7,11 @@ pub const AGGREGATION_TABLES: [(&str, &str); 8] = [
         "aggregates",
         "user_id, sample_type, period, period_start, value, min_value, max_value, sample_count",
     ),
-    ("day_partials", "user_id, sample_type, day_start, partial"),
+    (
+        "day_partials",
+        "user_id, sample_type, day_start, sum, whole_count, whole_min, whole_max, shared_ids, \
+         shared_amounts, counted_nanos, devices, latest_start, latest_id, latest_value",
+    ),
     (
         "samples",
         "user_id, sample_id, device_id, sample_type, value, start_time, end_time, \

@@ -365,7 +365,10 @@ mod tests {
         let day = jobs[0].replaced(Period::Day);
         assert_eq!((chunks[0].from, chunks[0].to), (day.from, day.to));
         let reach = SampleType::Steps.reach(day.from, day.to);
-        assert_eq!((chunks[0].load_from, chunks[0].load_to), (reach.start, reach.end));
+        assert_eq!(
+            (chunks[0].load_from, chunks[0].load_to),
+            (reach.start, reach.end)
+        );
         let month = jobs[0].replaced(Period::Month);
         let combined = jobs[0].partials_combined();
         assert!(combined.from <= month.from && combined.to >= month.to);

@@ -4,17 +4,16 @@
 //! its month. A recomputation replaces whole days: [`delete`] removes the old partials and
 //! [`copy`] writes the new ones; [`load`] reads the days of the weeks and months to combine.
 //!
-//! A partial is stored whole, as jsonb: its shape (the samples shared with other days, the
-//! devices, the latest sample) is the domain's, and jsonb keeps every number as numeric,
-//! digit for digit, so the shortest round-trip digits serde_json writes read back as the same
-//! doubles and a combination from stored partials gives the bits of one from samples.
+//! A partial is stored as columns (arrays for the samples shared with other days and for the
+//! devices): float8 keeps every double bit for bit, so a combination from stored partials
+//! gives the bits of one from samples.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
-use healthpipe_domain::{DayPartial, SampleType};
-use tokio_postgres::types::{Json, Type};
+use healthpipe_domain::{DayPartial, Latest, SampleType};
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use crate::sql::{copy_in, execute, query};
@@ -62,20 +61,48 @@ pub async fn delete(tx: &Transaction<'_>, ranges: &[DayRange]) -> Result<(), Sto
     Ok(())
 }
 
-/// Writes partials with binary COPY, keyed by their type and day start; the ranges they fall
-/// in were deleted first.
+/// Writes partials with binary COPY; the days they fall in were deleted first.
 pub async fn copy(tx: &Transaction<'_>, rows: &[(Uuid, DayPartial)]) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
-    let types = [Type::UUID, Type::TEXT, Type::TIMESTAMPTZ, Type::JSONB];
+    let types = [
+        Type::UUID,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::FLOAT8,
+        Type::INT4,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::TEXT_ARRAY,
+        Type::FLOAT8_ARRAY,
+        Type::INT8,
+        Type::TEXT_ARRAY,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::FLOAT8,
+    ];
     let mut copy = copy_in(tx, COPY, &types).await?;
-    for (user, partial) in rows {
+    for (user, p) in rows {
+        let count = i32::try_from(p.whole_count).unwrap_or(i32::MAX);
+        let (shared_ids, shared_amounts): (Vec<&str>, Vec<f64>) =
+            p.shared.iter().map(|(id, a)| (id.as_str(), *a)).unzip();
+        let latest = p.latest.as_ref();
         copy.write(&[
             user,
-            &partial.sample_type.as_str(),
-            &partial.day_start,
-            &Json(partial),
+            &p.sample_type.as_str(),
+            &p.day_start,
+            &p.sum,
+            &count,
+            &p.whole_min,
+            &p.whole_max,
+            &shared_ids,
+            &shared_amounts,
+            &p.counted_nanos,
+            &p.devices,
+            &latest.map(|l| l.start),
+            &latest.map(|l| l.id.as_str()),
+            &latest.map(|l| l.value),
         ])
         .await?;
     }
@@ -83,8 +110,8 @@ pub async fn copy(tx: &Transaction<'_>, rows: &[(Uuid, DayPartial)]) -> Result<(
     Ok(())
 }
 
-/// Every stored partial in each range, by the range's index, each list sorted by day_start.
-/// Ranges without any partial are absent.
+/// Every stored partial in each range, by the range's index (ranges without any are absent),
+/// each list in day order.
 pub async fn load(
     tx: &Transaction<'_>,
     ranges: &[DayRange],
@@ -98,19 +125,26 @@ pub async fn load(
     let rows = query(tx, LOAD, &[&indexes, &cols.0, &cols.1, &cols.2, &cols.3]).await?;
     for r in &rows {
         let index = r.get::<_, i32>(0) as usize;
-        // The error's text may quote a stored value (health data): it is not kept.
-        let Json(partial) = r.try_get::<_, Json<DayPartial>>(1).map_err(|_| {
-            StoreError::Corrupt(format!("{}: a partial does not decode", LOAD.name))
-        })?;
-        if partial.sample_type != ranges[index].sample_type {
-            return Err(StoreError::Corrupt(format!(
-                "{}: a partial of {} stored as {}",
-                LOAD.name,
-                partial.sample_type.as_str(),
-                ranges[index].sample_type.as_str()
-            )));
-        }
-        out.entry(index).or_default().push(partial);
+        let ids: Vec<String> = r.get(6);
+        let amounts: Vec<f64> = r.get(7);
+        let latest_start: Option<DateTime<Utc>> = r.get(10);
+        let latest_id: Option<String> = r.get(11);
+        let latest_value: Option<f64> = r.get(12);
+        out.entry(index).or_default().push(DayPartial {
+            sample_type: ranges[index].sample_type,
+            day_start: r.get(1),
+            sum: r.get(2),
+            whole_count: u32::try_from(r.get::<_, i32>(3)).unwrap_or(0),
+            whole_min: r.get(4),
+            whole_max: r.get(5),
+            shared: ids.into_iter().zip(amounts).collect(),
+            counted_nanos: r.get(8),
+            devices: r.get(9),
+            latest: match (latest_start, latest_id, latest_value) {
+                (Some(start), Some(id), Some(value)) => Some(Latest { start, id, value }),
+                _ => None,
+            },
+        });
     }
     Ok(out)
 }
