@@ -99,7 +99,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON imports TO :"gateway_role";
 GRANT SELECT ON share_grants_read, providers TO :"gateway_role";
 -- The read side: projections and the processors' positions (read-your-writes waits).
 GRANT SELECT ON samples, aggregates, insights, insight_acknowledgements, user_profiles,
-    device_rankings, consumer_offsets TO :"gateway_role";
+    bucket_zones, device_rankings, consumer_offsets TO :"gateway_role";
 
 -- The processors: the projections they write, their positions, the keys they read.
 GRANT SELECT, INSERT, UPDATE ON consumer_offsets TO :"processor_role";

@@ -23,6 +23,8 @@ pub struct AuthUser {
     pub id: Uuid,
     pub role: String,
     pub token_hash: Vec<u8>,
+    /// The zone the caller's aggregates are bucketed in, read with the session.
+    pub zone: chrono_tz::Tz,
 }
 
 /// Argon2id is deliberately slow (tens of ms) and takes 19 MiB per hash: run it off the
@@ -139,6 +141,7 @@ async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiEr
         id: user.id,
         role: user.role,
         token_hash,
+        zone: user.zone,
     })
 }
 

@@ -20,13 +20,11 @@ pub(crate) struct RankedDevices {
 }
 
 impl RankedDevices {
+    /// Both reads go out together on the one connection (pipelined, one round trip).
     pub(crate) async fn load(db: &deadpool_postgres::Client, user: Uuid) -> Result<Self, ApiError> {
-        let ranking = profiles::device_ranking(db, user).await?;
-        let labels = devices::list(db, user)
-            .await?
-            .into_iter()
-            .map(|d| (d.id.to_string(), d))
-            .collect();
+        let (ranking, devices) =
+            tokio::try_join!(profiles::device_ranking(db, user), devices::list(db, user))?;
+        let labels = devices.into_iter().map(|d| (d.id.to_string(), d)).collect();
         Ok(Self { ranking, labels })
     }
 }

@@ -91,8 +91,12 @@ pub async fn samples(
         to,
     };
 
+    // The data key (its own connection) and the devices (pipelined on this one) at once.
+    let (key, devices) = tokio::try_join!(
+        state.data_key(user.id),
+        RankedDevices::load(&read.db, user.id)
+    )?;
     // One row more than the page tells whether another page follows.
-    let key = state.data_key(user.id).await?;
     let mut page = stored::page(
         &read.db,
         &range,
@@ -113,7 +117,6 @@ pub async fn samples(
             next_cursor,
         }));
     }
-    let devices = RankedDevices::load(&read.db, user.id).await?;
     let neighbours = neighbours(&read.db, &range, &page).await?;
     drop(read);
 

@@ -1,9 +1,11 @@
 //! Sessions: the SHA-256 digest of each bearer token (never the token), its user and expiry.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
+use crate::reads::profiles::zone_named;
 use crate::sql::{execute, query_opt};
 use crate::{statement, StoreError};
 
@@ -16,6 +18,9 @@ statement!(LOOKUP, "sessions_lookup");
 pub struct SessionUser {
     pub id: Uuid,
     pub role: String,
+    /// The zone the user's aggregates are bucketed in (as [`crate::reads::profiles::zone`]
+    /// reads it), fetched with the session: every read of the aggregates needs it.
+    pub zone: Tz,
 }
 
 /// Stores a new session for `user_id` under the token's digest.
@@ -45,5 +50,6 @@ pub async fn lookup(
         .map(|r| SessionUser {
             id: r.get(0),
             role: r.get(1),
+            zone: zone_named(r.get(2)),
         }))
 }

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0016_replay"),
     migration!("0017_imports"),
     migration!("0018_day_partials"),
+    migration!("0019_bucket_zones"),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"

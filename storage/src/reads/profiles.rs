@@ -17,8 +17,10 @@ statement!(ZONE, "profiles_zone");
 /// UTC for an unknown user or a name that is not a zone.
 pub async fn zone(client: &impl GenericClient, user_id: Uuid) -> Result<Tz, StoreError> {
     let row = query_opt(client, ZONE, &[&user_id]).await?;
-    Ok(row
-        .and_then(|r| r.get::<_, Option<String>>(0))
-        .and_then(|name| name.parse().ok())
-        .unwrap_or(Tz::UTC))
+    Ok(zone_named(row.and_then(|r| r.get::<_, Option<String>>(0))))
+}
+
+/// A zone as stored: UTC for none or a name that is not a zone.
+pub(crate) fn zone_named(name: Option<String>) -> Tz {
+    name.and_then(|name| name.parse().ok()).unwrap_or(Tz::UTC)
 }
