@@ -20,9 +20,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::buckets::{next_bucket_start, Bucketer, Period};
+use crate::buckets::{next_bucket_start, BucketSpan, Bucketer, Period};
 use crate::day_partial::{DayPartial, Latest};
-use crate::dedup::{dedup, Counted, Deduplicated, SampleOutcome};
+use crate::dedup::{dedup, Counted, Deduplicated, Piece, SampleOutcome};
 use crate::ranking::DeviceRanking;
 use crate::sample::{clean_up, Sample};
 use crate::sample_type::{AggregationKind, SampleType};
@@ -140,30 +140,26 @@ fn bucket_rows(
                 contributions.clear();
                 for (period, bucketer) in &mut bucketers {
                     for piece in pieces {
-                        bucketer.split_amount_spans(
-                            piece.from,
-                            piece.to,
-                            piece.amount,
-                            |span, amount| {
-                                contributions.push((
-                                    *period,
-                                    span.period_start,
-                                    amount,
-                                    span.from,
-                                    span.to,
-                                ));
-                            },
-                        );
+                        piece_shares(bucketer, sample, piece, |span, amount| {
+                            contributions.push((
+                                *period,
+                                span.period_start,
+                                amount,
+                                span.from,
+                                span.to,
+                            ));
+                        });
                     }
                 }
                 // One contribution per bucket: a sample with holes may have several pieces there.
                 contributions.sort_by_key(|c| (c.0, c.1));
-                let mut days = contributions
-                    .iter()
-                    .filter(|c| c.0 == Period::Day)
-                    .peekable();
-                let first_day = days.peek().map(|c| c.1);
-                let shared = days.any(|c| Some(c.1) != first_day);
+                // Shared with other days by its own span, not by where it ended up counted:
+                // whether better samples took all of its other days depends on samples
+                // beyond this day's reach, and a day's partial must not.
+                let shared = bucketers
+                    .iter_mut()
+                    .find(|(p, _)| *p == Period::Day)
+                    .is_some_and(|(_, days)| spans_days(days, sample));
                 for same in contributions.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                     let amount = same.iter().map(|c| c.2).sum();
                     let bucket = buckets.entry((t, same[0].0, same[0].1)).or_default();
@@ -327,6 +323,33 @@ fn coverage(counted: TimeDelta, period: Period, period_start: Instant, tz: Tz) -
     seconds(counted) / seconds(period_end - period_start)
 }
 
+/// Calls `f` with the part of a counted `piece` of `sample` in each bucket and the share of
+/// the sample's value it carries, `value × part ÷ the sample's length`: computed from the
+/// sample alone, so a bucket's share does not depend on where the piece around it begins and
+/// ends (samples far from the bucket move those). An instantaneous piece carries its amount.
+pub(crate) fn piece_shares(
+    bucketer: &mut Bucketer,
+    sample: &Sample,
+    piece: &Piece,
+    mut f: impl FnMut(BucketSpan, f64),
+) {
+    if piece.from >= piece.to {
+        bucketer.split_amount_spans(piece.from, piece.to, piece.amount, f);
+        return;
+    }
+    let length = seconds(sample.effective_end() - sample.start);
+    bucketer.split(piece.from, piece.to, |span| {
+        f(span, sample.value * (seconds(span.to - span.from) / length))
+    });
+}
+
+/// Whether `sample`'s own range `[start, end)` lies in more than one local day.
+fn spans_days(days: &mut Bucketer, sample: &Sample) -> bool {
+    sample.end > sample.start
+        && days.bucket_start(sample.start)
+            != days.bucket_start(sample.end - TimeDelta::nanoseconds(1))
+}
+
 /// The samples by (start, end, id), which fixes the order of every floating-point sum.
 fn canonical_order<'a, 'b>(
     deduplicated: &'b Deduplicated<'a>,
@@ -374,8 +397,8 @@ struct Bucket<'a> {
     devices: Vec<&'a str>,
     /// The counted time inside the bucket, possibly overlapping (cumulative types).
     counted_time: Vec<(Instant, Instant)>,
-    /// Day buckets: the samples counted in this day only (count, min, max of contributions)
-    /// and those also counted in other days (id, amount here).
+    /// Day buckets: the samples whose range lies in this day alone (count, min, max of
+    /// contributions) and those whose range spans other days too (id, amount here).
     whole: (u32, f64, f64),
     shared: Vec<(&'a str, f64)>,
 }
@@ -407,8 +430,8 @@ impl<'a> Bucket<'a> {
         }
     }
 
-    /// Notes one contribution to a day bucket (after [`Bucket::add`]): of a sample counted in
-    /// this day only, or of the sample `shared` also counted in other days.
+    /// Notes one contribution to a day bucket (after [`Bucket::add`]): of a sample whose range
+    /// lies in this day alone, or of the sample `shared` whose range spans other days too.
     fn add_to_day(&mut self, value: f64, shared: Option<&'a str>) {
         match shared {
             Some(id) => self.shared.push((id, value)),

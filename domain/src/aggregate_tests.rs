@@ -548,3 +548,53 @@ fn a_sample_across_midnight_inside_a_week_is_one_contribution() {
         .expect("week row");
     assert_eq!(w.coverage, Some((4.0 * 3600.0 + 300.0) / (7.0 * 86400.0)));
 }
+
+/// A day's partial depends only on the samples starting in the day's reach (what the
+/// processor loads): a phone sample across midnight whose part before midnight the watch
+/// covers entirely, with a watch sample that starts more than a day before midnight, is
+/// still shared with the day before, so its partial does not change without that sample.
+#[test]
+fn a_partial_does_not_depend_on_samples_beyond_its_reach() {
+    let midnight = at(6, 0, 0);
+    let phone = s(
+        "p",
+        "phone",
+        SampleType::Steps,
+        2400.0,
+        at(5, 1, 0),
+        at(6, 1, 0),
+    );
+    let early = s(
+        "w1",
+        "watch",
+        SampleType::Steps,
+        100.0,
+        at(4, 1, 30),
+        at(5, 1, 30),
+    );
+    let late = s(
+        "w2",
+        "watch",
+        SampleType::Steps,
+        100.0,
+        at(5, 1, 30),
+        midnight,
+    );
+    let day_end = at(7, 0, 0);
+    let reach = SampleType::Steps.reach(midnight, day_end);
+    assert!(
+        !reach.contains(&early.start),
+        "the early watch sample is beyond the reach"
+    );
+    let partial_of = |samples: &[Sample]| {
+        let (_, partials) = aggregate_user_days(samples, &HashSet::new(), &ranking(), UTC);
+        partials
+            .into_iter()
+            .find(|p| p.day_start == midnight)
+            .expect("a partial")
+    };
+    let all = partial_of(&[phone.clone(), early, late.clone()]);
+    let near = partial_of(&[phone, late]);
+    assert_eq!(all, near);
+    assert_eq!(all.shared.len(), 1, "{all:?}");
+}

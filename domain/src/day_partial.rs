@@ -6,8 +6,10 @@
 //! exactly what combining needs and a day row alone does not tell:
 //!
 //! - the samples counted in this day only, with the min and max of their contributions;
-//! - the cumulative samples also counted in other days (a night of sleep, a long walk) with
-//!   their amount in this day, since their contribution to a week is the sum of their days;
+//! - the cumulative samples whose range spans other days too (a night of sleep, a long walk)
+//!   with their amount in this day, since their contribution to a week is the sum of their
+//!   days (by their range, not by where they ended up counted, which would depend on samples
+//!   beyond the day's reach);
 //! - the counted time (days do not overlap, so the union over a week is the sum of its days);
 //! - the contributing devices, and for latest-value types the day's latest sample.
 //!
@@ -31,12 +33,13 @@ pub struct DayPartial {
     /// The sum of every counted sample's contribution, in canonical order (the day row's
     /// sum; for discrete types the sum of the values).
     pub sum: f64,
-    /// Samples counted in this day and no other.
+    /// Counted samples whose range lies in this day alone.
     pub whole_count: u32,
     /// The smallest and largest contribution of those samples (`None` without any).
     pub whole_min: Option<f64>,
     pub whole_max: Option<f64>,
-    /// Cumulative samples also counted in other days: id and amount inside this day.
+    /// Counted cumulative samples whose range spans other days too: id and amount inside
+    /// this day.
     pub shared: Vec<(String, f64)>,
     /// Cumulative types: the length of the union of the counted time inside the day.
     pub counted_nanos: i64,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::aggregate::{aggregate_periods, AggregateRow};
+use crate::aggregate::{aggregate_periods, piece_shares, AggregateRow};
 use crate::buckets::{bucket_start, next_bucket_start, Bucketer, Period};
 use crate::dedup::{dedup, Counted, Reason};
 use crate::ranking::DeviceRanking;
@@ -105,8 +105,8 @@ pub fn explain_bucket(
             Counted::Pieces(pieces) => {
                 let mut amount = 0.0;
                 for piece in pieces {
-                    bucketer.split_amount(piece.from, piece.to, piece.amount, |start, share| {
-                        if start == period_start {
+                    piece_shares(&mut bucketer, sample, piece, |span, share| {
+                        if span.period_start == period_start {
                             amount += share;
                         }
                     });

@@ -51,6 +51,22 @@ fn specs(devices: usize) -> impl Strategy<Value = Vec<Spec>> {
     )
 }
 
+/// Like [`specs`], with durations up to the types' maximum of a day (the reach of a day is
+/// one maximum duration either side: long samples test its edges).
+fn long_specs(devices: usize) -> impl Strategy<Value = Vec<Spec>> {
+    let duration = prop_oneof![1 => Just(0i64), 2 => 1..180i64, 2 => 1200..=1440i64];
+    prop::collection::vec(
+        (
+            0..TYPES.len(),
+            0..devices,
+            0.0..1000.0f64,
+            0..WINDOW_MINUTES,
+            duration,
+        ),
+        0..40,
+    )
+}
+
 fn build(specs: &[Spec], base: DateTime<Utc>) -> Vec<Sample> {
     specs
         .iter()
@@ -198,7 +214,7 @@ proptest! {
     fn weeks_and_months_combine_from_days_computed_alone(
         (tz, base) in zone_and_base(),
         priorities in prop::collection::vec(0..3i64, 3),
-        specs in specs(3),
+        specs in long_specs(3),
     ) {
         let ranking = ranking(&priorities);
         let samples = build(&specs, base);
