@@ -208,7 +208,8 @@ proptest! {
     }
 
     /// What the processor relies on: each day's partial computed from only the samples
-    /// starting in the day's reach (as it loads them) combines into exactly the week and month
+    /// starting in the day's reach and not ending before it (as it loads them) combines into
+    /// exactly the week and month
     /// rows computed from all samples, bit for bit; and the hour and day rows match too.
     #[test]
     fn weeks_and_months_combine_from_days_computed_alone(
@@ -227,7 +228,11 @@ proptest! {
             let reach = full.sample_type.reach(full.day_start, day_end);
             let near: Vec<Sample> = samples
                 .iter()
-                .filter(|s| s.sample_type == full.sample_type && reach.contains(&s.start))
+                .filter(|s| {
+                    s.sample_type == full.sample_type
+                        && reach.contains(&s.start)
+                        && s.end >= full.day_start
+                })
                 .cloned()
                 .collect();
             let (_, alone) = aggregate_user_days(&near, &none, &ranking, tz);

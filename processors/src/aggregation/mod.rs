@@ -22,7 +22,7 @@ use healthpipe_storage::projections::aggregates::{self, Replace, StoredRow};
 use healthpipe_storage::projections::day_partials::{self, DayRange};
 use healthpipe_storage::projections::erasure;
 use healthpipe_storage::projections::profiles;
-use healthpipe_storage::projections::samples::{self, SampleRange};
+use healthpipe_storage::projections::samples::{self, SampleReach};
 use healthpipe_storage::projections::shares;
 use healthpipe_storage::StoreError;
 use uuid::Uuid;
@@ -192,7 +192,7 @@ impl Aggregation {
         let (rankings, zones) = (Arc::new(rankings), Arc::new(zones));
         let mut rows = Vec::new();
         for group in recompute::groups(recompute::chunks(&jobs, &zones)) {
-            let ranges: Vec<SampleRange> = group.iter().map(recompute::Chunk::samples).collect();
+            let ranges: Vec<SampleReach> = group.iter().map(recompute::Chunk::samples).collect();
             let samples = samples::load_ranges(tx, &ranges).await?;
             metrics::RECOMPUTE_ROWS_LOADED
                 .inc_by(samples.values().map(Vec::len).sum::<usize>() as u64);

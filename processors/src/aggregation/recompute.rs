@@ -22,7 +22,7 @@ use healthpipe_domain::{
 };
 use healthpipe_storage::projections::aggregates::Replace;
 use healthpipe_storage::projections::day_partials::DayRange;
-use healthpipe_storage::projections::samples::SampleRange;
+use healthpipe_storage::projections::samples::SampleReach;
 use uuid::Uuid;
 
 use super::plan::Window;
@@ -97,13 +97,16 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// The stored samples that can reach the chunk's buckets.
-    pub fn samples(&self) -> SampleRange {
-        SampleRange {
+    /// The stored samples that can reach the chunk's days: starting in the reach, and not
+    /// ending before the first day begins (see `healthpipe_domain::SampleType::reach`: the
+    /// samples overlapping the days or one of their samples).
+    pub fn samples(&self) -> SampleReach {
+        SampleReach {
             user: self.user,
             sample_type: self.sample_type,
-            from: self.load_from,
-            to: self.load_to,
+            starts_from: self.load_from,
+            starts_to: self.load_to,
+            ends_from: self.from,
         }
     }
 }

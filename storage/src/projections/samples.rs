@@ -70,14 +70,27 @@ pub struct SampleRow {
     pub details: Option<Vec<u8>>,
 }
 
-/// A time range of one user's samples of one type: what [`load_ranges`] reads (samples
-/// starting in `[from, to)`), and what [`spans`] finds (first start to last end).
+/// A time range of one user's samples of one type: what [`spans`] finds (first start to last
+/// end).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SampleRange {
     pub user: Uuid,
     pub sample_type: SampleType,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+}
+
+/// What [`load_ranges`] reads of one user's samples of one type: those starting in
+/// `[starts_from, starts_to)` and ending at or after `ends_from`. A sample that ends before
+/// the days being recomputed begin cannot touch them, however close its start: the filter
+/// spares reading back the day before, which the start index alone has to include.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleReach {
+    pub user: Uuid,
+    pub sample_type: SampleType,
+    pub starts_from: DateTime<Utc>,
+    pub starts_to: DateTime<Utc>,
+    pub ends_from: DateTime<Utc>,
 }
 
 /// The index entries of `ids` and the current versions of `syncs`. The index entries of the
@@ -279,23 +292,31 @@ pub async fn spans(
         .collect())
 }
 
-/// Every stored sample of each range, in one query; keyed by the range's index in `ranges`.
+/// Every stored sample of each reach, in one query; keyed by the reach's index in `reaches`.
 pub async fn load_ranges(
     tx: &Transaction<'_>,
-    ranges: &[SampleRange],
+    reaches: &[SampleReach],
 ) -> Result<HashMap<usize, Vec<Sample>>, StoreError> {
-    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (index, range) in ranges.iter().enumerate() {
+    let mut cols = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for (index, reach) in reaches.iter().enumerate() {
         cols.0.push(index as i32);
-        cols.1.push(range.user);
-        cols.2.push(range.sample_type.as_str());
-        cols.3.push(range.from);
-        cols.4.push(range.to);
+        cols.1.push(reach.user);
+        cols.2.push(reach.sample_type.as_str());
+        cols.3.push(reach.starts_from);
+        cols.4.push(reach.starts_to);
+        cols.5.push(reach.ends_from);
     }
     let rows = query(
         tx,
         SAMPLES_IN_RANGES,
-        &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4],
+        &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5],
     )
     .await?;
     let mut out: HashMap<usize, Vec<Sample>> = HashMap::new();
@@ -306,7 +327,7 @@ pub async fn load_ranges(
         out.entry(index).or_default().push(Sample {
             id: id.to_string(),
             device_id: device.to_string(),
-            sample_type: ranges[index].sample_type,
+            sample_type: reaches[index].sample_type,
             value: r.get(3),
             start: r.get(4),
             end: r.get(5),
