@@ -338,6 +338,36 @@ impl Service {
         .await
     }
 
+    /// `healthpipe process insights` in consumer group `group` on `database_url` (which holds
+    /// the users' keys), with its metrics served; everything else as configured by default,
+    /// day ticker included.
+    pub async fn insights_processor(
+        scratch: &Scratch,
+        name: &str,
+        database_url: &str,
+        prefix: &str,
+        group: &str,
+    ) -> Result<Service> {
+        let addr = free_addr()?;
+        let env = [
+            ("METRICS_ADDR", addr.clone()),
+            ("DATABASE_URL", database_url.to_string()),
+            ("TOPIC_PREFIX", prefix.to_string()),
+            ("CONSUMER_GROUP", group.to_string()),
+            ("BATCH_MAX_MESSAGES", scratch.processor_batch.to_string()),
+        ];
+        let url = format!("http://{addr}/metrics");
+        Self::spawn(
+            scratch,
+            name,
+            &["process", "insights"],
+            &env,
+            url.clone(),
+            url,
+        )
+        .await
+    }
+
     async fn spawn(
         scratch: &Scratch,
         name: &str,

@@ -13,6 +13,7 @@
 //! Benchmarks report; tests never time anything.
 
 mod cpu;
+mod curve;
 mod db;
 mod decode;
 mod dedup;
@@ -20,6 +21,7 @@ mod env;
 mod gateway;
 mod growth;
 mod history;
+mod insights;
 mod late;
 mod live;
 mod live_phase;
@@ -74,8 +76,8 @@ pub struct BenchArgs {
     /// Seed of the generated workload.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Only these figures (comma-separated numbers); 1, 2 and 9 always run, since the others
-    /// build on them.
+    /// Only these figures (comma-separated numbers; 5 includes 5b); 1, 2 and 9 always run,
+    /// since the others build on them.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<u32>,
     /// BATCH_MAX_MESSAGES of the processors (their default is 100); for exploring how batch

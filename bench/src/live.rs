@@ -64,9 +64,9 @@ impl Probes {
     }
 }
 
-/// Runs the load at `rate` samples/s from `requests[first..]` for `duration`, with probes every
-/// `probe_every`, `query_clients` query loops and the Kafka round trip; returns what it
-/// measured and the index of the next unsent request.
+/// Runs the load at `rate` samples/s from `requests[first..]` for `duration`, with freshness
+/// probes, the Kafka round trip and, if `queries` names targets and a number of clients, that
+/// many query loops; returns what it measured and the index of the next unsent request.
 #[allow(clippy::too_many_arguments)]
 pub async fn window(
     http: &reqwest::Client,
@@ -78,13 +78,17 @@ pub async fn window(
     rate: f64,
     duration: Duration,
     probes: Arc<Probes>,
-    targets: Arc<Targets>,
-    query_clients: usize,
+    queries: Option<(Arc<Targets>, usize)>,
 ) -> Result<(Window, usize)> {
     let load = load::open_loop(http, gateway, requests, first, rate, duration, 256);
     let fresh = freshness(http, gateway, probes, duration);
     let kafka = kafka_round_trips(stack, rtt_prefix, duration);
-    let query = queries::run(http, targets, query_clients, duration);
+    let query = async {
+        match queries {
+            Some((targets, clients)) => queries::run(http, targets, clients, duration).await,
+            None => Ok(Latencies::default()),
+        }
+    };
     let (load, fresh, kafka, query) = tokio::join!(load, fresh, kafka, query);
     let (sent, next) = load?;
     Ok((

@@ -1,8 +1,10 @@
-//! Figures 5, 6 and 8: the pipeline live on the main database. Users whose devices sync at
-//! half the measured maximum ingest rate keep the gateway and a processor busy while probes
-//! measure freshness and query clients measure latency (`live`); then users upload single
-//! samples from days ago and the processor's counters show what each one costs (`late`).
-//! The query users get a year of history first (`history`).
+//! Figures 5, 6, 5b, 13 and 8: the pipeline live on the main database. Users whose devices
+//! sync at half the measured maximum ingest rate keep the gateway and a processor busy while
+//! probes measure freshness and query clients measure latency (`live`); then the same load at
+//! a quarter, half and three quarters of that rate draws the freshness curve (`curve`), the
+//! insights processor runs beside the aggregation processor under half of it (`insights`),
+//! and users upload single samples from days ago and the processor's counters show what each
+//! one costs (`late`). The query users get a year of history first (`history`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,14 +15,14 @@ use healthpipe_schemas::Topics;
 use healthpipe_storage::sql::query_one;
 use serde_json::json;
 
-use super::env::{drain, topic_messages, ProcessorCounters, Scratch, Service};
+use super::env::{drain, topic_messages, ProcessorCounters, Scratch, Service, Stack};
 use super::load::{self, Request};
 use super::population::{self, Member};
 use super::queries::{self, Latencies};
 use super::report::{number, quantile, spread, stat_json, Check, Clock, Figure, Report, Stat};
 use super::workload::{self as wl, WorkloadSpec};
 use super::Sizes;
-use super::{cpu, history, late, live};
+use super::{cpu, curve, history, insights, late, live};
 use crate::realistic::generate_realistic;
 
 healthpipe_storage::statement!(APPLIED, "offsets_applied");
@@ -41,8 +43,8 @@ pub struct Main<'a> {
     pub first_day: NaiveDate,
 }
 
-/// Figures 5, 6 and 8 on the main database, with a processor that keeps up with load at
-/// `max_rate / 2`; returns the live processor's peak memory.
+/// Figures 5, 6, 5b, 13 and 8 on the main database, with a processor that keeps up with load
+/// at `max_rate / 2`; returns the live processor's peak memory.
 pub async fn run(
     main: &Main<'_>,
     report: &mut Report,
@@ -65,8 +67,16 @@ pub async fn run(
     let rate = (max_rate / 2.0).max(1_000.0);
     println!("live: preparing load at {rate:.0} samples/s (half of {max_rate:.0}), a year of history for the query users ...");
 
-    // Users whose devices produce the load, probe users, and users with a year of history.
-    let needed = (rate * window_secs as f64 * repeat as f64 * 1.3) as usize;
+    // Users whose devices produce the load (every window sends new requests), probe users,
+    // and users with a year of history.
+    let mut samples = rate * window_secs as f64 * repeat as f64;
+    if sizes.wants(5) {
+        samples += curve::samples_needed(max_rate);
+    }
+    if sizes.wants(13) {
+        samples += insights::samples_needed(rate);
+    }
+    let needed = (samples * 1.3) as usize;
     let load_spec = WorkloadSpec {
         users: (needed / 3_000).max(2),
         days: 2,
@@ -151,6 +161,20 @@ pub async fn run(
         setup.elapsed().as_secs_f64()
     );
     clock.lap("live set-up");
+    let rtt_prefix = scratch.topics("rtt").await?;
+    let mut live = Live {
+        scratch,
+        http,
+        gateway,
+        db: main_db,
+        prefix,
+        rtt_prefix: &rtt_prefix,
+        group: &group,
+        requests: load_requests,
+        next: 0,
+        probes: probes.clone(),
+        processor,
+    };
 
     let targets = Arc::new(queries::Targets {
         gateway: gateway.url.clone(),
@@ -167,7 +191,6 @@ pub async fn run(
             })
             .collect(),
     });
-    let rtt_prefix = scratch.topics("rtt").await?;
     // Freshness with nothing else going on: what a probe costs when the processor is idle.
     let idle = live::freshness(http, &gateway.url, probes.clone(), Duration::from_secs(5)).await?;
     let (idle_ms, idle_lost) = (idle.ms, idle.lost);
@@ -202,28 +225,22 @@ pub async fn run(
     let mut windows = Vec::new();
     let mut busy_shares = Vec::new();
     let mut windows_cpu = Vec::new();
-    let mut next = 0;
     for w in 0..repeat {
         println!("  window {}: {window_secs} s of load at {rate:.0} samples/s with probes and queries ...", w + 1);
-        let before = ProcessorCounters::read(http, &processor.url).await?;
+        let before = ProcessorCounters::read(http, &live.processor.url).await?;
         let window_started = Instant::now();
-        let named = [(gateway.pid(), "gateway"), (processor.pid(), "processor")];
+        let named = [
+            (gateway.pid(), "gateway"),
+            (live.processor.pid(), "processor"),
+        ];
         let cpu_before = cpu::snapshot(&named);
-        let (window, after) = live::window(
-            http,
-            stack,
-            &gateway.url,
-            &rtt_prefix,
-            load_requests.clone(),
-            next,
-            rate,
-            Duration::from_secs(window_secs),
-            probes.clone(),
-            targets.clone(),
-            QUERY_CLIENTS,
-        )
-        .await?;
-        next = after;
+        let window = live
+            .window(
+                rate,
+                Duration::from_secs(window_secs),
+                Some((targets.clone(), QUERY_CLIENTS)),
+            )
+            .await?;
         println!(
             "    sent {:.0} samples/s; freshness p50 {:.0} ms p99 {:.0} ms ({} probes, {} lost, {} skipped); p99 of year of days {:.1} ms, day of samples {:.1} ms, summary {:.1} ms, insights {:.1} ms; SELECT 1 p50 {:.2} ms",
             window.sent.samples_per_second(),
@@ -242,29 +259,7 @@ pub async fn run(
         println!("      cores: {}", cpu::describe(&window_cpu));
         windows_cpu.push(window_cpu);
         windows.push(window);
-        // Let the processor catch up before the next window.
-        let backlog = topic_messages(&stack.brokers, &topic).await? as f64;
-        let now = ProcessorCounters::read(http, &processor.url).await?;
-        // The window lasts until its last probe is visible, so it is longer than the load.
-        let busy =
-            (now.batch_seconds - before.batch_seconds) / window_started.elapsed().as_secs_f64();
-        println!(
-            "    processor during the window: {:.0} batches, busy {:.0}% of the time, {:.0} messages applied, {:.0} stored rows re-read",
-            now.batches - before.batches,
-            busy * 100.0,
-            now.messages - before.messages,
-            now.rows_loaded - before.rows_loaded
-        );
-        busy_shares.push(busy);
-        let applied = applied_messages(main_db, &group).await?;
-        drain(
-            http,
-            &mut processor,
-            now,
-            now.messages + (backlog - applied as f64).max(0.0),
-            Duration::from_secs(600),
-        )
-        .await?;
+        busy_shares.push(live.settle(before, window_started).await?);
     }
     let p = |f: &dyn Fn(&live::Window) -> &Vec<f64>, q: f64| -> Vec<f64> {
         windows.iter().map(|w| quantile(f(w), q)).collect()
@@ -308,6 +303,15 @@ pub async fn run(
     }
     clock.lap("figures 5 and 6");
 
+    if sizes.wants(5) {
+        curve::figure(&mut live, report, max_rate).await?;
+        clock.lap("figure 5b");
+    }
+    if sizes.wants(13) {
+        insights::figure(&mut live, report, rate).await?;
+        clock.lap("figure 13");
+    }
+
     if sizes.wants(8) {
         println!("figure 8: late data, {} runs ...", repeat);
         let per_round = if sizes.quick { 6 } else { 30 }.min(members.len());
@@ -325,7 +329,7 @@ pub async fn run(
             let late = late::round(
                 http,
                 &gateway.url,
-                &mut processor,
+                &mut live.processor,
                 main_db,
                 &chosen,
                 day,
@@ -343,7 +347,85 @@ pub async fn run(
         report.add(figure_8(&rows, &touched, &hours));
         clock.lap("figure 8");
     }
-    processor.stop().await
+    live.processor.stop().await
+}
+
+/// The live pipeline once set up: the gateway and the aggregation processor on the main
+/// database, the load's requests (each window sends new ones) and the freshness probes.
+pub(crate) struct Live<'a> {
+    pub scratch: &'a Scratch,
+    pub http: &'a reqwest::Client,
+    pub gateway: &'a Service,
+    pub db: &'a str,
+    pub prefix: &'a str,
+    /// Topics of the Kafka round trip, the freshness baseline.
+    pub rtt_prefix: &'a str,
+    /// The aggregation processor's consumer group.
+    pub group: &'a str,
+    pub requests: Arc<Vec<Request>>,
+    /// The first request no window has sent yet.
+    pub next: usize,
+    pub probes: Arc<live::Probes>,
+    pub processor: Service,
+}
+
+impl Live<'_> {
+    pub fn stack(&self) -> &Stack {
+        &self.scratch.stack
+    }
+
+    /// `duration` of load at `rate` samples/s with freshness probes and the Kafka round trip,
+    /// and with query clients if `queries` names them.
+    pub async fn window(
+        &mut self,
+        rate: f64,
+        duration: Duration,
+        queries: Option<(Arc<queries::Targets>, usize)>,
+    ) -> Result<live::Window> {
+        let (window, next) = live::window(
+            self.http,
+            &self.scratch.stack,
+            &self.gateway.url,
+            self.rtt_prefix,
+            self.requests.clone(),
+            self.next,
+            rate,
+            duration,
+            self.probes.clone(),
+            queries,
+        )
+        .await?;
+        self.next = next;
+        Ok(window)
+    }
+
+    /// After a window that started at `started` with the processor's counters at `before`:
+    /// prints what the processor did and returns the share of the time it was busy, then
+    /// waits until it has applied everything on the topic, so the next window starts level.
+    pub async fn settle(&mut self, before: ProcessorCounters, started: Instant) -> Result<f64> {
+        let topic = Topics::with_prefix(self.prefix).user_events;
+        let backlog = topic_messages(&self.scratch.stack.brokers, &topic).await? as f64;
+        let now = ProcessorCounters::read(self.http, &self.processor.url).await?;
+        // The window lasts until its last probe is visible, so it is longer than the load.
+        let busy = (now.batch_seconds - before.batch_seconds) / started.elapsed().as_secs_f64();
+        println!(
+            "    processor during the window: {:.0} batches, busy {:.0}% of the time, {:.0} messages applied, {:.0} stored rows re-read",
+            now.batches - before.batches,
+            busy * 100.0,
+            now.messages - before.messages,
+            now.rows_loaded - before.rows_loaded
+        );
+        let applied = applied_messages(self.db, self.group).await?;
+        drain(
+            self.http,
+            &mut self.processor,
+            now,
+            now.messages + (backlog - applied as f64).max(0.0),
+            Duration::from_secs(600),
+        )
+        .await?;
+        Ok(busy)
+    }
 }
 
 /// Figure 6: the p99 of each query of the dashboard clients in each window, against the
@@ -429,7 +511,7 @@ fn figure_6(report: &mut Report, windows: &[live::Window]) {
         figure
             .extra("insights_per_answer", json!(insights))
             .note(format!(
-                "p50 {} ms; GET /api/v1/insights (default limit) for the users of 6b; {} insights an answer: no insights processor runs in the bench, so this is the session check and an indexed lookup that finds nothing",
+                "p50 {} ms; GET /api/v1/insights (default limit) for the users of 6b; {} insights an answer: no insights processor runs during these windows (figure 13 starts one later), so this is the session check and an indexed lookup that finds nothing",
                 number(p50),
                 number(insights)
             )),

@@ -193,8 +193,12 @@ impl Figure {
         self
     }
 
-    /// `Some(true)` if every check passes on the medians, `None` if not measured.
+    /// `Some(true)` if every check passes on the medians, `None` if not measured or reported
+    /// without a target.
     pub fn passes(&self) -> Option<bool> {
+        if self.checks.is_empty() {
+            return None;
+        }
         let mut all = true;
         for check in &self.checks {
             let stat = match check.subject {
@@ -202,9 +206,6 @@ impl Figure {
                 Subject::Value => self.value?,
             };
             all &= check.passes(stat.median);
-        }
-        if self.checks.is_empty() && self.value.is_none() {
-            return None;
         }
         Some(all)
     }
@@ -472,6 +473,8 @@ mod tests {
             .check(Check::value_below(500.0));
         assert_eq!(g.passes(), Some(false));
         assert_eq!(Figure::new("x", "y", "z").passes(), None);
+        let report_only = Figure::new("x", "y", "z").measured(&[1.0], "b", &[2.0]);
+        assert_eq!(report_only.passes(), None);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The order of a bench run. The main workload goes through the gateway once (figure 1,
 //! in slices); the processor works it off several times into empty databases (figure 2),
 //! and as often again into empty schemas (figure 7); then the pipeline runs live at half its
-//! measured capacity (figures 5 and 6) and takes late data (figure 8); figures 4 and 10 use
-//! workloads of their own. Figure 12 sizes the topic and the tables figure 2 filled. Memory (figure 9) is read from every service process.
+//! measured capacity (figures 5 and 6), at a quarter, a half and three quarters of it (figure
+//! 5b), with the insights processor beside it (figure 13), and takes late data (figure 8);
+//! figures 4 and 10 use workloads of their own. Figure 12 sizes the topic and the tables
+//! figure 2 filled. Memory (figure 9) is read from every service process.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -293,10 +295,10 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
         clock.lap("figure 7");
     }
 
-    // The live pipeline on the main database: figures 5, 6 and 8.
+    // The live pipeline on the main database: figures 5, 6, 5b, 13 and 8.
     let max_rate = quantile(&gateway_rates, 0.5).min(fig2_median);
     let mut live_peak = None;
-    if sizes.wants(5) || sizes.wants(6) || sizes.wants(8) {
+    if [5, 6, 8, 13].into_iter().any(|n| sizes.wants(n)) {
         let main = live_phase::Main {
             scratch,
             sizes,
@@ -323,13 +325,13 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
                 &[gateway_idle as f64 / MIB],
             )
             .check(Check::value_below(150.0))
-            .note("one gateway process served figures 1, 5, 6 and 8"),
+            .note("one gateway process served figures 1, 5, 5b, 6, 8 and 13"),
     );
     report.add(
         Figure::new("9b", "Peak RSS of the processor", "MiB")
             .measured(&processor_peaks, "RSS after start-up", &processor_idle)
             .check(Check::value_below(500.0))
-            .note("one process per run of figures 2 and 7 (each working off the whole topic), plus the live processor"),
+            .note("one process per run of figures 2 and 7 (each working off the whole topic), plus the live processor (figures 5, 5b, 6, 8 and 13); the insights processor is figure 13d"),
     );
 
     if sizes.wants(4) {
