@@ -317,23 +317,13 @@ impl Service {
         prefix: &str,
         group: &str,
     ) -> Result<Service> {
-        let addr = free_addr()?;
-        let env = [
-            ("METRICS_ADDR", addr.clone()),
-            ("DATABASE_URL", database_url.to_string()),
-            ("KEY_STORE_DATABASE_URL", key_store.to_string()),
-            ("TOPIC_PREFIX", prefix.to_string()),
-            ("CONSUMER_GROUP", group.to_string()),
-            ("BATCH_MAX_MESSAGES", scratch.processor_batch.to_string()),
-        ];
-        let url = format!("http://{addr}/metrics");
-        Self::spawn(
+        let keys = ("KEY_STORE_DATABASE_URL", key_store.to_string());
+        Self::process(
             scratch,
             name,
-            &["process", "aggregation"],
-            &env,
-            url.clone(),
-            url,
+            "aggregation",
+            (database_url, prefix, group),
+            &[keys],
         )
         .await
     }
@@ -348,24 +338,36 @@ impl Service {
         prefix: &str,
         group: &str,
     ) -> Result<Service> {
+        Self::process(
+            scratch,
+            name,
+            "insights",
+            (database_url, prefix, group),
+            &[],
+        )
+        .await
+    }
+
+    /// `healthpipe process <kind>` on (database, topic prefix, consumer group), with its
+    /// metrics served and the run's batch size, plus `extra` settings.
+    async fn process(
+        scratch: &Scratch,
+        name: &str,
+        kind: &str,
+        (database_url, prefix, group): (&str, &str, &str),
+        extra: &[(&'static str, String)],
+    ) -> Result<Service> {
         let addr = free_addr()?;
-        let env = [
+        let mut env = vec![
             ("METRICS_ADDR", addr.clone()),
             ("DATABASE_URL", database_url.to_string()),
             ("TOPIC_PREFIX", prefix.to_string()),
             ("CONSUMER_GROUP", group.to_string()),
             ("BATCH_MAX_MESSAGES", scratch.processor_batch.to_string()),
         ];
+        env.extend(extra.iter().cloned());
         let url = format!("http://{addr}/metrics");
-        Self::spawn(
-            scratch,
-            name,
-            &["process", "insights"],
-            &env,
-            url.clone(),
-            url,
-        )
-        .await
+        Self::spawn(scratch, name, &["process", kind], &env, url.clone(), url).await
     }
 
     async fn spawn(

@@ -432,18 +432,7 @@ async fn probe(
     let body = format!(
         r#"{{"samples":[{{"type":"BLOOD_GLUCOSE","value":{value},"unit":"mg/dL","start_date":"{at}","end_date":"{at}"}}]}}"#
     );
-    let response = http
-        .post(format!("{gateway}{}", member.sync_path(0)))
-        .bearer_auth(&*member.token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        bail!("insight probe sync answered {}", response.status());
-    }
-    response.bytes().await?;
-    let acknowledged = Instant::now();
+    let acknowledged = super::live::sync_probe(http, gateway, member, body).await?;
     let aggregates = format!(
         "{gateway}/api/v1/aggregates?type=BLOOD_GLUCOSE&period=day&from={}&to={}",
         time(start),

@@ -160,6 +160,27 @@ pub struct Freshness {
     pub skipped: usize,
 }
 
+/// Posts a probe's sync `body` for the member's first device; when the gateway answered 200.
+pub async fn sync_probe(
+    http: &reqwest::Client,
+    gateway: &str,
+    member: &Member,
+    body: String,
+) -> Result<Instant> {
+    let response = http
+        .post(format!("{gateway}{}", member.sync_path(0)))
+        .bearer_auth(&*member.token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("probe sync answered {}", response.status());
+    }
+    response.bytes().await?;
+    Ok(Instant::now())
+}
+
 async fn probe(
     http: &reqwest::Client,
     gateway: &str,
@@ -175,18 +196,7 @@ async fn probe(
         time(start),
         time(start + TimeDelta::minutes(1))
     );
-    let response = http
-        .post(format!("{gateway}{}", member.sync_path(0)))
-        .bearer_auth(&*member.token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        bail!("probe sync answered {}", response.status());
-    }
-    response.bytes().await?;
-    let acknowledged = Instant::now();
+    let acknowledged = sync_probe(http, gateway, member, body).await?;
     let url = format!(
         "{gateway}/api/v1/aggregates?type=STEPS&period=hour&from={}&to={}",
         time(hour),

@@ -38,30 +38,30 @@ fn zone_and_base() -> impl Strategy<Value = (Tz, DateTime<Utc>)> {
 type Spec = (usize, usize, f64, i64, i64);
 
 fn specs(devices: usize) -> impl Strategy<Value = Vec<Spec>> {
-    let duration = prop_oneof![1 => Just(0i64), 3 => 1..180i64];
-    prop::collection::vec(
-        (
-            0..TYPES.len(),
-            0..devices,
-            0.0..1000.0f64,
-            0..WINDOW_MINUTES,
-            duration,
-        ),
-        0..40,
-    )
+    specs_lasting(devices, prop_oneof![1 => Just(0i64), 3 => 1..180i64])
 }
 
 /// Like [`specs`], with durations up to the types' maximum of a day (the reach of a day is
 /// one maximum duration either side: long samples test its edges).
 fn long_specs(devices: usize) -> impl Strategy<Value = Vec<Spec>> {
-    let duration = prop_oneof![1 => Just(0i64), 2 => 1..180i64, 2 => 1200..=1440i64];
+    specs_lasting(
+        devices,
+        prop_oneof![1 => Just(0i64), 2 => 1..180i64, 2 => 1200..=1440i64],
+    )
+}
+
+/// Up to 40 samples of `devices` devices lasting `minutes`.
+fn specs_lasting(
+    devices: usize,
+    minutes: impl Strategy<Value = i64>,
+) -> impl Strategy<Value = Vec<Spec>> {
     prop::collection::vec(
         (
             0..TYPES.len(),
             0..devices,
             0.0..1000.0f64,
             0..WINDOW_MINUTES,
-            duration,
+            minutes,
         ),
         0..40,
     )
