@@ -23,6 +23,9 @@ use crate::db::ddl;
 healthpipe_storage::statement!(CREATE_DATABASE, "database_create");
 healthpipe_storage::statement!(DROP_DATABASE, "database_drop");
 
+/// How long dropping a scratch database is retried while sessions the bench cannot end hold it.
+const DROP_PATIENCE: Duration = Duration::from_secs(300);
+
 /// The local stack (`scripts/stack up`, then `. .stack/env`).
 #[derive(Clone, clap::Args)]
 pub struct Stack {
@@ -124,18 +127,19 @@ impl Scratch {
     }
 
     /// Drops a database of this run now. The sessions of a service that just stopped can
-    /// outlive it for a moment (and TimescaleDB's scheduler of the database is not ours to
-    /// terminate), so a refusal is retried for a while.
+    /// outlive it for a moment, and neither TimescaleDB's scheduler of the database nor an
+    /// autovacuum worker is ours to terminate: at the full size, autovacuum works on the ten
+    /// million rows a processor just wrote for a minute or more. So a refusal is retried for
+    /// up to `DROP_PATIENCE`.
     pub async fn drop_database(&self, url: &str) -> Result<()> {
         let name = url.rsplit('/').next().unwrap_or_default().to_string();
         let admin = connect(&self.stack.database_url).await?;
-        let mut attempt = 0;
+        let started = Instant::now();
         loop {
             match ddl(&admin, DROP_DATABASE, &name).await {
                 Ok(()) => break,
-                Err(_) if attempt < 40 => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+                Err(_) if started.elapsed() < DROP_PATIENCE => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(e) => return Err(e),
             }
