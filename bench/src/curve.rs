@@ -2,7 +2,7 @@
 //! load at a quarter, a half and three quarters of the rate the processor sustains (the
 //! `max_rate` of figure 5), one window each with freshness probes and the Kafka round trip
 //! and without query clients; each level is a figure of its own (`5b 25%`, `5b 50%`,
-//! `5b 75%`). The issue's target, freshness under a second, holds up to half the rate; three
+//! `5b 75%`). The target, freshness under a second, holds up to half the rate; three
 //! quarters is reported without a target.
 
 use std::time::{Duration, Instant};
@@ -93,7 +93,7 @@ pub async fn figure(live: &mut Live<'_>, report: &mut Report, max_rate: f64) -> 
         figure = if targeted {
             figure.check(Check::value_below(1_000.0))
         } else {
-            figure.note("reported without a target: the issue asks for freshness under a second up to half the rate")
+            figure.note("reported without a target: the design asks for freshness under a second up to half the rate")
         };
         report.add(figure.note(format!(
             "{} s of load at {percent} of {} samples/s (figure 2's processor rate, or figure 1's gateway rate if lower: the rate figure 5 halves) = {} samples/s, sent {}; a probe every 100 ms (at most 20 pending, the others skipped) polled every 20 ms for 1 s, then every 250 ms: {} probes, {} lost, {} skipped; p50 {} ms; no query clients (figure 5 has them); after figure 5's windows, on the same gateway and processor",

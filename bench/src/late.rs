@@ -4,7 +4,7 @@
 //! it reads back to recompute (`healthpipe_processor_recompute_rows_loaded_total`).
 //!
 //! Two baselines, both stored samples of the late sample's type and user:
-//! - the "samples in the buckets it touches": those overlapping any of its hour, day,
+//! - the design's "samples in the buckets it touches": those overlapping any of its hour, day,
 //!   ISO week and month buckets (their union, so a sample in several is counted once). This
 //!   is the figure's baseline, checked against the target;
 //! - a stricter one, the samples in its hour buckets only: the finest buckets, from which its
@@ -32,7 +32,7 @@ healthpipe_storage::statement!(SAMPLES_IN_RANGE, "samples_in_range");
 #[derive(Debug, Clone, Copy)]
 pub struct Late {
     pub rows_per_sample: f64,
-    /// In the union of its hour, day, week and month buckets (the definition).
+    /// In the union of its hour, day, week and month buckets (the design's definition).
     pub touched_samples_per_sample: f64,
     /// In its hour buckets only (the strict reading).
     pub hour_samples_per_sample: f64,

@@ -546,7 +546,7 @@ fn figure_6e(report: &mut Report, runs: &[Latencies]) {
     }
 }
 
-/// Figure 8 against the baseline (the samples in the union of the hour, day, week and
+/// Figure 8 against the design's baseline (the samples in the union of the hour, day, week and
 /// month buckets of each late sample); the strict hour-bucket reading rides along as an extra
 /// field and a note, so both are in the JSON and under the table but only one is checked.
 fn figure_8(rows: &[f64], touched: &[f64], hours: &[f64]) -> Figure {
