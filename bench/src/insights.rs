@@ -384,26 +384,18 @@ async fn probe_loop(
     probes: Arc<GlucoseProbes>,
     duration: Duration,
 ) -> Result<Probed> {
-    let started = Instant::now();
-    let pending = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING));
-    let mut tasks = Vec::new();
-    let mut out = Probed::default();
-    let mut tick = tokio::time::interval(PROBE_EVERY);
-    while started.elapsed() < duration {
-        tick.tick().await;
-        let Ok(permit) = pending.clone().try_acquire_owned() else {
-            out.skipped += 1;
-            continue;
-        };
+    let (results, skipped) = super::live::probe_every(PROBE_EVERY, duration, MAX_PENDING, || {
         let (member, day, k) = probes.take();
         let (http, gateway) = (http.clone(), gateway.to_string());
-        tasks.push(tokio::spawn(async move {
-            let _permit = permit;
-            probe(&http, &gateway, &member, day, k).await
-        }));
-    }
-    for task in tasks {
-        match task.await?? {
+        async move { probe(&http, &gateway, &member, day, k).await }
+    })
+    .await?;
+    let mut out = Probed {
+        skipped,
+        ..Probed::default()
+    };
+    for result in results {
+        match result {
             (None, _) => out.lost_aggregate += 1,
             (Some(_), None) => out.lost_insight += 1,
             (Some(aggregate), Some(insight)) => {

@@ -114,35 +114,66 @@ pub async fn freshness(
     probes: Arc<Probes>,
     duration: Duration,
 ) -> Result<Freshness> {
+    let (results, skipped) = probe_every(
+        Duration::from_millis(100),
+        duration,
+        MAX_PENDING_PROBES,
+        || {
+            let (member, hour, k) = probes.take();
+            let (http, gateway) = (http.clone(), gateway.to_string());
+            async move { probe(&http, &gateway, &member, hour, k).await }
+        },
+    )
+    .await?;
+    let mut out = Freshness {
+        skipped,
+        ..Freshness::default()
+    };
+    for result in results {
+        match result {
+            Some(latency) => out.ms.push(latency),
+            None => out.lost += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// Starts a probe (`start()`) every `every` for `duration`, at most `max_pending` at once: a
+/// tick that finds that many pending is skipped rather than piling up polls. Returns the
+/// probes' results in the order they started, and how many ticks were skipped.
+pub async fn probe_every<T, F, Fut>(
+    every: Duration,
+    duration: Duration,
+    max_pending: usize,
+    mut start: F,
+) -> Result<(Vec<T>, usize)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
     let started = Instant::now();
-    let pending = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_PROBES));
+    let pending = Arc::new(tokio::sync::Semaphore::new(max_pending));
     let mut tasks = Vec::new();
     let mut skipped = 0;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(every);
     while started.elapsed() < duration {
         tick.tick().await;
         let Ok(permit) = pending.clone().try_acquire_owned() else {
             skipped += 1;
             continue;
         };
-        let (member, hour, k) = probes.take();
-        let (http, gateway) = (http.clone(), gateway.to_string());
+        let probe = start();
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
-            probe(&http, &gateway, &member, hour, k).await
+            probe.await
         }));
     }
-    let mut out = Freshness {
-        skipped,
-        ..Freshness::default()
-    };
+    let mut results = Vec::with_capacity(tasks.len());
     for task in tasks {
-        match task.await?? {
-            Some(latency) => out.ms.push(latency),
-            None => out.lost += 1,
-        }
+        results.push(task.await??);
     }
-    Ok(out)
+    Ok((results, skipped))
 }
 
 /// Probes that may wait for their value at once; while that many are pending (the processor

@@ -79,8 +79,7 @@ impl Job {
 
     /// Whether `row` is in the job's replaced range of its period.
     fn replaces(&self, row: &AggregateRow) -> bool {
-        let r = self.replaced(row.period);
-        row.period_start >= r.from && row.period_start < r.to
+        self.replaced(row.period).contains(row.period_start)
     }
 }
 
@@ -251,9 +250,7 @@ pub fn compute(
         out.partials.extend(
             partials
                 .into_iter()
-                .filter(|p| {
-                    inside(p.day_start) && p.day_start >= days.from && p.day_start < days.to
-                })
+                .filter(|p| inside(p.day_start) && days.contains(p.day_start))
                 .map(|p| (chunk.user, p)),
         );
     }

@@ -25,6 +25,13 @@ pub struct Replace {
     pub to: DateTime<Utc>,
 }
 
+impl Replace {
+    /// Whether the bucket starting at `start` is in the range.
+    pub fn contains(&self, start: DateTime<Utc>) -> bool {
+        self.from <= start && start < self.to
+    }
+}
+
 /// A stored aggregate row: (user, type, period, period start) → (value, min, max, count).
 pub type StoredRow = ((Uuid, String, String, DateTime<Utc>), (f64, f64, f64, i32));
 
