@@ -121,6 +121,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         group_id: "healthpipe-aggregation".into(),
         batch_max_messages: 500,
         batch_max_wait: Duration::from_millis(100),
+        batch_lanes: 3,
         metrics_addr: None,
         tick_interval: None,
         announce_changes: true,

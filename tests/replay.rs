@@ -286,3 +286,68 @@ async fn a_replay_from_a_time_holds_only_the_events_appended_since() {
         "the live tables keep everything"
     );
 }
+
+/// The switch takes the views over the swapped tables before the tables themselves, in the
+/// order a reader of a view takes them. Every session lookup reads the view `bucket_zones`
+/// (over `user_profiles`): a swap that moved `user_profiles` first and took the view last
+/// deadlocked with a lookup holding the view, and PostgreSQL failed the reader's request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_switch_takes_the_views_before_their_tables() {
+    let pipeline = Pipeline::without_processor().await;
+    let reader = db(&pipeline).await;
+    let monitor = db(&pipeline).await;
+    let pool = healthpipe_storage::connect(&pipeline.database_url, 1).unwrap();
+    let tables = healthpipe_storage::projections::AGGREGATION_TABLES;
+    {
+        let client = pool.get().await.unwrap();
+        healthpipe_storage::replay::prepare(&client, "views_first", &tables)
+            .await
+            .unwrap();
+    }
+    // A reader inside a table the swap moves: the swap waits for it there.
+    reader
+        .batch_execute("BEGIN; LOCK TABLE user_profiles IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
+    let swapping = tokio::spawn(async move {
+        let mut client = pool.get().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        healthpipe_storage::replay::swap(&tx, "views_first", &tables)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
+    let waiting = "SELECT count(*) FROM pg_locks \
+                   WHERE relation = 'public.user_profiles'::regclass AND NOT granted";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while monitor
+        .query_one(waiting, &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the swap never waited for user_profiles"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let view_held: bool = monitor
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks \
+             WHERE relation = 'public.bucket_zones'::regclass \
+               AND mode = 'AccessExclusiveLock' AND granted)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    reader.batch_execute("COMMIT").await.unwrap();
+    swapping.await.unwrap();
+    assert!(
+        view_held,
+        "the swap waited for a table without holding the view over it: a session lookup \
+         holding the view deadlocks with it"
+    );
+}

@@ -94,6 +94,8 @@ pub struct Scratch {
     pub log_dir: PathBuf,
     /// BATCH_MAX_MESSAGES of every processor this run starts.
     pub processor_batch: usize,
+    /// BATCH_LANES of every processor this run starts.
+    pub processor_lanes: usize,
     databases: Mutex<Vec<String>>,
     prefixes: Mutex<Vec<String>>,
 }
@@ -106,6 +108,7 @@ impl Scratch {
             binary,
             log_dir: log_dir.join(&run_id),
             processor_batch: 500,
+            processor_lanes: 3,
             run_id,
             databases: Mutex::new(Vec::new()),
             prefixes: Mutex::new(Vec::new()),
@@ -368,6 +371,7 @@ impl Service {
             ("TOPIC_PREFIX", prefix.to_string()),
             ("CONSUMER_GROUP", group.to_string()),
             ("BATCH_MAX_MESSAGES", scratch.processor_batch.to_string()),
+            ("BATCH_LANES", scratch.processor_lanes.to_string()),
         ];
         env.extend(extra.iter().cloned());
         let url = format!("http://{addr}/metrics");

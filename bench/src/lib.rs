@@ -84,6 +84,10 @@ pub struct BenchArgs {
     /// size trades throughput against memory.
     #[arg(long, default_value_t = 100)]
     pub batch_max_messages: usize,
+    /// BATCH_LANES of the processors (their default is 3); 1 measures batches applied one
+    /// at a time.
+    #[arg(long, default_value_t = 3)]
+    pub batch_lanes: usize,
     /// Keep the scratch databases and topics (for debugging).
     #[arg(long)]
     pub keep: bool,
@@ -133,6 +137,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let root = checkout();
     let mut scratch = env::Scratch::new(args.stack.clone(), binary, root.join("target/bench-logs"));
     scratch.processor_batch = args.batch_max_messages.max(1);
+    scratch.processor_lanes = args.batch_lanes.max(1);
     println!(
         "healthpipe-bench {}: {} users × {} days, {} runs per figure, {} clients; scratch id {}, service logs in {}",
         if sizes.quick { "(quick)" } else { "" },

@@ -83,6 +83,7 @@ pub async fn all(scratch: &Scratch, sizes: &Sizes) -> Result<Report> {
         "repeat": repeat,
         "clients": sizes.clients,
         "processor_batch_max_messages": scratch.processor_batch,
+        "processor_batch_lanes": scratch.processor_lanes,
         "seed": sizes.seed,
         "quick": sizes.quick,
         "samples": workload.samples(),

@@ -38,6 +38,13 @@ pub struct ProcessorConfig {
     /// behind a busy batch does not wait again). Every millisecond of it is freshness lost
     /// on a quiet topic; under load batches fill from what queued meanwhile.
     pub batch_max_wait: Duration,
+    /// `BATCH_LANES`, default 3: batches of different partitions applied at once, each in its
+    /// own transaction and connection (a partition always in the same lane, so in log
+    /// order). One batch at a time leaves PostgreSQL idle while the processor plans and the
+    /// processor idle while PostgreSQL writes. On two cores the benchmark's figure 2
+    /// measured 80,900 samples/s with 1 lane, 120,000 with 2 and 131,000 with 3, at the same
+    /// peak memory: about one lane more than the cores PostgreSQL and the processor share.
+    pub batch_lanes: usize,
     /// `METRICS_ADDR`, default unset: where to serve `GET /metrics` (e.g. `0.0.0.0:9464`).
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// `TICK_INTERVAL_SECS`, default 60 (insights processor): how often the ticker looks for
@@ -80,6 +87,10 @@ struct Settings {
     /// message was written.
     #[arg(long, env = "BATCH_MAX_WAIT_MS", default_value_t = 25)]
     batch_max_wait_ms: u64,
+    /// Batches of different partitions applied at once, each in its own transaction (0
+    /// counts as 1).
+    #[arg(long, env = "BATCH_LANES", default_value_t = 3)]
+    batch_lanes: usize,
     /// Where to serve `GET /metrics` (e.g. `0.0.0.0:9464`) [default: not served].
     #[arg(long, env = "METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
@@ -121,6 +132,7 @@ impl Settings {
                 .unwrap_or_else(|| format!("healthpipe-{processor}")),
             batch_max_messages: self.batch_max_messages.max(1),
             batch_max_wait: Duration::from_millis(self.batch_max_wait_ms),
+            batch_lanes: self.batch_lanes.max(1),
             metrics_addr: self.metrics_addr,
             tick_interval: Some(self.tick_interval_secs)
                 .filter(|s| *s > 0)
@@ -145,6 +157,7 @@ impl std::fmt::Debug for ProcessorConfig {
             .field("group_id", &self.group_id)
             .field("batch_max_messages", &self.batch_max_messages)
             .field("batch_max_wait", &self.batch_max_wait)
+            .field("batch_lanes", &self.batch_lanes)
             .field("metrics_addr", &self.metrics_addr)
             .field("tick_interval", &self.tick_interval)
             .field("announce_changes", &self.announce_changes)
@@ -200,6 +213,7 @@ mod tests {
         assert_eq!(config.group_id, "healthpipe-insights");
         assert_eq!(config.batch_max_messages, 100);
         assert_eq!(config.batch_max_wait, Duration::from_millis(25));
+        assert_eq!(config.batch_lanes, 3);
         assert_eq!(config.metrics_addr, None);
         assert_eq!(config.tick_interval, Some(Duration::from_secs(60)));
         assert_eq!(config.kafka_stall_timeout, Duration::from_secs(30));
@@ -212,6 +226,7 @@ mod tests {
             ("DATABASE_URL", "postgres://app@db/healthpipe"),
             ("CONSUMER_GROUP", "rebuild"),
             ("BATCH_MAX_MESSAGES", "0"),
+            ("BATCH_LANES", "0"),
             ("METRICS_ADDR", "0.0.0.0:9464"),
             ("TICK_INTERVAL_SECS", "0"),
             ("ANNOUNCE_CHANGES", "0"),
@@ -219,6 +234,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.group_id, "rebuild");
         assert_eq!(config.batch_max_messages, 1);
+        assert_eq!(config.batch_lanes, 1);
         assert_eq!(config.metrics_addr, Some("0.0.0.0:9464".parse().unwrap()));
         assert_eq!(config.tick_interval, None);
         assert!(!config.announce_changes);

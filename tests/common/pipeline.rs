@@ -202,6 +202,7 @@ impl Pipeline {
             group_id: format!("{}-aggregation", self.topic_prefix),
             batch_max_messages: 500,
             batch_max_wait: Duration::from_millis(50),
+            batch_lanes: 3,
             metrics_addr: None,
             tick_interval: None,
             announce_changes: true,

@@ -1,6 +1,7 @@
 //! The processor runtime every projection runs on: a Kafka consumer whose assignments start
 //! at the offsets stored in the database (`consumer`, `offsets`), batches applied exactly
-//! once and failures handled by class (`runner`), poison messages on the dead-letter topic
+//! once and failures handled by class (`runner`), several partitions' batches at once
+//! (`lanes`), poison messages on the dead-letter topic
 //! and back (`dead_letter`), partitions stopped on purpose (`partitions`).
 //!
 //! A processor is a [`Projection`](crate::projection::Projection) and a topic; `run` does
@@ -9,6 +10,7 @@
 
 mod consumer;
 pub mod dead_letter;
+mod lanes;
 mod offsets;
 mod partitions;
 mod runner;
@@ -31,6 +33,7 @@ use crate::metrics;
 use crate::projection::Projection;
 use crate::publish::EventProducer;
 use dead_letter::DeadLetters;
+use lanes::Lanes;
 use runner::Runner;
 
 /// Runs the aggregation processor until `shutdown` is cancelled: the per-user event log →
@@ -118,7 +121,7 @@ impl SideTasks {
     }
 }
 
-async fn run<P: Projection>(
+async fn run<P: Projection + 'static>(
     config: &ProcessorConfig,
     topics: Vec<String>,
     projection: P,
@@ -146,7 +149,7 @@ async fn run<P: Projection>(
 /// the processor gives up and exits (so the orchestrator restarts it and says so).
 const MAX_REPLACEMENTS_IN_A_ROW: u32 = 3;
 
-async fn consume<P: Projection>(
+async fn consume<P: Projection + 'static>(
     config: &ProcessorConfig,
     topics: Vec<String>,
     projection: P,
@@ -156,7 +159,7 @@ async fn consume<P: Projection>(
 ) -> Result<(), ProcessorError> {
     let dead_letter = config.topics.dead_letter.clone();
     let pool = pool(config)?;
-    let runner = Runner {
+    let runner = Arc::new(Runner {
         key_store: key_store(config, &pool)?,
         pool,
         dead_letters: DeadLetters::new(config, dead_letter)?,
@@ -164,11 +167,15 @@ async fn consume<P: Projection>(
         projection,
         partitions: partitions.clone(),
         keys: config.key_provider()?,
-    };
+    });
     let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
     let mut in_a_row = 0;
     loop {
-        let consumer = consumer::create(config, partitions.clone(), health.clone())?;
+        let consumer = Arc::new(consumer::create(
+            config,
+            partitions.clone(),
+            health.clone(),
+        )?);
         consumer.subscribe(&subscribed)?;
         tracing::info!(group = %config.group_id, ?topics, "processor started");
         let ended = run_consumer(&consumer, config, &runner, partitions, health, shutdown).await;
@@ -205,39 +212,47 @@ enum Ended {
     Stalled,
 }
 
-/// Collects and settles batches until shutdown, or until the consumer has been out of its
-/// group for the stall window.
-async fn run_consumer<P: Projection>(
-    consumer: &consumer::ProcessorConsumer,
+/// Collects batches and deals them to the lanes until shutdown, or until the consumer has
+/// been out of its group for the stall window; then waits for the lanes' batches in hand.
+async fn run_consumer<P: Projection + 'static>(
+    consumer: &Arc<consumer::ProcessorConsumer>,
     config: &ProcessorConfig,
-    runner: &Runner<P>,
+    runner: &Arc<Runner<P>>,
     partitions: &Partitions,
     health: &GroupHealth,
     shutdown: &CancellationToken,
 ) -> Result<Ended, ProcessorError> {
-    loop {
-        if shutdown.is_cancelled() {
-            return Ok(Ended::Shutdown);
+    let stop = shutdown.child_token();
+    let lanes = Lanes::start(
+        config.batch_lanes,
+        lanes::Shared {
+            consumer: consumer.clone(),
+            runner: runner.clone(),
+            max_messages: config.batch_max_messages,
+            stop: stop.clone(),
+            shutdown: shutdown.clone(),
+        },
+    );
+    let ended = loop {
+        if stop.is_cancelled() {
+            break Ended::Shutdown;
         }
         if health.should_replace(config.kafka_stall_timeout) {
-            return Ok(Ended::Stalled);
+            break Ended::Stalled;
         }
-        let batch = consumer::collect(consumer, config, partitions, health, shutdown).await;
-        if batch.is_empty() {
-            continue;
+        let batch = consumer::collect(consumer, config, partitions, health, &stop).await;
+        if !batch.is_empty() {
+            lanes.deal(batch).await;
         }
-        let next = offsets::next_offsets(&batch);
-        if let Err(e) = runner.settle(consumer, batch, shutdown).await {
-            tracing::error!(error = %e, "fatal error; stopping the processor");
-            return Err(e);
-        }
-        offsets::commit_informational(consumer, &next);
-    }
+    };
+    lanes.finish().await.map(|()| ended)
 }
 
 /// The processors' connection pool.
 pub(crate) fn pool(config: &ProcessorConfig) -> Result<deadpool_postgres::Pool, ProcessorError> {
-    Ok(healthpipe_storage::connect(&config.database_url, 4)?)
+    // A transaction per lane, and two for the key loads and dead-letter moves beside them.
+    let size = config.batch_lanes.max(1) + 2;
+    Ok(healthpipe_storage::connect(&config.database_url, size)?)
 }
 
 /// The key store's pool: the projection's own unless `KEY_STORE_DATABASE_URL` names another.

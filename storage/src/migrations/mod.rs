@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     migration!("0017_imports"),
     migration!("0018_day_partials"),
     migration!("0019_bucket_zones"),
+    migration!("0020_replay_swap_views_first"),
 ];
 
 const LOCK_KEY: i64 = 0x6865_616c_7468; // "health"
