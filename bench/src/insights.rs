@@ -16,10 +16,11 @@ use chrono::{NaiveDate, TimeDelta, Utc};
 use healthpipe_schemas::Topics;
 use healthpipe_storage::pool::Client;
 use healthpipe_storage::sql::query_one;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::cpu;
 use super::env::{connect, scrape, topic_messages, ProcessorCounters, Service};
+use super::live::poll;
 use super::live_phase::Live;
 use super::population::{self, Member};
 use super::report::{number, quantile, Check, Figure, Report};
@@ -39,9 +40,6 @@ const PROBE_USERS: usize = 8;
 /// aggregate is visible, however long that takes (the start of what is timed must be as
 /// exact as its end), so this bounds what the probes add to the load.
 const MAX_PENDING: usize = 5;
-
-/// How long a probe waits for its aggregate, then for its insight, before it counts as lost.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `HIGH_GLUCOSE` fires on a day whose highest reading is above this (mg/dL).
 const HIGH_GLUCOSE_ABOVE: i64 = 250;
@@ -430,7 +428,7 @@ async fn probe(
         time(start),
         time(start + TimeDelta::days(1))
     );
-    let Some(aggregate_at) = poll(http, &aggregates, member, false, |body| {
+    let Some(aggregate_at) = poll(http, &aggregates, member, None, |body| {
         body.as_array()
             .is_some_and(|rows| rows.iter().any(|r| r["max_value"].as_f64() == Some(value)))
     })
@@ -440,48 +438,25 @@ async fn probe(
     };
     let day_text = day.to_string();
     let insights = format!("{gateway}/api/v1/insights?limit=20");
-    let insight_at = poll(http, &insights, member, true, |body| {
-        body["insights"].as_array().is_some_and(|list| {
-            list.iter().any(|i| {
-                i["type"] == "HIGH_GLUCOSE"
-                    && i["data"]["date"].as_str() == Some(day_text.as_str())
-                    && i["data"]["value"].as_f64() == Some(value)
+    let insight_at = poll(
+        http,
+        &insights,
+        member,
+        Some(Duration::from_secs(2)),
+        |body| {
+            body["insights"].as_array().is_some_and(|list| {
+                list.iter().any(|i| {
+                    i["type"] == "HIGH_GLUCOSE"
+                        && i["data"]["date"].as_str() == Some(day_text.as_str())
+                        && i["data"]["value"].as_f64() == Some(value)
+                })
             })
-        })
-    })
+        },
+    )
     .await?;
     let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
     Ok((
         Some(ms(acknowledged, aggregate_at)),
         insight_at.map(|t| ms(aggregate_at, t)),
     ))
-}
-
-/// GETs `url` as `member` every 20 ms until `seen` holds for the answer (every 250 ms after
-/// 2 s if `back_off`); returns when the answer that showed it arrived, or `None` after the
-/// probe timeout.
-async fn poll(
-    http: &reqwest::Client,
-    url: &str,
-    member: &Member,
-    back_off: bool,
-    seen: impl Fn(&Value) -> bool,
-) -> Result<Option<Instant>> {
-    let started = Instant::now();
-    while started.elapsed() < PROBE_TIMEOUT {
-        let response = http.get(url).bearer_auth(&*member.token).send().await?;
-        let at = Instant::now();
-        let body: Value = response.json().await.unwrap_or_default();
-        if seen(&body) {
-            return Ok(Some(at));
-        }
-        // Often while the answer is near, then back off (as the freshness probes do).
-        let pause = if !back_off || started.elapsed() < Duration::from_secs(2) {
-            20
-        } else {
-            250
-        };
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-    }
-    Ok(None)
 }

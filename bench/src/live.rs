@@ -233,22 +233,38 @@ async fn probe(
         time(hour),
         time(hour + TimeDelta::hours(1))
     );
-    while acknowledged.elapsed() < PROBE_TIMEOUT {
-        let response = http.get(&url).bearer_auth(&*member.token).send().await?;
+    let seen = poll(http, &url, member, Some(Duration::from_secs(1)), |body| {
+        body.as_array().is_some_and(|rows| {
+            rows.iter()
+                .any(|r| r["value"].as_f64() == Some(value as f64))
+        })
+    })
+    .await?;
+    Ok(seen.map(|at| (at - acknowledged).as_secs_f64() * 1e3))
+}
+
+/// GETs `url` as `member` every 20 ms until `seen` holds for the answer, every 250 ms once
+/// `back_off_after` has passed (probes that wait for a processor that fell behind must not
+/// add to its load); returns when the answer that showed it arrived, or `None` after
+/// `PROBE_TIMEOUT`.
+pub async fn poll(
+    http: &reqwest::Client,
+    url: &str,
+    member: &Member,
+    back_off_after: Option<Duration>,
+    seen: impl Fn(&Value) -> bool,
+) -> Result<Option<Instant>> {
+    let started = Instant::now();
+    while started.elapsed() < PROBE_TIMEOUT {
+        let response = http.get(url).bearer_auth(&*member.token).send().await?;
         let at = Instant::now();
-        let rows: Vec<Value> = response.json().await.unwrap_or_default();
-        if rows
-            .iter()
-            .any(|r| r["value"].as_f64() == Some(value as f64))
-        {
-            return Ok(Some((at - acknowledged).as_secs_f64() * 1e3));
+        let body: Value = response.json().await.unwrap_or_default();
+        if seen(&body) {
+            return Ok(Some(at));
         }
-        // Poll often while the answer is near the target, then back off: probes that wait
-        // for a processor that fell behind must not add to its load.
-        let pause = if acknowledged.elapsed() < Duration::from_secs(1) {
-            20
-        } else {
-            250
+        let pause = match back_off_after {
+            Some(after) if started.elapsed() >= after => 250,
+            _ => 20,
         };
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }

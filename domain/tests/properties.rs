@@ -209,8 +209,8 @@ proptest! {
 
     /// What the processor relies on: each day's partial computed from only the samples
     /// starting in the day's reach and not ending before it (as it loads them) combines into
-    /// exactly the week and month
-    /// rows computed from all samples, bit for bit; and the hour and day rows match too.
+    /// exactly the week and month rows computed from all samples, bit for bit; and the hour
+    /// and day rows match too.
     #[test]
     fn weeks_and_months_combine_from_days_computed_alone(
         (tz, base) in zone_and_base(),
