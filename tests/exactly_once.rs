@@ -220,14 +220,15 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
             heart_rate_every_minutes: 2,
         })
         .collect();
-    let users = seed_users(&pipeline, &specs, 100, &mut rng).await;
+    let users = seed_users(&pipeline, &specs, 25, &mut rng).await;
     let total: usize = users.iter().map(|u| u.samples.len()).sum();
     assert!(total >= 30_000, "only {total} samples generated");
     let seeded_at = started.elapsed();
 
     let mut config = pipeline.processor_config();
-    // Small messages (syncs of 100 samples) in small batches (2 messages), so that the
-    // backlog takes many batches and partitions move while it is applied.
+    // Small messages (syncs of 25 samples) in small batches (2 messages), so that the
+    // backlog takes many batches and partitions move while it is applied: a backlog of
+    // ~1,300 messages, since several lanes apply a few hundred in the time one move takes.
     config.batch_max_messages = 2;
     let group = config.group_id.clone();
     let topic = pipeline.topics.user_events.clone();
@@ -266,7 +267,7 @@ async fn processors_sharing_the_group_while_partitions_move_give_the_expected_ag
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(rng.random_range(50..300))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(20..150))).await;
         let victim = rng.random_range(0..instances.len());
         let instance = instances.remove(victim);
         let graceful = rng.random_bool(0.5);
