@@ -87,12 +87,13 @@ async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregat
     let backlog = lag_now().await;
     assert!(backlog > 0, "no backlog to process");
 
-    // Small batches (20 messages, ~10,000 samples per transaction), so that a run of a
-    // second or two commits some batches and is killed inside another.
+    // Small batches (4 messages, ~1,700 samples, dealt out over the lanes), so that a
+    // run of under a second commits some batches and is killed inside others, with enough
+    // backlog left for every kill.
     let env = ProcessEnv {
         database_url: pipeline.database_url.clone(),
         group: group.clone(),
-        batch_max_messages: 20,
+        batch_max_messages: 4,
     };
     const WANTED_KILLS: usize = 4;
     let monitor = connect(&pipeline.database_url).await;
@@ -144,7 +145,7 @@ async fn kill_9_at_random_points_and_restarts_give_exactly_the_expected_aggregat
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let first_commit = spawned.elapsed();
-        let run_for = Duration::from_millis(rng.random_range(300..2_000));
+        let run_for = Duration::from_millis(rng.random_range(100..700));
         tokio::time::sleep(run_for).await;
         process.assert_running();
         // For the record: whether the kill lands inside a batch's transaction.
