@@ -414,6 +414,48 @@ async fn an_overlong_login_email_is_refused_and_nothing_is_kept() {
     assert_eq!(kept, 0);
 }
 
+/// The read endpoints start from the sessions the gateway remembers, and confirm them with
+/// their first statement. A session ended behind this gateway's back (signed out through
+/// another instance, or expired) still ends every read at once, a read with a bad
+/// parameter included: 401, never the data, never the 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_ended_behind_the_gateways_back_ends_its_reads_at_once() {
+    use sha2::{Digest, Sha256};
+    let pipeline = Pipeline::without_processor().await;
+    let reads = [
+        "/api/v1/aggregates?type=STEPS&period=day&from=2026-05-01&to=2026-05-02",
+        "/api/v1/samples?type=STEPS&from=2026-05-01&to=2026-05-01",
+        "/api/v1/summary?date=2026-05-01",
+        "/api/v1/insights",
+        "/api/v1/aggregates/explain?type=STEPS&period=day&period_start=2026-05-01T00:00:00Z",
+    ];
+    let bad_parameter = "/api/v1/summary?date=yesterday";
+    let endings = [
+        "DELETE FROM sessions WHERE token_hash = $1",
+        "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1",
+    ];
+    let db = db(&pipeline).await;
+    for ending in endings {
+        let session = pipeline.new_user("UTC").await;
+        // Twice: the second round starts from the remembered session.
+        for path in reads.iter().chain(&reads) {
+            assert_eq!(session.get(path).await.status(), 200, "{path}");
+        }
+        assert_eq!(session.get(bad_parameter).await.status(), 400);
+
+        let digest = Sha256::digest(session.token.as_bytes()).to_vec();
+        assert_eq!(db.execute(ending, &[&digest]).await.unwrap(), 1, "{ending}");
+        for path in reads.iter().chain(&[bad_parameter]) {
+            let response = session.get(path).await;
+            assert_eq!(response.status(), 401, "{path} after {ending}");
+            assert_eq!(
+                response.json::<Value>().await.unwrap()["error"],
+                "unauthorized"
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn signing_out_kills_the_token_at_once() {
     let pipeline = Pipeline::without_processor().await;

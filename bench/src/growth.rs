@@ -194,7 +194,7 @@ pub async fn figures(
     http: &reqwest::Client,
     report: &mut Report,
 ) -> Result<()> {
-    let users = if sizes.quick { 3 } else { 10 };
+    let users = if sizes.quick { 3 } else { 30 };
     let query_seconds = if sizes.quick { 2 } else { 3 };
     let mut levels = Vec::new();
     for multiple in [1u32, 4, 16] {

@@ -25,6 +25,10 @@ pub struct AuthUser {
     pub token_hash: Vec<u8>,
     /// The zone the caller's aggregates are bucketed in, read with the session.
     pub zone: chrono_tz::Tz,
+    /// Taken from the sessions this gateway remembers, not looked up for this request: the
+    /// read's first statement confirms it (see `known_sessions`). Only read endpoints get
+    /// such a caller ([`with_reader`]).
+    pub remembered: bool,
 }
 
 /// Argon2id is deliberately slow (tens of ms) and takes 19 MiB per hash: run it off the
@@ -105,10 +109,36 @@ pub fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Extracts the caller from `Authorization: Bearer <token>`; rejects with 401 otherwise
-/// (also for a header that is not visible ASCII or names another scheme).
+/// Extracts the caller from `Authorization: Bearer <token>`, its session looked up; rejects
+/// with 401 otherwise (also for a header that is not visible ASCII or names another scheme).
 pub fn with_user(
     state: Arc<AppState>,
+) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
+    caller(state, false)
+}
+
+/// Like `with_user`, and the caller must have `role` (403 otherwise).
+pub fn with_role(
+    state: Arc<AppState>,
+    role: Role,
+) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
+    caller(state, false).and_then(move |user| require(user, role))
+}
+
+/// Like `with_role`, for the read endpoints only: a session this gateway remembers is taken
+/// as it was, to be confirmed by the read's first statement (`query::Reader::first`), so the
+/// lookup costs no round trip of its own. A session not remembered is looked up.
+pub fn with_reader(
+    state: Arc<AppState>,
+    role: Role,
+) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
+    caller(state, true).and_then(move |user| require(user, role))
+}
+
+/// The caller of the bearer token; a remembered session only if `remembered_will_do`.
+fn caller(
+    state: Arc<AppState>,
+    remembered_will_do: bool,
 ) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
     warp::header::headers_cloned().and_then(move |headers: warp::http::HeaderMap| {
         let state = state.clone();
@@ -118,9 +148,16 @@ pub fn with_user(
                 .and_then(|h| h.to_str().ok())
                 .and_then(bearer_token)
                 .ok_or(warp::reject::custom(ApiError::Unauthorized))?;
-            lookup(&state, token_digest(token))
-                .await
-                .map_err(warp::reject::custom)
+            let token_hash = token_digest(token);
+            let known = remembered_will_do
+                .then(|| state.sessions.get(&token_hash))
+                .flatten();
+            match known {
+                Some(user) => Ok(AuthUser::from_session(user, token_hash, true)),
+                None => lookup(&state, token_hash)
+                    .await
+                    .map_err(warp::reject::custom),
+            }
         }
     })
 }
@@ -132,33 +169,36 @@ fn bearer_token(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiError> {
+/// The bearer token's session as the database has it now (remembered for later reads);
+/// 401 when there is none.
+pub(crate) async fn lookup(state: &AppState, token_hash: Vec<u8>) -> Result<AuthUser, ApiError> {
     let db = state.db.get().await?;
-    let user = sessions::lookup(&db, &token_hash)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    Ok(AuthUser {
-        id: user.id,
-        role: user.role,
-        token_hash,
-        zone: user.zone,
-    })
+    let found = sessions::lookup(&db, &token_hash).await?;
+    state.sessions.update(&token_hash, found.as_ref());
+    let user = found.ok_or(ApiError::Unauthorized)?;
+    Ok(AuthUser::from_session(user, token_hash, false))
 }
 
-/// Like `with_user`, and the caller must have `role` (403 otherwise).
-pub fn with_role(
-    state: Arc<AppState>,
-    role: Role,
-) -> impl Filter<Extract = (AuthUser,), Error = warp::Rejection> + Clone {
-    with_user(state).and_then(move |user: AuthUser| async move {
-        if user.role == role.as_str() {
-            Ok(user)
-        } else {
-            Err(warp::reject::custom(ApiError::Forbidden(format!(
-                "this endpoint needs the {role} role"
-            ))))
+impl AuthUser {
+    fn from_session(user: sessions::SessionUser, token_hash: Vec<u8>, remembered: bool) -> Self {
+        AuthUser {
+            id: user.id,
+            role: user.role,
+            token_hash,
+            zone: user.zone,
+            remembered,
         }
-    })
+    }
+}
+
+async fn require(user: AuthUser, role: Role) -> Result<AuthUser, warp::Rejection> {
+    if user.role == role.as_str() {
+        Ok(user)
+    } else {
+        Err(warp::reject::custom(ApiError::Forbidden(format!(
+            "this endpoint needs the {role} role"
+        ))))
+    }
 }
 
 pub fn new_id() -> Uuid {

@@ -55,6 +55,11 @@ pub enum ApiError {
     /// A bug or an unexpected failure: logged, answered without details.
     #[error("internal error")]
     Internal(String),
+    /// A read started from a remembered session that has changed since (its zone moved):
+    /// `routes` runs the read again on the session as it is now, so a client sees this only
+    /// if the session changed again in between.
+    #[error("the session changed during the request; retry")]
+    SessionChanged,
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -72,7 +77,7 @@ impl ApiError {
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::SessionChanged => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,7 +94,7 @@ impl ApiError {
             Self::RequestTimeout(_) => "request_timeout",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Unavailable { .. } => "unavailable",
+            Self::Unavailable { .. } | Self::SessionChanged => "unavailable",
             Self::Internal(_) => "internal",
         }
     }

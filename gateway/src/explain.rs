@@ -86,7 +86,7 @@ pub async fn explain(
     let (sample_type, period) = params.series()?;
     let raw_start = params.required("period_start")?;
     let at = params.rfc3339("period_start")?;
-    let read = Reader::open(&state, &user).await?;
+    let mut read = Reader::open(&state, &user).await?;
     let tz = read.zone;
     let start = bucket_start(period, at, tz);
     if start != at {
@@ -100,7 +100,9 @@ pub async fn explain(
     }
     let end = healthpipe_domain::next_bucket_start(period, start, tz);
 
-    let devices = RankedDevices::load(&read.db, user.id).await?;
+    let devices = read
+        .first(&state, |db| RankedDevices::load(db, user.id))
+        .await?;
 
     let reach = sample_type.reach(start, end);
     let around = Range {
@@ -109,7 +111,7 @@ pub async fn explain(
         from: reach.start,
         to: reach.end,
     };
-    let samples = stored::starting_in(&read.db, &around, MAX_LOADED_SAMPLES + 1).await?;
+    let samples = stored::starting_in(read.db()?, &around, MAX_LOADED_SAMPLES + 1).await?;
     if samples.len() as i64 > MAX_LOADED_SAMPLES {
         return Err(ApiError::BadRequest(format!(
             "period: more than {MAX_LOADED_SAMPLES} samples around this {}; explain a shorter period",

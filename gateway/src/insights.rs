@@ -30,7 +30,7 @@ use warp::Reply;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::query::Params;
+use crate::query::{Params, Reader};
 use crate::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -96,8 +96,9 @@ pub async fn list(
         Some(_) => return Err(ApiError::BadRequest("unread: true or false".into())),
     };
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let db = state.db.get().await?;
-    let insights = insights::list(&db, user.id, filter, limit)
+    let mut read = Reader::open(&state, &user).await?;
+    let insights = read
+        .first(&state, |db| insights::list(db, user.id, filter, limit))
         .await?
         .into_iter()
         .map(InsightView::from)

@@ -3,7 +3,8 @@
 //! every handler that emits events answers only after the broker acknowledged them.
 //!
 //! Layout: `config` (environment), `error` (the one place errors become HTTP), `auth`
-//! (accounts and sessions), `devices` (the device registry), `sync` (sample ingestion),
+//! (accounts and sessions), `known_sessions` (the sessions a read may start from before
+//! their lookup confirms them), `devices` (the device registry), `sync` (sample ingestion),
 //! `ingest` (pure parsing and validation of sync bodies), `idempotency` (stored answers of
 //! retried appends), `outbox` (account and device events committed with their rows and
 //! appended after), `publisher` (Kafka + schema registry), `query` (the read side over the
@@ -28,6 +29,7 @@ mod idempotency;
 pub mod imports;
 mod ingest;
 mod insights;
+mod known_sessions;
 mod links;
 mod login_guard;
 mod metrics;
@@ -61,6 +63,8 @@ pub struct AppState {
     pub password_hashing: tokio::sync::Semaphore,
     /// Wraps and unwraps the users' data keys (see `healthpipe_crypto`).
     pub keys: Arc<dyn KeyProvider>,
+    /// The sessions looked up so far, which a read starts from (see `known_sessions`).
+    pub sessions: known_sessions::KnownSessions,
 }
 
 /// Binds `config.addr` and serves until `shutdown` resolves, then drains in-flight requests.
@@ -111,6 +115,7 @@ impl AppState {
             publisher,
             password_hashing,
             keys: Arc::new(keys),
+            sessions: known_sessions::KnownSessions::default(),
         })
     }
 

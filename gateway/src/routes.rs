@@ -12,7 +12,7 @@ use warp::http::HeaderValue;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::auth::{with_role, with_user};
+use crate::auth::{with_reader, with_role, with_user};
 use crate::error::{parse_object, recover, respond, ApiError, NoRoute};
 use crate::sync::MAX_SYNC_BODY_BYTES;
 use crate::{
@@ -73,6 +73,7 @@ pub fn routes(
     // Accounts: any signed-in role. Devices and sync: the `user` role only.
     let user = with_user(state.clone());
     let plain_user = with_role(state.clone(), Role::User);
+    let reader = with_reader(state.clone(), Role::User);
     let client = client_address(state.clone());
     let st = warp::any().map(move || state.clone());
 
@@ -147,24 +148,25 @@ pub fn routes(
         .and(warp::header::headers_cloned())
         .and(body(SMALL_BODY_BYTES, body_timeout))
         .and_then(|s, u, h, b| async move { respond(sync::delete(s, u, h, b).await) });
-    // The read endpoints: a GET of the `user` role answered from the query string.
+    // The read endpoints: a GET of the `user` role answered from the query string, which
+    // may start from a remembered session (see `query::read`).
     let read = |path: BoxedFilter<()>| {
         warp::get()
             .and(path)
             .and(st.clone())
-            .and(plain_user.clone())
+            .and(reader.clone())
             .and(warp::query::<query::Params>())
     };
     let explain_aggregate = read(api.and(warp::path!("aggregates" / "explain")).boxed())
-        .and_then(|s, u, q| async move { respond(explain::explain(s, u, q).await) });
+        .and_then(|s, u, q| async move { respond(query::read(s, u, q, explain::explain).await) });
     let aggregates = read(api.and(warp::path!("aggregates")).boxed())
-        .and_then(|s, u, q| async move { respond(query::aggregates(s, u, q).await) });
+        .and_then(|s, u, q| async move { respond(query::read(s, u, q, query::aggregates).await) });
     let samples = read(api.and(warp::path!("samples")).boxed())
-        .and_then(|s, u, q| async move { respond(query::samples(s, u, q).await) });
+        .and_then(|s, u, q| async move { respond(query::read(s, u, q, query::samples).await) });
     let summary = read(api.and(warp::path!("summary")).boxed())
-        .and_then(|s, u, q| async move { respond(query::summary(s, u, q).await) });
+        .and_then(|s, u, q| async move { respond(query::read(s, u, q, query::summary).await) });
     let list_insights = read(api.and(warp::path!("insights")).boxed())
-        .and_then(|s, u, q| async move { respond(insights::list(s, u, q).await) });
+        .and_then(|s, u, q| async move { respond(query::read(s, u, q, insights::list).await) });
     // The id as a plain segment: a malformed one is the same 404 as an unknown one.
     let acknowledge_insight = warp::post()
         .and(api.and(warp::path!("insights" / String / "acknowledge")))

@@ -64,13 +64,17 @@ pub async fn aggregates(
     params: Params,
 ) -> Result<impl Reply, ApiError> {
     let (sample_type, period) = params.series()?;
-    let read = Reader::open(&state, &user).await?;
+    let mut read = Reader::open(&state, &user).await?;
     let (from, to) = params.range(
         read.zone,
         max_range(period).num_days(),
         &format!(" for period {}", period.as_str()),
     )?;
-    let rows = stored::range(&read.db, user.id, sample_type, period, from, to).await?;
+    let rows = read
+        .first(&state, |db| {
+            stored::range(db, user.id, sample_type, period, from, to)
+        })
+        .await?;
     let body: Vec<AggregateView> = rows.into_iter().map(AggregateView::from).collect();
     Ok(warp::reply::json(&body))
 }

@@ -17,6 +17,6 @@ pub use aggregates::{aggregates, Coverage};
 pub(crate) use devices::RankedDevices;
 pub use params::Params;
 pub(crate) use params::QUERY_YEARS;
-pub(crate) use reader::Reader;
+pub(crate) use reader::{read, Reader};
 pub use samples::samples;
 pub use summary::summary;

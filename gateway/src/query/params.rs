@@ -11,7 +11,7 @@ use crate::error::ApiError;
 
 /// The query string of a read endpoint, as warp parses it (a repeated name keeps its last
 /// value). Each accessor parses one parameter or answers the 400 naming it.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Params(HashMap<String, String>);
 

@@ -82,7 +82,7 @@ pub async fn samples(
     let sample_type = params.sample_type()?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = params.get("cursor").map(Cursor::parse).transpose()?;
-    let read = Reader::open(&state, &user).await?;
+    let mut read = Reader::open(&state, &user).await?;
     let (from, to) = params.range(read.zone, MAX_RANGE_DAYS, "")?;
     let range = Range {
         user_id: user.id,
@@ -91,14 +91,15 @@ pub async fn samples(
         to,
     };
 
-    // The data key (its own connection) and the devices (pipelined on this one) at once.
+    // The data key (its own connection) and the devices (pipelined on this one, with the
+    // session's confirmation) at once.
     let (key, devices) = tokio::try_join!(
         state.data_key(user.id),
-        RankedDevices::load(&read.db, user.id)
+        read.first(&state, |db| RankedDevices::load(db, user.id))
     )?;
     // One row more than the page tells whether another page follows.
     let mut page = stored::page(
-        &read.db,
+        read.db()?,
         &range,
         after.map(|c| c.key()),
         limit + 1,
@@ -117,7 +118,7 @@ pub async fn samples(
             next_cursor,
         }));
     }
-    let neighbours = neighbours(&read.db, &range, &page).await?;
+    let neighbours = neighbours(read.db()?, &range, &page).await?;
     drop(read);
 
     // Deduplication of a day or two of samples is CPU work: off the async threads.

@@ -62,7 +62,7 @@ pub async fn summary(
     params: Params,
 ) -> Result<impl Reply, ApiError> {
     let date = params.date("date")?;
-    let read = Reader::open(&state, &user).await?;
+    let mut read = Reader::open(&state, &user).await?;
     let tz = read.zone;
     let day = day_start(date, tz);
     let previous: Vec<DateTime<Utc>> = (1..=MEAN_DAYS)
@@ -70,7 +70,9 @@ pub async fn summary(
         .map(|d| day_start(d, tz))
         .collect();
     let first = previous.iter().copied().min().unwrap_or(day);
-    let rows = stored::day_values(&read.db, user.id, first, day).await?;
+    let rows = read
+        .first(&state, |db| stored::day_values(db, user.id, first, day))
+        .await?;
 
     // By type name: the answer lists the types in that order.
     let mut by_type: BTreeMap<&'static str, Vec<(DateTime<Utc>, f64)>> = BTreeMap::new();
