@@ -40,6 +40,12 @@ pub async fn delete(
     tx: &Transaction<'_>,
     ranges: &[&Replace],
 ) -> Result<Vec<StoredRow>, StoreError> {
+    let (Some((first, _)), Some((_, last))) = (
+        super::time_bounds(ranges.iter().map(|r| r.from)),
+        super::time_bounds(ranges.iter().map(|r| r.to)),
+    ) else {
+        return Ok(Vec::new());
+    };
     let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in ranges {
         cols.0.push(r.user);
@@ -48,7 +54,12 @@ pub async fn delete(
         cols.3.push(r.from);
         cols.4.push(r.to);
     }
-    let deleted = query(tx, DELETE, &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4]).await?;
+    let deleted = query(
+        tx,
+        DELETE,
+        &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &first, &last],
+    )
+    .await?;
     Ok(deleted
         .iter()
         .map(|r| {

@@ -17,6 +17,21 @@ pub mod samples;
 pub mod shares;
 pub mod ticks;
 
+use chrono::{DateTime, Utc};
+
+/// The earliest and the latest of `times` (`None` for none). A statement that takes its
+/// rows' times from arrays passes these two beside them as scalars: only scalars let
+/// TimescaleDB leave out the chunks no row can be in, so that the statement's cost follows
+/// what it touches instead of how much history the hypertable holds.
+fn time_bounds(
+    times: impl IntoIterator<Item = DateTime<Utc>>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    times.into_iter().fold(None, |bounds, t| match bounds {
+        None => Some((t, t)),
+        Some((first, last)) => Some((first.min(t), last.max(t))),
+    })
+}
+
 /// The tables the aggregation processor writes (besides its positions in `consumer_offsets`):
 /// what a replay of that projection rebuilds and swaps in.
 pub const AGGREGATION_TABLES: [&str; 8] = [
@@ -29,3 +44,19 @@ pub const AGGREGATION_TABLES: [&str; 8] = [
     "user_profiles",
     "share_grants",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_bounds_are_the_earliest_and_the_latest() {
+        let at = |h: i64| DateTime::from_timestamp(h * 3600, 0).unwrap();
+        assert_eq!(time_bounds([]), None);
+        assert_eq!(time_bounds([at(5)]), Some((at(5), at(5))));
+        assert_eq!(
+            time_bounds([at(5), at(2), at(9), at(4)]),
+            Some((at(2), at(9)))
+        );
+    }
+}

@@ -188,16 +188,21 @@ pub async fn delete_samples(
     tx: &Transaction<'_>,
     samples: &[(Uuid, Uuid, DateTime<Utc>)],
 ) -> Result<(), StoreError> {
-    if samples.is_empty() {
+    let Some((first, last)) = super::time_bounds(samples.iter().map(|s| s.2)) else {
         return Ok(());
-    }
+    };
     let mut cols = (Vec::new(), Vec::new(), Vec::new());
     for (user, id, start) in samples {
         cols.0.push(*user);
         cols.1.push(*id);
         cols.2.push(*start);
     }
-    execute(tx, SAMPLES_DELETE, &[&cols.0, &cols.1, &cols.2]).await?;
+    execute(
+        tx,
+        SAMPLES_DELETE,
+        &[&cols.0, &cols.1, &cols.2, &first, &last],
+    )
+    .await?;
     Ok(())
 }
 
@@ -297,6 +302,12 @@ pub async fn load_ranges(
     tx: &Transaction<'_>,
     reaches: &[SampleReach],
 ) -> Result<HashMap<usize, Vec<Sample>>, StoreError> {
+    let (Some((first, _)), Some((_, last))) = (
+        super::time_bounds(reaches.iter().map(|r| r.starts_from)),
+        super::time_bounds(reaches.iter().map(|r| r.starts_to)),
+    ) else {
+        return Ok(HashMap::new());
+    };
     let mut cols = (
         Vec::new(),
         Vec::new(),
@@ -316,7 +327,9 @@ pub async fn load_ranges(
     let rows = query(
         tx,
         SAMPLES_IN_RANGES,
-        &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5],
+        &[
+            &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &first, &last,
+        ],
     )
     .await?;
     let mut out: HashMap<usize, Vec<Sample>> = HashMap::new();
