@@ -67,11 +67,7 @@ fn bits(p: &DayPartial) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partials_read_back_bit_for_bit_and_deletion_takes_exactly_its_days() {
-    let url = common::scratch_database().await;
-    healthpipe_storage::migrations::run(&url)
-        .await
-        .expect("migrations");
-    let pool = healthpipe_storage::connect(&url, 1).expect("pool");
+    let pool = common::migrated_scratch_pool(1).await;
     let mut client = pool.get().await.expect("a connection");
     let (ana, ben) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
     let range = |user, sample_type, from: i64, to: i64| DayRange {

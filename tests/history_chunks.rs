@@ -70,11 +70,7 @@ async fn assert_only_scanned(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_scans_only_the_chunks_its_rows_can_be_in() {
-    let url = common::scratch_database().await;
-    healthpipe_storage::migrations::run(&url)
-        .await
-        .expect("migrations");
-    let pool = healthpipe_storage::connect(&url, 1).expect("pool");
+    let pool = common::migrated_scratch_pool(1).await;
     let mut client = pool.get().await.expect("a connection");
     let user = Uuid::from_u128(0xa11ce);
     let device = Uuid::from_u128(0xde);

@@ -143,6 +143,16 @@ async fn an_erased_user_is_gone_from_every_table_and_the_log_and_a_replay_does_n
         );
     }
     let kept_before = user_rows(&pipeline.database_url, &kept.user_id, &USER_TABLES).await;
+    // The reads, answered from then on from the session the gateway remembers.
+    let reads = [
+        "/api/v1/samples?type=STEPS&from=2026-11-01&to=2026-11-05",
+        "/api/v1/aggregates?type=STEPS&period=day&from=2026-11-01&to=2026-11-05",
+        "/api/v1/summary?date=2026-11-03",
+        "/api/v1/insights",
+    ];
+    for path in reads {
+        assert_eq!(erased.get(path).await.status(), 200, "{path}");
+    }
 
     // A wrong password erases nothing.
     let response = erase(&pipeline, &erased, "not the password").await;
@@ -160,7 +170,19 @@ async fn an_erased_user_is_gone_from_every_table_and_the_log_and_a_replay_does_n
         .as_str()
         .unwrap()
         .contains("samples"));
-    // The session ended with the account.
+    // The session ended with the account: for the reads, which start from the session the
+    // gateway remembers (asked first: a 401 elsewhere makes the gateway forget it), and for
+    // the rest. No read makes the user a data key again.
+    for path in reads {
+        assert_eq!(erased.get(path).await.status(), 401, "{path}");
+    }
+    let keys = [("user_keys", "user_id")];
+    let keys = user_rows(&pipeline.database_url, &erased.user_id, &keys).await;
+    assert_eq!(
+        keys,
+        [("user_keys".into(), String::new(), 0)],
+        "a read made a key"
+    );
     assert_eq!(erased.get("/api/v1/me").await.status(), 401);
 
     // The processors apply the erasure: nothing of the user is left anywhere.

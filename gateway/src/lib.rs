@@ -128,4 +128,15 @@ impl AppState {
                 .await?,
         )
     }
+
+    /// The user's data key if there is one, never made: for a read that runs before its
+    /// session is confirmed (`query::Reader::first`), which must not give an erased user a
+    /// key again.
+    pub async fn stored_data_key(
+        &self,
+        user: uuid::Uuid,
+    ) -> Result<Option<DataKey>, error::ApiError> {
+        let db = self.db.get().await?;
+        Ok(healthpipe_storage::accounts::keys::get(&db, self.keys.as_ref(), user).await?)
+    }
 }

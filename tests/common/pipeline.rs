@@ -54,6 +54,16 @@ pub async fn scratch_database() -> String {
     format!("{prefix}/{name}")
 }
 
+/// A scratch database with the migrations applied and a pool of `size` connections to it,
+/// for a test of the storage layer on its own.
+pub async fn migrated_scratch_pool(size: usize) -> healthpipe_storage::Pool {
+    let url = scratch_database().await;
+    healthpipe_storage::migrations::run(&url)
+        .await
+        .expect("migrations");
+    healthpipe_storage::connect(&url, size).expect("pool")
+}
+
 impl Pipeline {
     /// Database, topics, gateway; no processor yet (see `start_processor`).
     pub async fn without_processor() -> Pipeline {

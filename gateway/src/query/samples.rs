@@ -92,11 +92,16 @@ pub async fn samples(
     };
 
     // The data key (its own connection) and the devices (pipelined on this one, with the
-    // session's confirmation) at once.
+    // session's confirmation) at once. A key is made for an account older than encryption
+    // only once the session is confirmed: an erased user's must stay gone.
     let (key, devices) = tokio::try_join!(
-        state.data_key(user.id),
+        state.stored_data_key(user.id),
         read.first(&state, |db| RankedDevices::load(db, user.id))
     )?;
+    let key = match key {
+        Some(key) => key,
+        None => state.data_key(user.id).await?,
+    };
     // One row more than the page tells whether another page follows.
     let mut page = stored::page(
         read.db()?,

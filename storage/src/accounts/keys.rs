@@ -37,13 +37,22 @@ pub async fn create(
     if inserted == 1 {
         return Ok(key);
     }
+    get(client, provider, user).await?.ok_or_else(|| {
+        StoreError::Corrupt("a data key vanished right after a concurrent insert".into())
+    })
+}
+
+/// The user's data key, if there is one; never made here.
+pub async fn get(
+    client: &impl GenericClient,
+    provider: &dyn KeyProvider,
+    user: Uuid,
+) -> Result<Option<DataKey>, StoreError> {
     let ring = keyring(client, provider, &[user]).await?;
-    match ring.get(&user.to_string()) {
-        healthpipe_crypto::Lookup::Key(key) => Ok(key.clone()),
-        _ => Err(StoreError::Corrupt(
-            "a data key vanished right after a concurrent insert".into(),
-        )),
-    }
+    Ok(match ring.get(&user.to_string()) {
+        healthpipe_crypto::Lookup::Key(key) => Some(key.clone()),
+        _ => None,
+    })
 }
 
 /// The user's data key, created if the account predates encryption. For the gateway only:
@@ -53,10 +62,9 @@ pub async fn get_or_create(
     provider: &dyn KeyProvider,
     user: Uuid,
 ) -> Result<DataKey, StoreError> {
-    let ring = keyring(client, provider, &[user]).await?;
-    match ring.get(&user.to_string()) {
-        healthpipe_crypto::Lookup::Key(key) => Ok(key.clone()),
-        _ => create(client, provider, user).await,
+    match get(client, provider, user).await? {
+        Some(key) => Ok(key),
+        None => create(client, provider, user).await,
     }
 }
 
