@@ -40,10 +40,7 @@ pub async fn delete(
     tx: &Transaction<'_>,
     ranges: &[&Replace],
 ) -> Result<Vec<StoredRow>, StoreError> {
-    let (Some((first, _)), Some((_, last))) = (
-        super::time_bounds(ranges.iter().map(|r| r.from)),
-        super::time_bounds(ranges.iter().map(|r| r.to)),
-    ) else {
+    let Some((first, last)) = super::time_bounds(ranges.iter().map(|r| (r.from, r.to))) else {
         return Ok(Vec::new());
     };
     let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());

@@ -19,17 +19,19 @@ pub mod ticks;
 
 use chrono::{DateTime, Utc};
 
-/// The earliest and the latest of `times` (`None` for none). A statement that takes its
-/// rows' times from arrays passes these two beside them as scalars: only scalars let
-/// TimescaleDB leave out the chunks no row can be in, so that the statement's cost follows
-/// what it touches instead of how much history the hypertable holds.
+/// The earliest start and the latest end of `spans` (`None` for none). A statement that
+/// takes its rows' times from arrays passes these two beside them as scalars: only scalars
+/// let TimescaleDB leave out the chunks no row can be in, so that the statement's cost
+/// follows what it touches instead of how much history the hypertable holds.
 fn time_bounds(
-    times: impl IntoIterator<Item = DateTime<Utc>>,
+    spans: impl IntoIterator<Item = (DateTime<Utc>, DateTime<Utc>)>,
 ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    times.into_iter().fold(None, |bounds, t| match bounds {
-        None => Some((t, t)),
-        Some((first, last)) => Some((first.min(t), last.max(t))),
-    })
+    spans
+        .into_iter()
+        .fold(None, |bounds, (start, end)| match bounds {
+            None => Some((start, end)),
+            Some((first, last)) => Some((first.min(start), last.max(end))),
+        })
 }
 
 /// The tables the aggregation processor writes (besides its positions in `consumer_offsets`):
@@ -50,12 +52,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn time_bounds_are_the_earliest_and_the_latest() {
+    fn time_bounds_are_the_earliest_start_and_the_latest_end() {
         let at = |h: i64| DateTime::from_timestamp(h * 3600, 0).unwrap();
         assert_eq!(time_bounds([]), None);
-        assert_eq!(time_bounds([at(5)]), Some((at(5), at(5))));
+        assert_eq!(time_bounds([(at(5), at(5))]), Some((at(5), at(5))));
         assert_eq!(
-            time_bounds([at(5), at(2), at(9), at(4)]),
+            time_bounds([
+                (at(5), at(6)),
+                (at(2), at(3)),
+                (at(7), at(9)),
+                (at(4), at(8))
+            ]),
             Some((at(2), at(9)))
         );
     }

@@ -188,7 +188,7 @@ pub async fn delete_samples(
     tx: &Transaction<'_>,
     samples: &[(Uuid, Uuid, DateTime<Utc>)],
 ) -> Result<(), StoreError> {
-    let Some((first, last)) = super::time_bounds(samples.iter().map(|s| s.2)) else {
+    let Some((first, last)) = super::time_bounds(samples.iter().map(|s| (s.2, s.2))) else {
         return Ok(());
     };
     let mut cols = (Vec::new(), Vec::new(), Vec::new());
@@ -302,10 +302,9 @@ pub async fn load_ranges(
     tx: &Transaction<'_>,
     reaches: &[SampleReach],
 ) -> Result<HashMap<usize, Vec<Sample>>, StoreError> {
-    let (Some((first, _)), Some((_, last))) = (
-        super::time_bounds(reaches.iter().map(|r| r.starts_from)),
-        super::time_bounds(reaches.iter().map(|r| r.starts_to)),
-    ) else {
+    let Some((first, last)) =
+        super::time_bounds(reaches.iter().map(|r| (r.starts_from, r.starts_to)))
+    else {
         return Ok(HashMap::new());
     };
     let mut cols = (
